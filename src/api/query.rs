@@ -1,0 +1,188 @@
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result, ID};
+
+use crate::model;
+use crate::service::{ConnectedRequest, PathRequest, ShortestRequest};
+
+use super::enums::{EntityKind, RelationKind};
+use super::error::{bad_input, to_graphql};
+use super::inputs::{self, hop_specs, BudgetInput, HopInput};
+use super::types::{entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, SearchInfo, Source, Subgraph};
+use super::{blocking, page_size, service, DEFAULT_PAGE};
+
+/// Questions about the graph. Lookups of unknown ids return null; searches from unknown ids are errors.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The entity with this id, or null.
+    async fn entity(&self, ctx: &Context<'_>, #[graphql(desc = "The entity's slug, e.g. `cbp`.")] id: ID) -> Result<Option<Entity>> {
+        Ok(service(ctx).entity(&id).map_err(to_graphql)?.map(Entity))
+    }
+
+    /// Entities in id order, optionally of one kind and matching a search.
+    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    async fn entities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only entities of this kind.")] kind: Option<EntityKind>,
+        #[graphql(desc = "Case-insensitive text to find in the id, name or aliases.")] search: Option<String>,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Entity>> {
+        let service = service(ctx);
+        let first = page_size(first, service.limits().max_page)?;
+        let page = service
+            .entities(kind.map(Into::into), search.as_deref(), after.as_deref(), first)
+            .map_err(to_graphql)?;
+        Ok(entity_connection(page, after.is_some()))
+    }
+
+    /// The relation with this id, or null.
+    async fn relation(&self, ctx: &Context<'_>, #[graphql(desc = "The relation's id.")] id: ID) -> Result<Option<Relation>> {
+        Ok(service(ctx).relation(&id).map_err(to_graphql)?.map(Relation))
+    }
+
+    /// The source with this id, or null.
+    async fn source(&self, ctx: &Context<'_>, #[graphql(desc = "The source's id.")] id: ID) -> Result<Option<Source>> {
+        Ok(service(ctx).source(&id).map_err(to_graphql)?.map(Source))
+    }
+
+    /// The claim with this id, or null.
+    async fn claim(&self, ctx: &Context<'_>, #[graphql(desc = "The claim's id.")] id: ID) -> Result<Option<Claim>> {
+        Ok(service(ctx).claim(&id).map_err(to_graphql)?.map(Claim))
+    }
+
+    /// Any record by id: an entity, relation, source or claim; null when none has it.
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "Any record's id.")] id: ID) -> Result<Option<Node>> {
+        Ok(service(ctx).node(&id).map_err(to_graphql)?.map(Node::from))
+    }
+
+    /// How big the graph is.
+    async fn stats(&self, ctx: &Context<'_>) -> GraphStats {
+        let service = service(ctx);
+        GraphStats {
+            entities: i32::try_from(service.entity_count()).unwrap_or(i32::MAX),
+            relations: i32::try_from(service.relation_count()).unwrap_or(i32::MAX),
+        }
+    }
+
+    /// Every path from an entity that follows a pattern of hops, shortest first, then by relation
+    /// ids. Each hop carries its relation and the relation's claims, so every answer is cited.
+    /// Example, the nonprofits tied to CBP through its vendors:
+    /// `paths(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}])`.
+    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10")]
+    #[allow(clippy::too_many_arguments)]
+    async fn paths(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity paths start from.")] from: ID,
+        #[graphql(desc = "The hops, in order, that a path follows.")] pattern: Vec<HopInput>,
+        #[graphql(desc = "Only paths ending at this entity.")] to: Option<ID>,
+        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only cross relations that may have held on this date (YYYY, YYYY-MM or YYYY-MM-DD).")] as_of: Option<String>,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last path of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
+    ) -> Result<Connection<String, Path, SearchInfo>> {
+        let request = PathRequest {
+            from: from.0,
+            hops: hop_specs(pattern)?,
+            to: to.map(|t| t.0),
+            include_denied,
+            as_of: inputs::as_of(as_of)?,
+            first: page_size(first, service(ctx).limits().max_page)?,
+            after: after.clone(),
+            budget: inputs::budget(budget)?,
+        };
+        let page = blocking(ctx, move |s| s.paths(&request)).await?;
+        let info = SearchInfo { partial: page.partial, total_count: i32::try_from(page.total).unwrap_or(i32::MAX) };
+        let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, info);
+        connection.edges.extend(page.paths.into_iter().map(|p| Edge::new(p.cursor.clone(), Path(p))));
+        Ok(connection)
+    }
+
+    /// Each entity a pattern reaches, once, with how many paths reach it and a few example
+    /// paths, in id order: the set form of `paths`, and usually what "which X are connected to
+    /// Y through Z" means.
+    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10")]
+    #[allow(clippy::too_many_arguments)]
+    async fn connected(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity the pattern starts from.")] from: ID,
+        #[graphql(desc = "The hops, in order, that a path follows.")] pattern: Vec<HopInput>,
+        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
+        #[graphql(desc = "Example paths to give per entity reached (at most 10).", default = 3)] examples: i32,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
+    ) -> Result<Connection<String, Reach, SearchInfo>> {
+        if !(0..=10).contains(&examples) {
+            return Err(bad_input("examples", "examples must be between 0 and 10"));
+        }
+        let request = ConnectedRequest {
+            from: from.0,
+            hops: hop_specs(pattern)?,
+            include_denied,
+            as_of: inputs::as_of(as_of)?,
+            examples: examples as usize,
+            first: page_size(first, service(ctx).limits().max_page)?,
+            after,
+            budget: inputs::budget(budget)?,
+        };
+        let page = blocking(ctx, move |s| s.connected(&request)).await?;
+        let info = SearchInfo { partial: page.partial, total_count: i32::try_from(page.total).unwrap_or(i32::MAX) };
+        let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, info);
+        connection.edges.extend(page.reached.into_iter().map(|r| Edge::new(r.entity.clone(), Reach(r))));
+        Ok(connection)
+    }
+
+    /// The `k` shortest loopless paths between two entities, following relations either way,
+    /// shortest first: how is this person tied to that department?
+    #[graphql(complexity = "k.max(0) as usize * child_complexity + 10")]
+    #[allow(clippy::too_many_arguments)]
+    async fn shortest_paths(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "One end.")] from: ID,
+        #[graphql(desc = "The other end.")] to: ID,
+        #[graphql(desc = "Only cross relations of these kinds (any when absent).")] relation_kinds: Option<Vec<RelationKind>>,
+        #[graphql(desc = "How many paths (1 to 20).", default = 1)] k: i32,
+        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
+    ) -> Result<Vec<Path>> {
+        let request = ShortestRequest {
+            from: from.0,
+            to: to.0,
+            relation_kinds: relation_kinds.unwrap_or_default().into_iter().map(model::RelationKind::from).collect(),
+            k: usize::try_from(k).map_err(|_| bad_input("k", "k must be positive"))?,
+            include_denied,
+            as_of: inputs::as_of(as_of)?,
+            budget: inputs::budget(budget)?,
+        };
+        let (paths, _partial) = blocking(ctx, move |s| s.shortest_paths(&request)).await?;
+        Ok(paths.into_iter().map(Path).collect())
+    }
+
+    /// The entities within `depth` relations of one (either direction) and every relation
+    /// among them: a subgraph ready to draw.
+    #[graphql(complexity = "depth.max(0) as usize * 100 * child_complexity + 10")]
+    async fn neighborhood(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity at the centre.")] id: ID,
+        #[graphql(desc = "How many relations out to go (0 to 4).", default = 1)] depth: i32,
+        #[graphql(desc = "Only cross relations of these kinds (any when absent).")] relation_kinds: Option<Vec<RelationKind>>,
+        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
+    ) -> Result<Subgraph> {
+        let depth = u32::try_from(depth).map_err(|_| bad_input("depth", "depth must not be negative"))?;
+        let kinds: Vec<model::RelationKind> = relation_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let as_of = inputs::as_of(as_of)?;
+        let view = blocking(ctx, move |s| s.neighborhood(&id, depth, &kinds, include_denied, as_of)).await?;
+        Ok(Subgraph { partial: view.partial, view })
+    }
+}

@@ -1,0 +1,89 @@
+use async_graphql::{Context, Enum, Object, Subscription, ID};
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::service::{self, Change};
+
+use super::service;
+
+/// Live feeds of the graph's changes.
+pub struct SubscriptionRoot;
+
+/// What happened to a record.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "service::ChangeKind")]
+pub enum ChangeKind {
+    /// It was recorded.
+    Created,
+    /// Its fields changed.
+    Updated,
+    /// It was removed.
+    Deleted,
+}
+
+/// Which sort of record changed.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "service::RecordType")]
+pub enum RecordType {
+    /// An entity.
+    Entity,
+    /// A relation.
+    Relation,
+    /// A source.
+    Source,
+    /// A claim.
+    Claim,
+}
+
+/// One committed write.
+pub struct ChangeEvent(Change);
+
+#[Object]
+impl ChangeEvent {
+    /// What happened.
+    async fn kind(&self) -> ChangeKind {
+        self.0.kind.into()
+    }
+
+    /// To which sort of record.
+    async fn record_type(&self) -> RecordType {
+        self.0.record.into()
+    }
+
+    /// The id of the record that changed; look it up with `node` (null once deleted).
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The entities the change touches: the entity itself, or a relation's two ends.
+    async fn entities(&self) -> Vec<ID> {
+        self.0.entities.iter().cloned().map(ID).collect()
+    }
+}
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Every write as it is committed. With `entity`, only the changes touching that entity.
+    /// A subscriber that falls far behind is disconnected rather than buffered without bound.
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only changes touching this entity.")] entity: Option<ID>,
+    ) -> impl Stream<Item = ChangeEvent> {
+        let receiver = service(ctx).subscribe();
+        stream::unfold((receiver, entity), |(mut receiver, entity)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(change) => {
+                        let wanted = entity.as_ref().is_none_or(|e| change.entities.iter().any(|id| *id == e.0));
+                        if wanted {
+                            return Some((ChangeEvent(change), (receiver, entity)));
+                        }
+                    }
+                    // Lagged: too slow to keep up; Closed: shutting down. Either ends the feed.
+                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+}

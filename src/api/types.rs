@@ -1,0 +1,466 @@
+//! GraphQL object types: thin wrappers over model records that ask the service for what they link to.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{ComplexObject, Context, Interface, Object, Result, SimpleObject, ID};
+
+use crate::model;
+use crate::service::{self, PathView};
+
+use super::enums::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
+use super::error::{coded, to_graphql, ErrorCode};
+use super::{page_size, service};
+
+/// Anything with a global id: an entity, relation, source or claim. Ids are unique across types.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The record's id, unique across all types."))]
+pub enum Node {
+    Entity(Entity),
+    Relation(Relation),
+    Source(Source),
+    Claim(Claim),
+}
+
+impl From<service::NodeRecord> for Node {
+    fn from(record: service::NodeRecord) -> Self {
+        match record {
+            service::NodeRecord::Entity(e) => Node::Entity(Entity(e)),
+            service::NodeRecord::Relation(r) => Node::Relation(Relation(r)),
+            service::NodeRecord::Source(s) => Node::Source(Source(s)),
+            service::NodeRecord::Claim(c) => Node::Claim(Claim(c)),
+        }
+    }
+}
+
+/// Loads an entity another record refers to; the store keeps no dangling references, so a miss
+/// means it was deleted while this answer was being written.
+pub(super) fn load_entity(ctx: &Context<'_>, id: &str) -> Result<Entity> {
+    match service(ctx).entity(id).map_err(to_graphql)? {
+        Some(entity) => Ok(Entity(entity)),
+        None => Err(coded(ErrorCode::NotFound, format!("entity `{id}` was deleted while this answer was prepared"))),
+    }
+}
+
+pub(super) fn load_relation(ctx: &Context<'_>, id: &str) -> Result<Relation> {
+    match service(ctx).relation(id).map_err(to_graphql)? {
+        Some(relation) => Ok(Relation(relation)),
+        None => Err(coded(ErrorCode::NotFound, format!("relation `{id}` was deleted while this answer was prepared"))),
+    }
+}
+
+/// An identifier an entity has in another register.
+#[derive(SimpleObject)]
+pub struct Identifier {
+    /// The register: `wikidata`, `ein`, `uei`, `lei`, …
+    pub scheme: String,
+    /// The entity's identifier in that register.
+    pub value: String,
+}
+
+/// A company, government body, nonprofit, person or informal group.
+pub struct Entity(pub model::Entity);
+
+#[Object]
+impl Entity {
+    /// Stable, human-readable slug such as `cbp` or `marc-benioff`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// What sort of actor this is.
+    async fn kind(&self) -> EntityKind {
+        self.0.kind.into()
+    }
+
+    /// The name it is best known by.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Other names it goes by: acronyms, former and formal names.
+    async fn aliases(&self) -> &[String] {
+        &self.0.aliases
+    }
+
+    /// What it is, in a sentence.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// ISO 3166-1 alpha-2 country code, when known.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+
+    /// Free text refining the kind: "department", "federal agency", "administration".
+    async fn category(&self) -> Option<&str> {
+        self.0.category.as_deref()
+    }
+
+    /// Its identifiers in other registers.
+    async fn identifiers(&self) -> Vec<Identifier> {
+        self.0.identifiers.iter().map(|i| Identifier { scheme: i.scheme.clone(), value: i.value.clone() }).collect()
+    }
+
+    /// When it was first recorded (RFC 3339, UTC).
+    async fn created_at(&self) -> String {
+        self.0.created_at.to_rfc3339()
+    }
+
+    /// When it last changed (RFC 3339, UTC).
+    async fn updated_at(&self) -> String {
+        self.0.updated_at.to_rfc3339()
+    }
+
+    /// Its relations in relation-id order, both those it starts and those it ends.
+    #[graphql(complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    async fn relations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only relations of these kinds (all when absent).")] kinds: Option<Vec<RelationKind>>,
+        #[graphql(desc = "OUT: relations this entity is the `from` of; IN: the `to` of; ANY: both.", default_with = "Direction::Any")]
+        direction: Direction,
+        #[graphql(desc = "Include relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last relation of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Relation, EmptyFields, EmptyFields>> {
+        let service = service(ctx);
+        let first = page_size(first, service.limits().max_page)?;
+        let kinds: Vec<model::RelationKind> = kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let (relations, has_next) = service
+            .relations_of(&self.0.id, &kinds, direction.into(), include_denied, after.as_deref(), first)
+            .map_err(to_graphql)?;
+        let mut connection = Connection::new(after.is_some(), has_next);
+        connection.edges.extend(relations.into_iter().map(|r| Edge::new(r.id.clone(), Relation(r))));
+        Ok(connection)
+    }
+
+    /// The distinct entities one relation away, in id order.
+    #[graphql(complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    #[allow(clippy::too_many_arguments)]
+    async fn neighbors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only across relations of these kinds (all when absent).")] kinds: Option<Vec<RelationKind>>,
+        #[graphql(desc = "Which way relations are followed.", default_with = "Direction::Any")] direction: Direction,
+        #[graphql(desc = "Only neighbours of these kinds (all when absent).")] entity_kinds: Option<Vec<EntityKind>>,
+        #[graphql(desc = "Also across relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Entity, EmptyFields, EmptyFields>> {
+        let service = service(ctx);
+        let first = page_size(first, service.limits().max_page)?;
+        let kinds: Vec<model::RelationKind> = kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let entity_kinds: Vec<model::EntityKind> = entity_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let page = service
+            .neighbors(&self.0.id, &kinds, direction.into(), &entity_kinds, include_denied, after.as_deref(), first)
+            .map_err(to_graphql)?;
+        Ok(entity_connection(page, after.is_some()))
+    }
+}
+
+pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -> Connection<String, Entity> {
+    let mut connection = Connection::new(has_previous, page.has_next);
+    connection.edges.extend(page.entities.into_iter().map(|e| Edge::new(e.id.clone(), Entity(e))));
+    connection
+}
+
+/// A sum of money.
+#[derive(SimpleObject)]
+pub struct Amount {
+    /// The sum, in units of the currency.
+    pub value: f64,
+    /// ISO 4217 currency code, such as USD.
+    pub currency: String,
+}
+
+/// A directed tie between two entities, with the claims that report it.
+pub struct Relation(pub model::Relation);
+
+#[Object]
+impl Relation {
+    /// The relation's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// What sort of tie it is.
+    async fn kind(&self) -> RelationKind {
+        self.0.kind.into()
+    }
+
+    /// The entity the tie goes from (the supplier, the donor, the sub-unit, the officer…).
+    async fn from(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.from)
+    }
+
+    /// The entity the tie goes to (the customer, the recipient, the parent body…).
+    async fn to(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.to)
+    }
+
+    /// Where the tie stands in its life, when the sources say.
+    async fn status(&self) -> Option<Status> {
+        self.0.status.map(Into::into)
+    }
+
+    /// How well it is supported, derived from its claims.
+    async fn standing(&self, ctx: &Context<'_>) -> Result<Standing> {
+        let service = service(ctx);
+        let claims = service.claims_of(&self.0.id).map_err(to_graphql)?;
+        Ok(service.standing(&self.0, &claims).into())
+    }
+
+    /// The capacity or form of the tie: "chief executive", "boycott threat".
+    async fn role(&self) -> Option<&str> {
+        self.0.role.as_deref()
+    }
+
+    /// What the tie is, in a sentence.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Money involved, when the sources say how much.
+    async fn amount(&self) -> Option<Amount> {
+        self.0.amount.as_ref().map(|a| Amount { value: a.value, currency: a.currency.clone() })
+    }
+
+    /// When the tie began: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
+    async fn start(&self) -> Option<String> {
+        self.0.period.start.map(|d| d.to_string())
+    }
+
+    /// When the tie ended: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
+    async fn end(&self) -> Option<String> {
+        self.0.period.end.map(|d| d.to_string())
+    }
+
+    /// The claims reporting (or denying) the tie, in the order they were recorded; never empty.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
+        let claims = service(ctx).claims_of(&self.0.id).map_err(to_graphql)?;
+        Ok(claims.into_iter().map(Claim).collect())
+    }
+
+    /// When it was first recorded (RFC 3339, UTC).
+    async fn created_at(&self) -> String {
+        self.0.created_at.to_rfc3339()
+    }
+
+    /// When it last changed (RFC 3339, UTC).
+    async fn updated_at(&self) -> String {
+        self.0.updated_at.to_rfc3339()
+    }
+}
+
+/// A document that reports ties: a news article, letter, statement, filing or dataset.
+pub struct Source(pub model::Source);
+
+#[Object]
+impl Source {
+    /// The source's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Its title or headline.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Who published it, when known.
+    async fn publisher(&self) -> Option<&str> {
+        self.0.publisher.as_deref()
+    }
+
+    /// Where to read it, when known.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    /// When it was published: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
+    async fn published(&self) -> Option<String> {
+        self.0.published.map(|d| d.to_string())
+    }
+
+    /// The claims that cite it, by relation.
+    #[graphql(complexity = "first.unwrap_or(100).max(0) as usize * child_complexity + 1")]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default 100).")] first: Option<i32>,
+    ) -> Result<Vec<Claim>> {
+        let service = service(ctx);
+        let first = match first {
+            None => 100,
+            Some(n) => page_size(Some(n), service.limits().max_page)?,
+        };
+        let claims = service.claims_citing(&self.0.id).map_err(to_graphql)?;
+        Ok(claims.into_iter().take(first).map(Claim).collect())
+    }
+}
+
+/// A source's report that a relation holds, or does not, in someone's words.
+pub struct Claim(pub model::Claim);
+
+#[Object]
+impl Claim {
+    /// The claim's id: `<relation id>.c<n>`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Whether it says the tie exists or not.
+    async fn stance(&self) -> Stance {
+        self.0.stance.into()
+    }
+
+    /// Who made the statement; null when the source reports it in its own voice.
+    async fn claimant(&self, ctx: &Context<'_>) -> Result<Option<Entity>> {
+        self.0.claimant.as_deref().map(|id| load_entity(ctx, id)).transpose()
+    }
+
+    /// The words of the source, verbatim.
+    async fn quote(&self) -> &str {
+        &self.0.quote
+    }
+
+    /// The document the quote is from.
+    async fn source(&self, ctx: &Context<'_>) -> Result<Source> {
+        match service(ctx).source(&self.0.source).map_err(to_graphql)? {
+            Some(source) => Ok(Source(source)),
+            None => Err(coded(ErrorCode::NotFound, format!("source `{}` was deleted", self.0.source))),
+        }
+    }
+
+    /// The relation the claim is about.
+    async fn relation(&self, ctx: &Context<'_>) -> Result<Relation> {
+        load_relation(ctx, &self.0.relation)
+    }
+
+    /// When it was recorded (RFC 3339, UTC).
+    async fn recorded_at(&self) -> String {
+        self.0.recorded_at.to_rfc3339()
+    }
+}
+
+/// A walk through the graph that visits no entity twice; each hop is cited by its relation's claims.
+pub struct Path(pub PathView);
+
+#[Object]
+impl Path {
+    /// Where the path starts.
+    async fn start(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.start)
+    }
+
+    /// Where the path ends.
+    async fn end(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.end)
+    }
+
+    /// How many relations it crosses.
+    async fn length(&self) -> i32 {
+        self.0.hops.len() as i32
+    }
+
+    /// The relations it crosses, in order.
+    async fn hops(&self) -> Vec<Hop> {
+        self.0.hops.iter().cloned().map(Hop).collect()
+    }
+}
+
+/// One relation crossed by a path.
+pub struct Hop(pub service::Hop);
+
+#[Object]
+impl Hop {
+    /// The relation crossed, with its claims.
+    async fn relation(&self, ctx: &Context<'_>) -> Result<Relation> {
+        load_relation(ctx, &self.0.relation)
+    }
+
+    /// OUT when the hop follows the relation from its `from` to its `to`; IN when it goes against it.
+    async fn direction(&self) -> Direction {
+        self.0.direction.into()
+    }
+
+    /// The entity the hop leaves.
+    async fn from(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.from)
+    }
+
+    /// The entity the hop reaches.
+    async fn to(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.to)
+    }
+}
+
+/// Entities and the relations among them, ready for a front-end to draw.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Subgraph {
+    #[graphql(skip)]
+    pub view: service::SubgraphView,
+    /// The search stopped at a budget or size cap: there is more beyond these nodes.
+    pub partial: bool,
+}
+
+#[ComplexObject]
+impl Subgraph {
+    /// The entities, the centre first, then in the order they were reached.
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Entity>> {
+        self.view.nodes.iter().map(|id| load_entity(ctx, id)).collect()
+    }
+
+    /// Every relation between two of the entities.
+    async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<Relation>> {
+        self.view.edges.iter().map(|id| load_relation(ctx, id)).collect()
+    }
+}
+
+/// An entity a pattern reaches, with how many paths reach it and a few of them as examples.
+pub struct Reach(pub service::Reach);
+
+#[Object]
+impl Reach {
+    /// The entity reached.
+    async fn entity(&self, ctx: &Context<'_>) -> Result<Entity> {
+        load_entity(ctx, &self.0.entity)
+    }
+
+    /// Distinct paths that reach it; a lower bound when the connection is `partial`.
+    async fn path_count(&self) -> i32 {
+        i32::try_from(self.0.paths).unwrap_or(i32::MAX)
+    }
+
+    /// Example paths, shortest first, each hop cited.
+    async fn examples(&self) -> Vec<Path> {
+        self.0.examples.iter().cloned().map(Path).collect()
+    }
+}
+
+/// How a search went: whether it finished and how much it found.
+#[derive(SimpleObject)]
+pub struct SearchInfo {
+    /// True when the search stopped at its budget (nodes visited or time) or result cap: there may
+    /// be more answers than it found, and counts are lower bounds.
+    pub partial: bool,
+    /// Answers found in all, across every page.
+    pub total_count: i32,
+}
+
+/// What a delete removed.
+#[derive(SimpleObject)]
+pub struct DeletePayload {
+    /// The ids of every record removed: the record asked for and, with cascade, what depended on it.
+    pub deleted_ids: Vec<ID>,
+}
+
+/// The size of the graph.
+#[derive(SimpleObject)]
+pub struct GraphStats {
+    /// Entities in the graph.
+    pub entities: i32,
+    /// Relations in the graph.
+    pub relations: i32,
+}

@@ -1,0 +1,221 @@
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+
+use crate::model::{Direction, Entity, EntityKind, Period, Relation, RelationKind};
+
+/// What the index keeps of an entity: enough to filter and to search by name.
+#[derive(Debug, Clone)]
+pub struct NodeData {
+    pub id: Box<str>,
+    pub kind: EntityKind,
+    /// Lower-cased id, name and aliases, separated by newlines, for substring search.
+    search_text: Box<str>,
+}
+
+impl NodeData {
+    pub fn matches(&self, lowercase_needle: &str) -> bool {
+        self.search_text.contains(lowercase_needle)
+    }
+}
+
+/// What the index keeps of a relation: enough to filter a traversal.
+#[derive(Debug, Clone)]
+pub struct EdgeData {
+    pub id: Box<str>,
+    pub kind: RelationKind,
+    /// Every claim of the relation denies it: traversals skip it unless asked.
+    pub denied: bool,
+    pub period: Period,
+}
+
+/// One way out of an entity along one relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Step {
+    pub edge: EdgeIndex,
+    pub to: NodeIndex,
+    /// `Out` when the step follows the relation from its `from` end, `In` when it goes against it.
+    pub direction: Direction,
+}
+
+/// The graph's topology in memory, mirroring the store.
+#[derive(Default)]
+pub struct GraphIndex {
+    graph: StableDiGraph<NodeData, EdgeData, u32>,
+    // Ordered so that listing entities by id is a range scan, and cursors are ids.
+    entities: BTreeMap<Box<str>, NodeIndex>,
+    relations: HashMap<Box<str>, EdgeIndex>,
+}
+
+fn search_text(entity: &Entity) -> Box<str> {
+    let mut text = entity.id.clone();
+    for name in std::iter::once(&entity.name).chain(&entity.aliases) {
+        text.push('\n');
+        text.push_str(&name.to_lowercase());
+    }
+    text.into_boxed_str()
+}
+
+impl GraphIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn entity_count(&self) -> usize {
+        self.entities.len()
+    }
+
+    pub fn relation_count(&self) -> usize {
+        self.relations.len()
+    }
+
+    /// Adds an entity, or refreshes what the index keeps of it.
+    pub fn upsert_entity(&mut self, entity: &Entity) {
+        let data = NodeData { id: entity.id.as_str().into(), kind: entity.kind, search_text: search_text(entity) };
+        match self.entities.get(entity.id.as_str()) {
+            Some(&node) => self.graph[node] = data,
+            None => {
+                let node = self.graph.add_node(data);
+                self.entities.insert(entity.id.as_str().into(), node);
+            }
+        }
+    }
+
+    /// Removes an entity and any relation still touching it.
+    pub fn remove_entity(&mut self, id: &str) {
+        if let Some(node) = self.entities.remove(id) {
+            let touching: Vec<EdgeIndex> = self
+                .graph
+                .edges_directed(node, petgraph::Direction::Outgoing)
+                .chain(self.graph.edges_directed(node, petgraph::Direction::Incoming))
+                .map(|e| e.id())
+                .collect();
+            for edge in touching {
+                if let Some(data) = self.graph.remove_edge(edge) {
+                    self.relations.remove(&data.id);
+                }
+            }
+            self.graph.remove_node(node);
+        }
+    }
+
+    /// Adds a relation, or refreshes it; returns false if an end is not in the index.
+    pub fn upsert_relation(&mut self, relation: &Relation, denied: bool) -> bool {
+        let (Some(&from), Some(&to)) = (self.entities.get(relation.from.as_str()), self.entities.get(relation.to.as_str()))
+        else {
+            return false;
+        };
+        let data = EdgeData { id: relation.id.as_str().into(), kind: relation.kind, denied, period: relation.period };
+        match self.relations.get(relation.id.as_str()) {
+            Some(&edge) => self.graph[edge] = data,
+            None => {
+                let edge = self.graph.add_edge(from, to, data);
+                self.relations.insert(relation.id.as_str().into(), edge);
+            }
+        }
+        true
+    }
+
+    pub fn set_denied(&mut self, relation: &str, denied: bool) {
+        if let Some(&edge) = self.relations.get(relation) {
+            self.graph[edge].denied = denied;
+        }
+    }
+
+    pub fn remove_relation(&mut self, id: &str) {
+        if let Some(edge) = self.relations.remove(id) {
+            self.graph.remove_edge(edge);
+        }
+    }
+
+    pub fn node(&self, id: &str) -> Option<NodeIndex> {
+        self.entities.get(id).copied()
+    }
+
+    pub fn node_data(&self, node: NodeIndex) -> &NodeData {
+        &self.graph[node]
+    }
+
+    pub fn edge_data(&self, edge: EdgeIndex) -> &EdgeData {
+        &self.graph[edge]
+    }
+
+    pub fn edge(&self, id: &str) -> Option<EdgeIndex> {
+        self.relations.get(id).copied()
+    }
+
+    /// The `(from, to)` entities of a relation.
+    pub fn ends(&self, edge: EdgeIndex) -> Option<(NodeIndex, NodeIndex)> {
+        self.graph.edge_endpoints(edge)
+    }
+
+    pub fn entity_kind(&self, id: &str) -> Option<EntityKind> {
+        self.node(id).map(|n| self.graph[n].kind)
+    }
+
+    /// The ways out of `node` in `direction` (`Any` gives both), outgoing first.
+    pub fn steps(&self, node: NodeIndex, direction: Direction) -> impl Iterator<Item = Step> + '_ {
+        let out = matches!(direction, Direction::Out | Direction::Any);
+        let inc = matches!(direction, Direction::In | Direction::Any);
+        let outgoing = self
+            .graph
+            .edges_directed(node, petgraph::Direction::Outgoing)
+            .filter(move |_| out)
+            .map(|e| Step { edge: e.id(), to: e.target(), direction: Direction::Out });
+        let incoming = self
+            .graph
+            .edges_directed(node, petgraph::Direction::Incoming)
+            .filter(move |_| inc)
+            .map(|e| Step { edge: e.id(), to: e.source(), direction: Direction::In });
+        outgoing.chain(incoming)
+    }
+
+    /// Ids of the relations touching `id`, in either direction.
+    pub fn relations_of(&self, id: &str) -> Vec<&str> {
+        match self.node(id) {
+            Some(node) => self.steps(node, Direction::Any).map(|s| &*self.graph[s.edge].id).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether `person` holds an office (an undenied `OFFICER_OF`) in `organisation`.
+    pub fn is_officer_of(&self, person: &str, organisation: &str) -> bool {
+        let (Some(person), Some(organisation)) = (self.node(person), self.node(organisation)) else {
+            return false;
+        };
+        self.graph
+            .edges_connecting(person, organisation)
+            .any(|e| e.weight().kind == RelationKind::OfficerOf && !e.weight().denied)
+    }
+
+    /// Entities in id order after `after`, of `kind` if given, whose id, name or alias contains
+    /// `search` (case-insensitive). Yields at most `limit`.
+    pub fn list_entities<'a>(
+        &'a self,
+        kind: Option<EntityKind>,
+        search: Option<&'a str>,
+        after: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a NodeData> + 'a {
+        use std::ops::Bound;
+        let lower = match after {
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Unbounded,
+        };
+        self.entities
+            .range::<str, _>((lower, Bound::Unbounded))
+            .map(|(_, &node)| &self.graph[node])
+            .filter(move |data| kind.is_none_or(|k| data.kind == k))
+            .filter(move |data| search.is_none_or(|needle| data.matches(needle)))
+    }
+
+    /// Every relation id in the index, unordered; for consistency checks.
+    pub fn relation_ids(&self) -> impl Iterator<Item = &str> {
+        self.relations.keys().map(|k| &**k)
+    }
+
+    /// Every entity id in the index, in order; for consistency checks.
+    pub fn entity_ids(&self) -> impl Iterator<Item = &str> {
+        self.entities.keys().map(|k| &**k)
+    }
+}

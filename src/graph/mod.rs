@@ -1,0 +1,24 @@
+//! The in-memory graph index and the traversal algorithms over it.
+//!
+//! Owns the topology of the graph: which entity (and of which kind) is tied to which by
+//! which relation (its kind, validity period and whether it is denied). Record details
+//! (names, claims, quotes) stay in the store: keeping them out keeps the index small
+//! enough to hold a million entities in memory. One file per algorithm, each a free
+//! function over [`GraphIndex`] that applies its filters during the search and spends a
+//! [`Budget`]. It knows nothing of sled, GraphQL or HTTP.
+
+mod budget;
+mod connected;
+mod filter;
+mod index;
+mod neighborhood;
+mod paths;
+mod shortest;
+
+pub use budget::{Budget, BudgetLimits};
+pub use connected::{connected, Reached};
+pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
+pub use index::{EdgeData, GraphIndex, NodeData, Step};
+pub use neighborhood::{neighborhood, Subgraph};
+pub use paths::{find_paths, Path, PathQuery};
+pub use shortest::{shortest_paths, ShortestQuery};

@@ -1,0 +1,34 @@
+//! tiegraph: a knowledge graph of ties between companies, government bodies, nonprofits and
+//! people, answering "who is connected to whom, through what, and who says so" over GraphQL,
+//! with the claims that support (or deny) every tie on every hop of every answer.
+//!
+//! # Layout
+//!
+//! ```text
+//! model  <-  store (sled)      \
+//!        <-  graph (petgraph)  -  service  <-  formats (seed, import, export)  <-  cli/main
+//!                                          <-  api (async-graphql)  <-  http (axum)
+//! ```
+//!
+//! - [`model`]: plain domain types, validation, standing derived from claims. serde only.
+//! - [`store`]: sled trees, key encoding, schema version, one transaction per write, flushed
+//!   before it is acknowledged.
+//! - [`graph`]: the in-memory petgraph index of the topology and the traversal algorithms,
+//!   one file per algorithm, each with a budget.
+//! - [`service`]: the one place that writes (store first, then index) and the questions the
+//!   API asks; rebuilds the index on open.
+//! - [`formats`]: the seed and import format (JSON lines) and exports.
+//! - [`api`]: the GraphQL schema; the only user of async-graphql; errors to `extensions.code`.
+//! - [`http`]: the axum server; the only user of axum; `serve(listener, state, shutdown)`.
+//! - `cli` (in the binary): clap subcommands and the only user of anyhow.
+//!
+//! Arrows point at what a layer may use; nothing points back up. See ARCHITECTURE.md for the
+//! invariants each layer keeps.
+
+pub mod api;
+pub mod formats;
+pub mod graph;
+pub mod http;
+pub mod model;
+pub mod service;
+pub mod store;

@@ -1,0 +1,7 @@
+//! The `tiegraph` binary: see `tiegraph --help`.
+
+mod cli;
+
+fn main() -> anyhow::Result<()> {
+    cli::run()
+}

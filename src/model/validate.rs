@@ -1,0 +1,196 @@
+//! The rules a record must obey on its own. Rules that need the rest of the graph
+//! (does this end exist? is this id taken?) belong to the service, which can see it.
+
+use super::{Claim, Entity, EntityKind, ModelError, Relation, RelationKind, Source};
+
+const MAX_ID: usize = 128;
+const MAX_NAME: usize = 500;
+const MAX_TEXT: usize = 20_000;
+
+/// A slug is lower-case ASCII letters and digits in dash-separated words: `cbp`, `marc-benioff`.
+pub fn check_slug(field: &str, id: &str) -> Result<(), ModelError> {
+    let well_formed = !id.is_empty()
+        && id.len() <= MAX_ID
+        && id.split('-').all(|word| {
+            !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(
+            field,
+            format!(
+                "`{}` is not a slug: use lower-case letters and digits in words joined by single dashes, at most {MAX_ID} characters",
+                truncate(id)
+            ),
+        ))
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), ModelError> {
+    if text.trim().is_empty() {
+        return Err(ModelError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(ModelError::invalid(field, format!("is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_optional_text(field: &str, text: &Option<String>, max: usize) -> Result<(), ModelError> {
+    match text {
+        Some(text) => check_text(field, text, max),
+        None => Ok(()),
+    }
+}
+
+pub fn validate_entity(entity: &Entity) -> Result<(), ModelError> {
+    check_slug("id", &entity.id)?;
+    check_text("name", &entity.name, MAX_NAME)?;
+    for (i, alias) in entity.aliases.iter().enumerate() {
+        check_text(&format!("aliases[{i}]"), alias, MAX_NAME)?;
+    }
+    check_optional_text("description", &entity.description, MAX_TEXT)?;
+    check_optional_text("category", &entity.category, MAX_NAME)?;
+    if let Some(country) = &entity.country {
+        let iso = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+        if !iso {
+            return Err(ModelError::invalid(
+                "country",
+                format!("`{}` is not an ISO 3166-1 alpha-2 code such as US", truncate(country)),
+            ));
+        }
+    }
+    for (i, identifier) in entity.identifiers.iter().enumerate() {
+        check_text(&format!("identifiers[{i}].scheme"), &identifier.scheme, MAX_ID)?;
+        check_text(&format!("identifiers[{i}].value"), &identifier.value, MAX_NAME)?;
+    }
+    Ok(())
+}
+
+/// Checks a relation given the kinds of the entities at its ends.
+pub fn validate_relation(
+    relation: &Relation,
+    from_kind: EntityKind,
+    to_kind: EntityKind,
+) -> Result<(), ModelError> {
+    check_slug("id", &relation.id)?;
+    if relation.from == relation.to {
+        return Err(ModelError::invalid("to", "a relation must join two different entities"));
+    }
+    if let Some(status) = relation.status {
+        let allowed = relation.kind.allowed_statuses();
+        if !allowed.contains(&status) {
+            let names: Vec<_> = allowed.iter().map(|s| s.as_str()).collect();
+            return Err(ModelError::invalid(
+                "status",
+                format!(
+                    "{} makes no sense for a {} relation; use one of {}",
+                    status.as_str(),
+                    relation.kind.as_str(),
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    check_end_kinds(relation.kind, from_kind, to_kind)?;
+    check_optional_text("role", &relation.role, MAX_NAME)?;
+    check_optional_text("description", &relation.description, MAX_TEXT)?;
+    if let Some(amount) = &relation.amount {
+        if !amount.value.is_finite() || amount.value < 0.0 {
+            return Err(ModelError::invalid("amount.value", "must be a finite, non-negative number"));
+        }
+        let iso = amount.currency.len() == 3 && amount.currency.bytes().all(|b| b.is_ascii_uppercase());
+        if !iso {
+            return Err(ModelError::invalid(
+                "amount.currency",
+                format!("`{}` is not an ISO 4217 code such as USD", truncate(&amount.currency)),
+            ));
+        }
+    }
+    if let (Some(start), Some(end)) = (relation.period.start, relation.period.end) {
+        if start.earliest() > end.latest() {
+            return Err(ModelError::invalid("end", format!("{end} is before the start {start}")));
+        }
+    }
+    Ok(())
+}
+
+/// Some kinds only make sense between certain kinds of entity: only a person holds an office,
+/// and only an organisation has parts, owners' shares or employees.
+fn check_end_kinds(kind: RelationKind, from: EntityKind, to: EntityKind) -> Result<(), ModelError> {
+    let (field, ok, wanted) = match kind {
+        RelationKind::OfficerOf => ("from", from == EntityKind::Person, "a PERSON"),
+        RelationKind::EmployeeOf => (
+            "from",
+            matches!(from, EntityKind::Person | EntityKind::Group),
+            "a PERSON or GROUP",
+        ),
+        RelationKind::PartOf => ("from", from.is_organisation(), "an organisation"),
+        _ => ("to", true, ""),
+    };
+    if !ok {
+        return Err(ModelError::invalid(field, format!("the {field} end of {} must be {wanted}", kind.as_str())));
+    }
+    let organisation_target = matches!(
+        kind,
+        RelationKind::PartOf
+            | RelationKind::OfficerOf
+            | RelationKind::EmployeeOf
+            | RelationKind::MemberOf
+            | RelationKind::Owns
+            | RelationKind::Lobbied
+    );
+    if organisation_target && !to.is_organisation() {
+        return Err(ModelError::invalid(
+            "to",
+            format!("the to end of {} must be an organisation, not a {}", kind.as_str(), to.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_source(source: &Source) -> Result<(), ModelError> {
+    check_slug("id", &source.id)?;
+    check_text("title", &source.title, MAX_NAME)?;
+    check_optional_text("publisher", &source.publisher, MAX_NAME)?;
+    if let Some(url) = &source.url {
+        let web = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() > "https://".len()
+            && !url.chars().any(char::is_whitespace);
+        if !web || url.len() > 2048 {
+            return Err(ModelError::invalid("url", format!("`{}` is not an http(s) URL", truncate(url))));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_claim(claim: &Claim) -> Result<(), ModelError> {
+    check_text("quote", &claim.quote, MAX_TEXT)?;
+    Ok(())
+}
+
+/// A slug made from free text: `U.S. Customs & Border Protection` becomes `u-s-customs-border-protection`.
+/// Letters outside ASCII are dropped; an empty result becomes `x`.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let mut slug: String = slug.trim_end_matches('-').chars().take(MAX_ID - 8).collect();
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if slug.is_empty() {
+        slug.push('x');
+    }
+    slug
+}

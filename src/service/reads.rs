@@ -1,0 +1,482 @@
+//! The questions the API asks: lookups, lists and graph searches, answered from the index
+//! (topology) and the store (details).
+
+use petgraph::stable_graph::NodeIndex;
+
+use crate::graph::{
+    self, Budget, BudgetLimits, EdgeFilter, GraphIndex, HopSpec, KindSet, PathQuery, ShortestQuery,
+};
+use crate::model::{
+    derive_standing, Claim, Direction, Entity, EntityKind, PartialDate, Relation, RelationKind, Source, Standing,
+};
+use crate::store::claim_sequence;
+
+use super::{Result, Service, ServiceError};
+
+/// Any record, looked up by an id that may name any type.
+#[derive(Debug, Clone)]
+pub enum NodeRecord {
+    Entity(Entity),
+    Relation(Relation),
+    Source(Source),
+    Claim(Claim),
+}
+
+/// A page of entities in id order.
+#[derive(Debug, Clone, Default)]
+pub struct EntityPage {
+    pub entities: Vec<Entity>,
+    pub has_next: bool,
+}
+
+/// One relation crossed by a path, in the direction the path crossed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub relation: String,
+    /// `Out` when the path follows the relation from `from` to `to`, `In` when it goes against it.
+    pub direction: Direction,
+    /// The entity the hop leaves.
+    pub from: String,
+    /// The entity the hop reaches.
+    pub to: String,
+}
+
+/// A path by ids, with the cursor that finds its place in an ordered answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathView {
+    pub start: String,
+    pub end: String,
+    pub hops: Vec<Hop>,
+    pub cursor: String,
+}
+
+/// A pattern search as the API asks it.
+#[derive(Debug, Clone)]
+pub struct PathRequest {
+    pub from: String,
+    pub hops: Vec<HopSpec>,
+    pub to: Option<String>,
+    pub include_denied: bool,
+    pub as_of: Option<PartialDate>,
+    pub first: usize,
+    pub after: Option<String>,
+    /// Less than the server's budget, if the client wants to bound its own search.
+    pub budget: Option<BudgetLimits>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PathPage {
+    pub paths: Vec<PathView>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    /// The search stopped at its budget: more paths may exist than were found.
+    pub partial: bool,
+    /// Paths found in all (not just on this page).
+    pub total: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectedRequest {
+    pub from: String,
+    pub hops: Vec<HopSpec>,
+    pub include_denied: bool,
+    pub as_of: Option<PartialDate>,
+    pub examples: usize,
+    pub first: usize,
+    pub after: Option<String>,
+    pub budget: Option<BudgetLimits>,
+}
+
+/// An entity a pattern reaches.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub entity: String,
+    /// Distinct paths reaching it; a lower bound when the answer is partial.
+    pub paths: u64,
+    pub examples: Vec<PathView>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConnectedPage {
+    pub reached: Vec<Reach>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub partial: bool,
+    /// Entities reached in all.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShortestRequest {
+    pub from: String,
+    pub to: String,
+    pub relation_kinds: Vec<RelationKind>,
+    pub k: usize,
+    pub include_denied: bool,
+    pub as_of: Option<PartialDate>,
+    pub budget: Option<BudgetLimits>,
+}
+
+/// Entity and relation ids of a subgraph.
+#[derive(Debug, Clone, Default)]
+pub struct SubgraphView {
+    pub nodes: Vec<String>,
+    pub edges: Vec<String>,
+    pub partial: bool,
+}
+
+/// The longest path a shortest-path search looks for.
+const MAX_SHORTEST_LENGTH: usize = 12;
+
+impl Service {
+    pub fn entity(&self, id: &str) -> Result<Option<Entity>> {
+        Ok(self.store.entity(id)?)
+    }
+
+    pub fn relation(&self, id: &str) -> Result<Option<Relation>> {
+        Ok(self.store.relation(id)?)
+    }
+
+    pub fn source(&self, id: &str) -> Result<Option<Source>> {
+        Ok(self.store.source(id)?)
+    }
+
+    pub fn claim(&self, id: &str) -> Result<Option<Claim>> {
+        Ok(self.store.claim(id)?)
+    }
+
+    /// Whatever record has this id.
+    pub fn node(&self, id: &str) -> Result<Option<NodeRecord>> {
+        if let Some(entity) = self.store.entity(id)? {
+            return Ok(Some(NodeRecord::Entity(entity)));
+        }
+        if let Some(relation) = self.store.relation(id)? {
+            return Ok(Some(NodeRecord::Relation(relation)));
+        }
+        if let Some(source) = self.store.source(id)? {
+            return Ok(Some(NodeRecord::Source(source)));
+        }
+        Ok(self.store.claim(id)?.map(NodeRecord::Claim))
+    }
+
+    /// A relation's claims in the order they were recorded.
+    pub fn claims_of(&self, relation: &str) -> Result<Vec<Claim>> {
+        Ok(self.store.claims_of(relation)?)
+    }
+
+    /// The claims citing a source, ordered by relation then sequence.
+    pub fn claims_citing(&self, source: &str) -> Result<Vec<Claim>> {
+        let mut claims = Vec::new();
+        for id in self.store.citing_claims(source)? {
+            if let Some(claim) = self.store.claim(&id)? {
+                claims.push(claim);
+            }
+        }
+        claims.sort_by(|a, b| (&a.relation, claim_sequence(&a.id)).cmp(&(&b.relation, claim_sequence(&b.id))));
+        Ok(claims)
+    }
+
+    /// A relation's standing: a claim counts as a party's when its claimant is an end of the
+    /// relation or an officer of one.
+    pub fn standing(&self, relation: &Relation, claims: &[Claim]) -> Standing {
+        let index = self.read_index();
+        derive_standing(claims, |claimant| {
+            claimant == relation.from
+                || claimant == relation.to
+                || index.is_officer_of(claimant, &relation.from)
+                || index.is_officer_of(claimant, &relation.to)
+        })
+    }
+
+    /// Entities in id order after the cursor `after`, filtered by kind and by a case-insensitive
+    /// substring of id, name or aliases.
+    pub fn entities(
+        &self,
+        kind: Option<EntityKind>,
+        search: Option<&str>,
+        after: Option<&str>,
+        first: usize,
+    ) -> Result<EntityPage> {
+        let needle = search.map(str::to_lowercase);
+        let ids: Vec<String> = {
+            let index = self.read_index();
+            index.list_entities(kind, needle.as_deref(), after).take(first + 1).map(|n| n.id.to_string()).collect()
+        };
+        self.entity_page(ids, first)
+    }
+
+    fn entity_page(&self, mut ids: Vec<String>, first: usize) -> Result<EntityPage> {
+        let has_next = ids.len() > first;
+        ids.truncate(first);
+        let mut entities = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Deleted between the index read and now: leave it out rather than fail the page.
+            if let Some(entity) = self.store.entity(&id)? {
+                entities.push(entity);
+            }
+        }
+        Ok(EntityPage { entities, has_next })
+    }
+
+    /// The relations of an entity, in relation-id order after the cursor `after`.
+    pub fn relations_of(
+        &self,
+        entity: &str,
+        kinds: &[RelationKind],
+        direction: Direction,
+        include_denied: bool,
+        after: Option<&str>,
+        first: usize,
+    ) -> Result<(Vec<Relation>, bool)> {
+        let filter = EdgeFilter { kinds: KindSet::of(kinds), include_denied, as_of: None };
+        let mut ids: Vec<String> = {
+            let index = self.read_index();
+            let Some(node) = index.node(entity) else { return Ok((Vec::new(), false)) };
+            index
+                .steps(node, direction)
+                .map(|s| index.edge_data(s.edge))
+                .filter(|e| filter.admits(e) && after.is_none_or(|a| &*e.id > a))
+                .map(|e| e.id.to_string())
+                .collect()
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        let has_next = ids.len() > first;
+        ids.truncate(first);
+        let mut relations = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(relation) = self.store.relation(&id)? {
+                relations.push(relation);
+            }
+        }
+        Ok((relations, has_next))
+    }
+
+    /// The distinct entities one admitted relation away, in id order after `after`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn neighbors(
+        &self,
+        entity: &str,
+        kinds: &[RelationKind],
+        direction: Direction,
+        entity_kinds: &[EntityKind],
+        include_denied: bool,
+        after: Option<&str>,
+        first: usize,
+    ) -> Result<EntityPage> {
+        let filter = EdgeFilter { kinds: KindSet::of(kinds), include_denied, as_of: None };
+        let wanted = graph::EntityKindSet::of(entity_kinds);
+        let mut ids: Vec<String> = {
+            let index = self.read_index();
+            let Some(node) = index.node(entity) else { return Ok(EntityPage::default()) };
+            index
+                .steps(node, direction)
+                .filter(|s| filter.admits(index.edge_data(s.edge)))
+                .map(|s| index.node_data(s.to))
+                .filter(|n| wanted.admits(n.kind) && after.is_none_or(|a| &*n.id > a))
+                .map(|n| n.id.to_string())
+                .collect()
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        self.entity_page(ids, first)
+    }
+
+    fn budget(&self, asked: Option<BudgetLimits>) -> Budget {
+        let server = self.limits.budget;
+        let limits = match asked {
+            Some(asked) => BudgetLimits {
+                max_visits: asked.max_visits.min(server.max_visits),
+                max_time: asked.max_time.min(server.max_time),
+            },
+            None => server,
+        };
+        Budget::new(limits)
+    }
+
+    fn check_pattern(&self, hops: &[HopSpec]) -> Result<()> {
+        if hops.is_empty() {
+            return Err(ServiceError::BadQuery("a pattern needs at least one hop".into()));
+        }
+        let mut length = 0u32;
+        for (i, hop) in hops.iter().enumerate() {
+            if hop.min_repeat > hop.max_repeat {
+                return Err(ServiceError::BadQuery(format!(
+                    "hop {i}: minRepeat {} is greater than maxRepeat {}",
+                    hop.min_repeat, hop.max_repeat
+                )));
+            }
+            length = length.saturating_add(hop.max_repeat);
+        }
+        if length == 0 {
+            return Err(ServiceError::BadQuery("every hop has maxRepeat 0: the pattern crosses no relation".into()));
+        }
+        if length > self.limits.max_pattern_length {
+            return Err(ServiceError::BadQuery(format!(
+                "the pattern may cross {length} relations; this server allows at most {}",
+                self.limits.max_pattern_length
+            )));
+        }
+        Ok(())
+    }
+
+    fn node_or_not_found(index: &GraphIndex, id: &str, field: &'static str) -> Result<NodeIndex> {
+        index.node(id).ok_or_else(|| ServiceError::not_found("entity", id, field))
+    }
+
+    /// Every simple path matching a pattern, ordered shortest first then by relation ids, one page.
+    pub fn paths(&self, request: &PathRequest) -> Result<PathPage> {
+        self.check_pattern(&request.hops)?;
+        let after = request.after.as_deref().map(parse_path_cursor).transpose()?;
+        let index = self.read_index();
+        let query = PathQuery {
+            start: Self::node_or_not_found(&index, &request.from, "from")?,
+            hops: request.hops.clone(),
+            target: request.to.as_deref().map(|to| Self::node_or_not_found(&index, to, "to")).transpose()?,
+            filter: EdgeFilter { kinds: KindSet::default(), include_denied: request.include_denied, as_of: request.as_of },
+        };
+        let mut budget = self.budget(request.budget);
+        let mut found: Vec<(usize, Vec<&str>, Vec<graph::Step>)> = Vec::new();
+        let max_paths = self.limits.max_paths;
+        let ambiguous = query.hops.iter().any(|h| h.min_repeat != h.max_repeat);
+        graph::find_paths(&index, &query, &mut budget, |steps| {
+            let key: Vec<&str> = steps.iter().map(|s| &*index.edge_data(s.edge).id).collect();
+            found.push((steps.len(), key, steps.to_vec()));
+            found.len() < max_paths
+        });
+        let partial = budget.exhausted() || found.len() >= max_paths;
+        found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        if ambiguous {
+            found.dedup_by(|a, b| a.2 == b.2);
+        }
+        let total = found.len();
+        let skip = match &after {
+            Some((len, key)) => found.partition_point(|(l, k, _)| (*l, k.as_slice()) <= (*len, &key.iter().map(String::as_str).collect::<Vec<_>>()[..])),
+            None => 0,
+        };
+        let page: Vec<PathView> = found[skip..]
+            .iter()
+            .take(request.first)
+            .map(|(_, _, steps)| view_path(&index, query.start, steps))
+            .collect();
+        Ok(PathPage { has_next: skip + page.len() < total, has_previous: skip > 0, paths: page, partial, total })
+    }
+
+    /// Each entity a pattern reaches, once, in id order, with its path count and examples.
+    pub fn connected(&self, request: &ConnectedRequest) -> Result<ConnectedPage> {
+        self.check_pattern(&request.hops)?;
+        let index = self.read_index();
+        let query = PathQuery {
+            start: Self::node_or_not_found(&index, &request.from, "from")?,
+            hops: request.hops.clone(),
+            target: None,
+            filter: EdgeFilter { kinds: KindSet::default(), include_denied: request.include_denied, as_of: request.as_of },
+        };
+        let mut budget = self.budget(request.budget);
+        let reached = graph::connected(&index, &query, request.examples, &mut budget);
+        let total = reached.len();
+        let skip = match request.after.as_deref() {
+            Some(after) => reached.partition_point(|r| &*index.node_data(r.node).id <= after),
+            None => 0,
+        };
+        let page: Vec<Reach> = reached[skip..]
+            .iter()
+            .take(request.first)
+            .map(|r| Reach {
+                entity: index.node_data(r.node).id.to_string(),
+                paths: r.paths,
+                examples: r.examples.iter().map(|p| view_path(&index, p.start, &p.steps)).collect(),
+            })
+            .collect();
+        Ok(ConnectedPage {
+            has_next: skip + page.len() < total,
+            has_previous: skip > 0,
+            reached: page,
+            partial: budget.exhausted(),
+            total,
+        })
+    }
+
+    /// The `k` shortest loopless paths between two entities, following relations either way.
+    pub fn shortest_paths(&self, request: &ShortestRequest) -> Result<(Vec<PathView>, bool)> {
+        if request.k == 0 || request.k > self.limits.max_k {
+            return Err(ServiceError::BadQuery(format!("k must be between 1 and {}", self.limits.max_k)));
+        }
+        let index = self.read_index();
+        let query = ShortestQuery {
+            from: Self::node_or_not_found(&index, &request.from, "from")?,
+            to: Self::node_or_not_found(&index, &request.to, "to")?,
+            filter: EdgeFilter {
+                kinds: KindSet::of(&request.relation_kinds),
+                include_denied: request.include_denied,
+                as_of: request.as_of,
+            },
+            k: request.k,
+            max_length: MAX_SHORTEST_LENGTH,
+        };
+        let mut budget = self.budget(request.budget);
+        let paths = graph::shortest_paths(&index, &query, &mut budget);
+        let views = paths.iter().map(|p| view_path(&index, p.start, &p.steps)).collect();
+        Ok((views, budget.exhausted()))
+    }
+
+    /// The entities within `depth` admitted relations of `id`, and the relations among them.
+    pub fn neighborhood(
+        &self,
+        id: &str,
+        depth: u32,
+        relation_kinds: &[RelationKind],
+        include_denied: bool,
+        as_of: Option<PartialDate>,
+    ) -> Result<SubgraphView> {
+        if depth > self.limits.max_depth {
+            return Err(ServiceError::BadQuery(format!("depth must be at most {}", self.limits.max_depth)));
+        }
+        let index = self.read_index();
+        let center = Self::node_or_not_found(&index, id, "id")?;
+        let filter = EdgeFilter { kinds: KindSet::of(relation_kinds), include_denied, as_of };
+        let mut budget = self.budget(None);
+        let subgraph = graph::neighborhood(&index, center, depth, &filter, self.limits.max_subgraph_nodes, &mut budget);
+        Ok(SubgraphView {
+            nodes: subgraph.nodes.iter().map(|&n| index.node_data(n).id.to_string()).collect(),
+            edges: subgraph.edges.iter().map(|&e| index.edge_data(e).id.to_string()).collect(),
+            partial: subgraph.partial,
+        })
+    }
+}
+
+fn view_path(index: &GraphIndex, start: NodeIndex, steps: &[graph::Step]) -> PathView {
+    let mut at = start;
+    let hops: Vec<Hop> = steps
+        .iter()
+        .map(|step| {
+            let hop = Hop {
+                relation: index.edge_data(step.edge).id.to_string(),
+                direction: step.direction,
+                from: index.node_data(at).id.to_string(),
+                to: index.node_data(step.to).id.to_string(),
+            };
+            at = step.to;
+            hop
+        })
+        .collect();
+    let cursor = format!("{}:{}", hops.len(), hops.iter().map(|h| h.relation.as_str()).collect::<Vec<_>>().join(","));
+    PathView {
+        start: index.node_data(start).id.to_string(),
+        end: index.node_data(at).id.to_string(),
+        hops,
+        cursor,
+    }
+}
+
+/// A path cursor is `<length>:<relation id>,<relation id>,…`: the path's place in the order.
+fn parse_path_cursor(cursor: &str) -> Result<(usize, Vec<String>)> {
+    let bad = || ServiceError::BadQuery(format!("`{cursor}` is not a cursor this query returned"));
+    let (length, key) = cursor.split_once(':').ok_or_else(bad)?;
+    let length: usize = length.parse().map_err(|_| bad())?;
+    let key: Vec<String> = key.split(',').map(str::to_owned).collect();
+    if key.len() != length {
+        return Err(bad());
+    }
+    Ok((length, key))
+}
