@@ -53,10 +53,12 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::Invalid(e) => (ErrorCode::BadUserInput, Some(e.field().to_owned())),
         ServiceError::NotFound { field, .. } => (ErrorCode::NotFound, Some((*field).to_owned())),
         ServiceError::AlreadyExists { .. } => (ErrorCode::AlreadyExists, Some("id".to_owned())),
-        ServiceError::HasRelations { .. } | ServiceError::SourceInUse { .. } | ServiceError::LastClaim { .. } => {
-            (ErrorCode::InUse, None)
+        ServiceError::HasRelations { .. }
+        | ServiceError::SourceInUse { .. }
+        | ServiceError::LastClaim { .. } => (ErrorCode::InUse, None),
+        ServiceError::BadQuery(_) | ServiceError::BadRecord { .. } => {
+            (ErrorCode::BadUserInput, None)
         }
-        ServiceError::BadQuery(_) | ServiceError::BadRecord { .. } => (ErrorCode::BadUserInput, None),
         ServiceError::Store(_) => {
             // The details are for the operator's log, not for the client.
             tracing::error!(error = %error, "storage failure");
@@ -79,11 +81,21 @@ pub fn ensure_codes(response: &mut async_graphql::Response) -> bool {
     let no_data = response.data == async_graphql::Value::Null;
     let mut uncoded = false;
     for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
         if !has_code {
             uncoded = true;
-            let code = if no_data { "GRAPHQL_VALIDATION_FAILED" } else { ErrorCode::BadUserInput.as_str() };
-            error.extensions.get_or_insert_with(Default::default).set("code", code);
+            let code = if no_data {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                ErrorCode::BadUserInput.as_str()
+            };
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
         }
     }
     no_data && uncoded

@@ -20,7 +20,14 @@ pub struct IdentifierInput {
 }
 
 fn identifiers(input: Option<Vec<IdentifierInput>>) -> Vec<model::Identifier> {
-    input.unwrap_or_default().into_iter().map(|i| model::Identifier { scheme: i.scheme, value: i.value }).collect()
+    input
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| model::Identifier {
+            scheme: i.scheme,
+            value: i.value,
+        })
+        .collect()
 }
 
 /// A new entity.
@@ -138,7 +145,10 @@ pub struct AmountInput {
 
 impl From<AmountInput> for model::Amount {
     fn from(input: AmountInput) -> Self {
-        model::Amount { value: input.value, currency: input.currency }
+        model::Amount {
+            value: input.value,
+            currency: input.currency,
+        }
     }
 }
 
@@ -148,8 +158,8 @@ pub struct ClaimInput {
     /// The id of the source that reports it.
     pub source: ID,
     /// Whether the source says the tie exists (ASSERTS) or not (DENIES).
-    #[graphql(default_with = "Stance::Asserts")]
-    pub stance: Stance,
+    #[graphql(default_with = "Some(Stance::Asserts)")]
+    pub stance: Option<Stance>,
     /// The entity who made the statement; absent when the source says it in its own voice.
     pub claimant: Option<ID>,
     /// The words of the source, verbatim.
@@ -160,7 +170,7 @@ impl From<ClaimInput> for model::ClaimDraft {
     fn from(input: ClaimInput) -> Self {
         model::ClaimDraft {
             source: input.source.0,
-            stance: input.stance.into(),
+            stance: input.stance.unwrap_or(Stance::Asserts).into(),
             claimant: input.claimant.map(|c| c.0),
             quote: input.quote,
         }
@@ -248,17 +258,17 @@ pub struct HopInput {
     /// Relation kinds the hop may cross (any when absent).
     pub relation_kinds: Option<Vec<RelationKind>>,
     /// OUT follows relations from→to, IN to→from, ANY either way.
-    #[graphql(default_with = "Direction::Any")]
-    pub direction: Direction,
+    #[graphql(default_with = "Some(Direction::Any)")]
+    pub direction: Option<Direction>,
     /// Kinds the entity at the end of the hop may be (any when absent); entities passed
     /// within a repeated hop are not filtered.
     pub entity_kinds: Option<Vec<EntityKind>>,
     /// Fewest relations the hop crosses (0 lets the hop be skipped).
-    #[graphql(default = 1)]
-    pub min_repeat: i32,
+    #[graphql(default_with = "Some(1)")]
+    pub min_repeat: Option<i32>,
     /// Most relations the hop crosses.
-    #[graphql(default = 1)]
-    pub max_repeat: i32,
+    #[graphql(default_with = "Some(1)")]
+    pub max_repeat: Option<i32>,
 }
 
 pub fn hop_specs(pattern: Vec<HopInput>) -> Result<Vec<HopSpec>> {
@@ -267,17 +277,31 @@ pub fn hop_specs(pattern: Vec<HopInput>) -> Result<Vec<HopSpec>> {
         .enumerate()
         .map(|(i, hop)| {
             let repeat = |n: i32, name: &str| {
-                u32::try_from(n).map_err(|_| bad_input(&format!("pattern[{i}].{name}"), format!("{name} must not be negative")))
+                u32::try_from(n).map_err(|_| {
+                    bad_input(
+                        &format!("pattern[{i}].{name}"),
+                        format!("{name} must not be negative"),
+                    )
+                })
             };
-            let kinds: Vec<model::RelationKind> = hop.relation_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
-            let entity_kinds: Vec<model::EntityKind> =
-                hop.entity_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+            let kinds: Vec<model::RelationKind> = hop
+                .relation_kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            let entity_kinds: Vec<model::EntityKind> = hop
+                .entity_kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect();
             Ok(HopSpec {
                 kinds: KindSet::of(&kinds),
-                direction: hop.direction.into(),
+                direction: hop.direction.unwrap_or(Direction::Any).into(),
                 entity_kinds: EntityKindSet::of(&entity_kinds),
-                min_repeat: repeat(hop.min_repeat, "minRepeat")?,
-                max_repeat: repeat(hop.max_repeat, "maxRepeat")?,
+                min_repeat: repeat(hop.min_repeat.unwrap_or(1), "minRepeat")?,
+                max_repeat: repeat(hop.max_repeat.unwrap_or(1), "maxRepeat")?,
             })
         })
         .collect()
@@ -296,16 +320,23 @@ pub fn budget(input: Option<BudgetInput>) -> Result<Option<BudgetLimits>> {
     let Some(input) = input else { return Ok(None) };
     let server = BudgetLimits::default();
     let visits = match input.max_visits {
-        Some(n) if n <= 0 => return Err(bad_input("budget.maxVisits", "maxVisits must be positive")),
+        Some(n) if n <= 0 => {
+            return Err(bad_input("budget.maxVisits", "maxVisits must be positive"))
+        }
         Some(n) => n as u64,
         None => server.max_visits,
     };
     let time = match input.max_millis {
-        Some(n) if n <= 0 => return Err(bad_input("budget.maxMillis", "maxMillis must be positive")),
+        Some(n) if n <= 0 => {
+            return Err(bad_input("budget.maxMillis", "maxMillis must be positive"))
+        }
         Some(n) => Duration::from_millis(n as u64),
         None => server.max_time,
     };
-    Ok(Some(BudgetLimits { max_visits: visits, max_time: time }))
+    Ok(Some(BudgetLimits {
+        max_visits: visits,
+        max_time: time,
+    }))
 }
 
 pub fn as_of(input: Option<String>) -> Result<Option<PartialDate>> {

@@ -6,6 +6,7 @@
 //! Searches and writes run on tokio's blocking pool so that a long search or a disk flush
 //! never stalls the async runtime. It knows nothing of sled, petgraph's internals or HTTP.
 
+mod connection;
 mod enums;
 mod error;
 mod inputs;
@@ -36,7 +37,10 @@ pub struct SchemaLimits {
 
 impl Default for SchemaLimits {
     fn default() -> Self {
-        SchemaLimits { max_depth: 16, max_complexity: 5_000 }
+        SchemaLimits {
+            max_depth: 16,
+            max_complexity: 50_000,
+        }
     }
 }
 
@@ -51,7 +55,9 @@ pub fn build_schema(service: Arc<Service>, limits: SchemaLimits) -> TiegraphSche
 
 /// The schema's SDL, as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).finish().sdl()
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .finish()
+        .sdl()
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a Arc<Service> {
@@ -81,7 +87,10 @@ fn page_size(first: Option<i32>, max: usize) -> async_graphql::Result<usize> {
     match first {
         None => Ok(DEFAULT_PAGE.min(max)),
         Some(n) if n < 0 => Err(error::bad_input("first", "first must not be negative")),
-        Some(n) if n as usize > max => Err(error::bad_input("first", format!("first may be at most {max}"))),
+        Some(n) if n as usize > max => Err(error::bad_input(
+            "first",
+            format!("first may be at most {max}"),
+        )),
         Some(n) => Ok(n as usize),
     }
 }

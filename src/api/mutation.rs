@@ -3,23 +3,34 @@ use async_graphql::{Context, Object, Result, ID};
 use crate::model;
 
 use super::blocking;
-use super::inputs::{ClaimInput, CreateEntityInput, CreateRelationInput, SourceInput, UpdateEntityInput, UpdateRelationInput};
+use super::inputs::{
+    ClaimInput, CreateEntityInput, CreateRelationInput, SourceInput, UpdateEntityInput,
+    UpdateRelationInput,
+};
 use super::types::{Claim, DeletePayload, Entity, Relation, Source};
 
-/// Changes to the graph. Each is validated, atomic, and durable on disk before it is answered;
-/// a refused change writes nothing.
 pub struct MutationRoot;
 
 fn deleted_ids(deleted: impl IntoIterator<Item = String>) -> DeletePayload {
-    DeletePayload { deleted_ids: deleted.into_iter().map(ID).collect() }
+    DeletePayload {
+        deleted_ids: deleted.into_iter().map(ID).collect(),
+    }
 }
 
+/// Changes to the graph. Each is validated, atomic, and durable on disk before it is answered;
+/// a refused change writes nothing.
 #[Object]
 impl MutationRoot {
     /// Records a new entity.
-    async fn create_entity(&self, ctx: &Context<'_>, input: CreateEntityInput) -> Result<Entity> {
+    async fn create_entity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity to record.")] input: CreateEntityInput,
+    ) -> Result<Entity> {
         let draft = model::EntityDraft::from(input);
-        blocking(ctx, move |s| s.create_entity(draft)).await.map(Entity)
+        blocking(ctx, move |s| s.create_entity(draft))
+            .await
+            .map(Entity)
     }
 
     /// Changes an entity's fields.
@@ -27,10 +38,12 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The entity to change.")] id: ID,
-        input: UpdateEntityInput,
+        #[graphql(desc = "The fields to change.")] input: UpdateEntityInput,
     ) -> Result<Entity> {
         let patch = model::EntityPatch::from(input);
-        blocking(ctx, move |s| s.update_entity(&id, patch)).await.map(Entity)
+        blocking(ctx, move |s| s.update_entity(&id, patch))
+            .await
+            .map(Entity)
     }
 
     /// Deletes an entity. Refused while it has relations or made claims, unless `cascade`,
@@ -39,16 +52,29 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The entity to delete.")] id: ID,
-        #[graphql(desc = "Also delete what depends on it.", default = false)] cascade: bool,
+        #[graphql(desc = "Also delete what depends on it.", default_with = "Some(false)")] cascade: Option<bool>,
     ) -> Result<DeletePayload> {
-        let deleted = blocking(ctx, move |s| s.delete_entity(&id, cascade)).await?;
-        Ok(deleted_ids(deleted.entities.into_iter().chain(deleted.relations).chain(deleted.claims)))
+        let deleted =
+            blocking(ctx, move |s| s.delete_entity(&id, cascade.unwrap_or(false))).await?;
+        Ok(deleted_ids(
+            deleted
+                .entities
+                .into_iter()
+                .chain(deleted.relations)
+                .chain(deleted.claims),
+        ))
     }
 
     /// Records a new source.
-    async fn create_source(&self, ctx: &Context<'_>, input: SourceInput) -> Result<Source> {
+    async fn create_source(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The source to record.")] input: SourceInput,
+    ) -> Result<Source> {
         let draft = model::SourceDraft::from(input);
-        blocking(ctx, move |s| s.create_source(draft)).await.map(Source)
+        blocking(ctx, move |s| s.create_source(draft))
+            .await
+            .map(Source)
     }
 
     /// Replaces a source's fields; its id stays.
@@ -56,23 +82,35 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The source to change.")] id: ID,
-        input: SourceInput,
+        #[graphql(desc = "The source's new fields.")] input: SourceInput,
     ) -> Result<Source> {
         let draft = model::SourceDraft::from(input);
-        blocking(ctx, move |s| s.update_source(&id, draft)).await.map(Source)
+        blocking(ctx, move |s| s.update_source(&id, draft))
+            .await
+            .map(Source)
     }
 
     /// Deletes a source; refused while any claim cites it.
-    async fn delete_source(&self, ctx: &Context<'_>, #[graphql(desc = "The source to delete.")] id: ID) -> Result<DeletePayload> {
+    async fn delete_source(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The source to delete.")] id: ID,
+    ) -> Result<DeletePayload> {
         let deleted = id.0.clone();
         blocking(ctx, move |s| s.delete_source(&id)).await?;
         Ok(deleted_ids([deleted]))
     }
 
     /// Records a relation together with the claim that reports it.
-    async fn create_relation(&self, ctx: &Context<'_>, input: CreateRelationInput) -> Result<Relation> {
+    async fn create_relation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The relation and its first claim.")] input: CreateRelationInput,
+    ) -> Result<Relation> {
         let draft = model::RelationDraft::from(input);
-        blocking(ctx, move |s| s.create_relation(draft)).await.map(|(relation, _)| Relation(relation))
+        blocking(ctx, move |s| s.create_relation(draft))
+            .await
+            .map(|(relation, _)| Relation(relation))
     }
 
     /// Changes a relation's status, role, description, amount or period.
@@ -80,16 +118,24 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The relation to change.")] id: ID,
-        input: UpdateRelationInput,
+        #[graphql(desc = "The qualifiers to change.")] input: UpdateRelationInput,
     ) -> Result<Relation> {
         let patch = model::RelationPatch::from(input);
-        blocking(ctx, move |s| s.update_relation(&id, patch)).await.map(Relation)
+        blocking(ctx, move |s| s.update_relation(&id, patch))
+            .await
+            .map(Relation)
     }
 
     /// Deletes a relation and its claims.
-    async fn delete_relation(&self, ctx: &Context<'_>, #[graphql(desc = "The relation to delete.")] id: ID) -> Result<DeletePayload> {
+    async fn delete_relation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The relation to delete.")] id: ID,
+    ) -> Result<DeletePayload> {
         let deleted = blocking(ctx, move |s| s.delete_relation(&id)).await?;
-        Ok(deleted_ids(deleted.relations.into_iter().chain(deleted.claims)))
+        Ok(deleted_ids(
+            deleted.relations.into_iter().chain(deleted.claims),
+        ))
     }
 
     /// Adds a claim, for or against, to a relation.
@@ -97,14 +143,20 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The relation the claim is about.")] relation: ID,
-        claim: ClaimInput,
+        #[graphql(desc = "The claim: its source, stance, claimant and quote.")] claim: ClaimInput,
     ) -> Result<Claim> {
         let draft = model::ClaimDraft::from(claim);
-        blocking(ctx, move |s| s.add_claim(&relation, draft)).await.map(Claim)
+        blocking(ctx, move |s| s.add_claim(&relation, draft))
+            .await
+            .map(Claim)
     }
 
     /// Deletes a claim; refused for a relation's last claim (delete the relation instead).
-    async fn delete_claim(&self, ctx: &Context<'_>, #[graphql(desc = "The claim to delete.")] id: ID) -> Result<DeletePayload> {
+    async fn delete_claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The claim to delete.")] id: ID,
+    ) -> Result<DeletePayload> {
         let deleted = id.0.clone();
         blocking(ctx, move |s| s.delete_claim(&id)).await?;
         Ok(deleted_ids([deleted]))

@@ -1,60 +1,95 @@
-use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result, ID};
 
 use crate::model;
 use crate::service::{ConnectedRequest, PathRequest, ShortestRequest};
 
+use super::connection::{EntityConnection, PathConnection, ReachConnection};
 use super::enums::{EntityKind, RelationKind};
 use super::error::{bad_input, to_graphql};
 use super::inputs::{self, hop_specs, BudgetInput, HopInput};
-use super::types::{entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, SearchInfo, Source, Subgraph};
+use super::types::{
+    entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, Source, Subgraph,
+};
 use super::{blocking, page_size, service, DEFAULT_PAGE};
 
-/// Questions about the graph. Lookups of unknown ids return null; searches from unknown ids are errors.
 pub struct QueryRoot;
 
+/// Questions about the graph. Lookups of unknown ids return null; searches from unknown ids are errors.
 #[Object]
 impl QueryRoot {
     /// The entity with this id, or null.
-    async fn entity(&self, ctx: &Context<'_>, #[graphql(desc = "The entity's slug, e.g. `cbp`.")] id: ID) -> Result<Option<Entity>> {
+    async fn entity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity's slug, e.g. `cbp`.")] id: ID,
+    ) -> Result<Option<Entity>> {
         Ok(service(ctx).entity(&id).map_err(to_graphql)?.map(Entity))
     }
 
     /// Entities in id order, optionally of one kind and matching a search.
-    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
+    )]
     async fn entities(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only entities of this kind.")] kind: Option<EntityKind>,
-        #[graphql(desc = "Case-insensitive text to find in the id, name or aliases.")] search: Option<String>,
+        #[graphql(desc = "Case-insensitive text to find in the id, name or aliases.")]
+        search: Option<String>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<String, Entity>> {
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> Result<EntityConnection> {
         let service = service(ctx);
         let first = page_size(first, service.limits().max_page)?;
         let page = service
-            .entities(kind.map(Into::into), search.as_deref(), after.as_deref(), first)
+            .entities(
+                kind.map(Into::into),
+                search.as_deref(),
+                after.as_deref(),
+                first,
+            )
             .map_err(to_graphql)?;
         Ok(entity_connection(page, after.is_some()))
     }
 
     /// The relation with this id, or null.
-    async fn relation(&self, ctx: &Context<'_>, #[graphql(desc = "The relation's id.")] id: ID) -> Result<Option<Relation>> {
-        Ok(service(ctx).relation(&id).map_err(to_graphql)?.map(Relation))
+    async fn relation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The relation's id.")] id: ID,
+    ) -> Result<Option<Relation>> {
+        Ok(service(ctx)
+            .relation(&id)
+            .map_err(to_graphql)?
+            .map(Relation))
     }
 
     /// The source with this id, or null.
-    async fn source(&self, ctx: &Context<'_>, #[graphql(desc = "The source's id.")] id: ID) -> Result<Option<Source>> {
+    async fn source(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The source's id.")] id: ID,
+    ) -> Result<Option<Source>> {
         Ok(service(ctx).source(&id).map_err(to_graphql)?.map(Source))
     }
 
     /// The claim with this id, or null.
-    async fn claim(&self, ctx: &Context<'_>, #[graphql(desc = "The claim's id.")] id: ID) -> Result<Option<Claim>> {
+    async fn claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The claim's id.")] id: ID,
+    ) -> Result<Option<Claim>> {
         Ok(service(ctx).claim(&id).map_err(to_graphql)?.map(Claim))
     }
 
     /// Any record by id: an entity, relation, source or claim; null when none has it.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "Any record's id.")] id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any record's id.")] id: ID,
+    ) -> Result<Option<Node>> {
         Ok(service(ctx).node(&id).map_err(to_graphql)?.map(Node::from))
     }
 
@@ -71,7 +106,9 @@ impl QueryRoot {
     /// ids. Each hop carries its relation and the relation's claims, so every answer is cited.
     /// Example, the nonprofits tied to CBP through its vendors:
     /// `paths(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}])`.
-    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10")]
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn paths(
         &self,
@@ -79,53 +116,90 @@ impl QueryRoot {
         #[graphql(desc = "The entity paths start from.")] from: ID,
         #[graphql(desc = "The hops, in order, that a path follows.")] pattern: Vec<HopInput>,
         #[graphql(desc = "Only paths ending at this entity.")] to: Option<ID>,
-        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
-        #[graphql(desc = "Only cross relations that may have held on this date (YYYY, YYYY-MM or YYYY-MM-DD).")] as_of: Option<String>,
+        #[graphql(
+            desc = "Also cross relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
+        #[graphql(
+            desc = "Only cross relations that may have held on this date (YYYY, YYYY-MM or YYYY-MM-DD)."
+        )]
+        as_of: Option<String>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the last path of the previous page.")] after: Option<String>,
-        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
-    ) -> Result<Connection<String, Path, SearchInfo>> {
+        #[graphql(desc = "The cursor of the last path of the previous page.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
+            BudgetInput,
+        >,
+    ) -> Result<PathConnection> {
         let request = PathRequest {
             from: from.0,
             hops: hop_specs(pattern)?,
             to: to.map(|t| t.0),
-            include_denied,
+            include_denied: include_denied.unwrap_or(false),
             as_of: inputs::as_of(as_of)?,
             first: page_size(first, service(ctx).limits().max_page)?,
             after: after.clone(),
             budget: inputs::budget(budget)?,
         };
         let page = blocking(ctx, move |s| s.paths(&request)).await?;
-        let info = SearchInfo { partial: page.partial, total_count: i32::try_from(page.total).unwrap_or(i32::MAX) };
-        let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, info);
-        connection.edges.extend(page.paths.into_iter().map(|p| Edge::new(p.cursor.clone(), Path(p))));
-        Ok(connection)
+        let total = i32::try_from(page.total).unwrap_or(i32::MAX);
+        let items = page
+            .paths
+            .into_iter()
+            .map(|p| (p.cursor.clone(), Path(p)))
+            .collect();
+        Ok(PathConnection::new(
+            items,
+            page.has_previous,
+            page.has_next,
+            page.partial,
+            total,
+        ))
     }
 
     /// Each entity a pattern reaches, once, with how many paths reach it and a few example
     /// paths, in id order: the set form of `paths`, and usually what "which X are connected to
     /// Y through Z" means.
-    #[graphql(complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10")]
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn connected(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The entity the pattern starts from.")] from: ID,
         #[graphql(desc = "The hops, in order, that a path follows.")] pattern: Vec<HopInput>,
-        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
-        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
-        #[graphql(desc = "Example paths to give per entity reached (at most 10).", default = 3)] examples: i32,
+        #[graphql(
+            desc = "Also cross relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Example paths to give per entity reached (at most 10).",
+            default_with = "Some(3)"
+        )]
+        examples: Option<i32>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
-        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
-    ) -> Result<Connection<String, Reach, SearchInfo>> {
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
+            BudgetInput,
+        >,
+    ) -> Result<ReachConnection> {
+        let examples = examples.unwrap_or(3);
         if !(0..=10).contains(&examples) {
             return Err(bad_input("examples", "examples must be between 0 and 10"));
         }
         let request = ConnectedRequest {
             from: from.0,
             hops: hop_specs(pattern)?,
-            include_denied,
+            include_denied: include_denied.unwrap_or(false),
             as_of: inputs::as_of(as_of)?,
             examples: examples as usize,
             first: page_size(first, service(ctx).limits().max_page)?,
@@ -133,15 +207,24 @@ impl QueryRoot {
             budget: inputs::budget(budget)?,
         };
         let page = blocking(ctx, move |s| s.connected(&request)).await?;
-        let info = SearchInfo { partial: page.partial, total_count: i32::try_from(page.total).unwrap_or(i32::MAX) };
-        let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, info);
-        connection.edges.extend(page.reached.into_iter().map(|r| Edge::new(r.entity.clone(), Reach(r))));
-        Ok(connection)
+        let total = i32::try_from(page.total).unwrap_or(i32::MAX);
+        let items = page
+            .reached
+            .into_iter()
+            .map(|r| (r.entity.clone(), Reach(r)))
+            .collect();
+        Ok(ReachConnection::new(
+            items,
+            page.has_previous,
+            page.has_next,
+            page.partial,
+            total,
+        ))
     }
 
     /// The `k` shortest loopless paths between two entities, following relations either way,
     /// shortest first: how is this person tied to that department?
-    #[graphql(complexity = "k.max(0) as usize * child_complexity + 10")]
+    #[graphql(complexity = "k.unwrap_or(1).max(0) as usize * child_complexity + 10")]
     #[allow(clippy::too_many_arguments)]
     async fn shortest_paths(
         &self,
@@ -149,17 +232,29 @@ impl QueryRoot {
         #[graphql(desc = "One end.")] from: ID,
         #[graphql(desc = "The other end.")] to: ID,
         #[graphql(desc = "Only cross relations of these kinds (any when absent).")] relation_kinds: Option<Vec<RelationKind>>,
-        #[graphql(desc = "How many paths (1 to 20).", default = 1)] k: i32,
-        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
-        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
-        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<BudgetInput>,
+        #[graphql(desc = "How many paths (1 to 20).", default_with = "Some(1)")] k: Option<i32>,
+        #[graphql(
+            desc = "Also cross relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<
+            String,
+        >,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
+            BudgetInput,
+        >,
     ) -> Result<Vec<Path>> {
         let request = ShortestRequest {
             from: from.0,
             to: to.0,
-            relation_kinds: relation_kinds.unwrap_or_default().into_iter().map(model::RelationKind::from).collect(),
-            k: usize::try_from(k).map_err(|_| bad_input("k", "k must be positive"))?,
-            include_denied,
+            relation_kinds: relation_kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(model::RelationKind::from)
+                .collect(),
+            k: usize::try_from(k.unwrap_or(1)).map_err(|_| bad_input("k", "k must be positive"))?,
+            include_denied: include_denied.unwrap_or(false),
             as_of: inputs::as_of(as_of)?,
             budget: inputs::budget(budget)?,
         };
@@ -169,20 +264,41 @@ impl QueryRoot {
 
     /// The entities within `depth` relations of one (either direction) and every relation
     /// among them: a subgraph ready to draw.
-    #[graphql(complexity = "depth.max(0) as usize * 100 * child_complexity + 10")]
+    #[graphql(complexity = "50 * child_complexity + 10")]
     async fn neighborhood(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The entity at the centre.")] id: ID,
-        #[graphql(desc = "How many relations out to go (0 to 4).", default = 1)] depth: i32,
+        #[graphql(
+            desc = "How many relations out to go (0 to 4).",
+            default_with = "Some(1)"
+        )]
+        depth: Option<i32>,
         #[graphql(desc = "Only cross relations of these kinds (any when absent).")] relation_kinds: Option<Vec<RelationKind>>,
-        #[graphql(desc = "Also cross relations whose every claim denies them.", default = false)] include_denied: bool,
-        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<String>,
+        #[graphql(
+            desc = "Also cross relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
+        #[graphql(desc = "Only cross relations that may have held on this date.")] as_of: Option<
+            String,
+        >,
     ) -> Result<Subgraph> {
-        let depth = u32::try_from(depth).map_err(|_| bad_input("depth", "depth must not be negative"))?;
-        let kinds: Vec<model::RelationKind> = relation_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let depth = u32::try_from(depth.unwrap_or(1))
+            .map_err(|_| bad_input("depth", "depth must not be negative"))?;
+        let kinds: Vec<model::RelationKind> = relation_kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         let as_of = inputs::as_of(as_of)?;
-        let view = blocking(ctx, move |s| s.neighborhood(&id, depth, &kinds, include_denied, as_of)).await?;
-        Ok(Subgraph { partial: view.partial, view })
+        let view = blocking(ctx, move |s| {
+            s.neighborhood(&id, depth, &kinds, include_denied.unwrap_or(false), as_of)
+        })
+        .await?;
+        Ok(Subgraph {
+            partial: view.partial,
+            view,
+        })
     }
 }

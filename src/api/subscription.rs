@@ -6,7 +6,6 @@ use crate::service::{self, Change};
 
 use super::service;
 
-/// Live feeds of the graph's changes.
 pub struct SubscriptionRoot;
 
 /// What happened to a record.
@@ -35,9 +34,9 @@ pub enum RecordType {
     Claim,
 }
 
-/// One committed write.
 pub struct ChangeEvent(Change);
 
+/// One committed write.
 #[Object]
 impl ChangeEvent {
     /// What happened.
@@ -61,6 +60,7 @@ impl ChangeEvent {
     }
 }
 
+/// Live feeds of the graph's changes.
 #[Subscription]
 impl SubscriptionRoot {
     /// Every write as it is committed. With `entity`, only the changes touching that entity.
@@ -75,7 +75,9 @@ impl SubscriptionRoot {
             loop {
                 match receiver.recv().await {
                     Ok(change) => {
-                        let wanted = entity.as_ref().is_none_or(|e| change.entities.iter().any(|id| *id == e.0));
+                        let wanted = entity
+                            .as_ref()
+                            .is_none_or(|e| change.entities.contains(&e.0));
                         if wanted {
                             return Some((ChangeEvent(change), (receiver, entity)));
                         }

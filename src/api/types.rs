@@ -1,18 +1,22 @@
 //! GraphQL object types: thin wrappers over model records that ask the service for what they link to.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{ComplexObject, Context, Interface, Object, Result, SimpleObject, ID};
 
 use crate::model;
 use crate::service::{self, PathView};
 
+use super::connection::{EntityConnection, RelationConnection};
 use super::enums::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
 use super::error::{coded, to_graphql, ErrorCode};
 use super::{page_size, service};
 
 /// Anything with a global id: an entity, relation, source or claim. Ids are unique across types.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "The record's id, unique across all types."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "The record's id, unique across all types."
+))]
 pub enum Node {
     Entity(Entity),
     Relation(Relation),
@@ -36,14 +40,20 @@ impl From<service::NodeRecord> for Node {
 pub(super) fn load_entity(ctx: &Context<'_>, id: &str) -> Result<Entity> {
     match service(ctx).entity(id).map_err(to_graphql)? {
         Some(entity) => Ok(Entity(entity)),
-        None => Err(coded(ErrorCode::NotFound, format!("entity `{id}` was deleted while this answer was prepared"))),
+        None => Err(coded(
+            ErrorCode::NotFound,
+            format!("entity `{id}` was deleted while this answer was prepared"),
+        )),
     }
 }
 
 pub(super) fn load_relation(ctx: &Context<'_>, id: &str) -> Result<Relation> {
     match service(ctx).relation(id).map_err(to_graphql)? {
         Some(relation) => Ok(Relation(relation)),
-        None => Err(coded(ErrorCode::NotFound, format!("relation `{id}` was deleted while this answer was prepared"))),
+        None => Err(coded(
+            ErrorCode::NotFound,
+            format!("relation `{id}` was deleted while this answer was prepared"),
+        )),
     }
 }
 
@@ -56,9 +66,9 @@ pub struct Identifier {
     pub value: String,
 }
 
-/// A company, government body, nonprofit, person or informal group.
 pub struct Entity(pub model::Entity);
 
+/// A company, government body, nonprofit, person or informal group.
 #[Object]
 impl Entity {
     /// Stable, human-readable slug such as `cbp` or `marc-benioff`.
@@ -98,7 +108,14 @@ impl Entity {
 
     /// Its identifiers in other registers.
     async fn identifiers(&self) -> Vec<Identifier> {
-        self.0.identifiers.iter().map(|i| Identifier { scheme: i.scheme.clone(), value: i.value.clone() }).collect()
+        self.0
+            .identifiers
+            .iter()
+            .map(|i| Identifier {
+                scheme: i.scheme.clone(),
+                value: i.value.clone(),
+            })
+            .collect()
     }
 
     /// When it was first recorded (RFC 3339, UTC).
@@ -112,56 +129,117 @@ impl Entity {
     }
 
     /// Its relations in relation-id order, both those it starts and those it ends.
-    #[graphql(complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
+    )]
     async fn relations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only relations of these kinds (all when absent).")] kinds: Option<Vec<RelationKind>>,
-        #[graphql(desc = "OUT: relations this entity is the `from` of; IN: the `to` of; ANY: both.", default_with = "Direction::Any")]
-        direction: Direction,
-        #[graphql(desc = "Include relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only relations of these kinds (all when absent).")] kinds: Option<
+            Vec<RelationKind>,
+        >,
+        #[graphql(
+            desc = "OUT: relations this entity is the `from` of; IN: the `to` of; ANY: both.",
+            default_with = "Some(Direction::Any)"
+        )]
+        direction: Option<Direction>,
+        #[graphql(
+            desc = "Include relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the last relation of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<String, Relation, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "The cursor of the last relation of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> Result<RelationConnection> {
         let service = service(ctx);
         let first = page_size(first, service.limits().max_page)?;
-        let kinds: Vec<model::RelationKind> = kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let kinds: Vec<model::RelationKind> = kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         let (relations, has_next) = service
-            .relations_of(&self.0.id, &kinds, direction.into(), include_denied, after.as_deref(), first)
+            .relations_of(
+                &self.0.id,
+                &kinds,
+                direction.unwrap_or(Direction::Any).into(),
+                include_denied.unwrap_or(false),
+                after.as_deref(),
+                first,
+            )
             .map_err(to_graphql)?;
-        let mut connection = Connection::new(after.is_some(), has_next);
-        connection.edges.extend(relations.into_iter().map(|r| Edge::new(r.id.clone(), Relation(r))));
-        Ok(connection)
+        let items = relations
+            .into_iter()
+            .map(|r| (r.id.clone(), Relation(r)))
+            .collect();
+        Ok(RelationConnection::new(items, after.is_some(), has_next))
     }
 
     /// The distinct entities one relation away, in id order.
-    #[graphql(complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn neighbors(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only across relations of these kinds (all when absent).")] kinds: Option<Vec<RelationKind>>,
-        #[graphql(desc = "Which way relations are followed.", default_with = "Direction::Any")] direction: Direction,
-        #[graphql(desc = "Only neighbours of these kinds (all when absent).")] entity_kinds: Option<Vec<EntityKind>>,
-        #[graphql(desc = "Also across relations whose every claim denies them.", default = false)] include_denied: bool,
+        #[graphql(desc = "Only across relations of these kinds (all when absent).")] kinds: Option<
+            Vec<RelationKind>,
+        >,
+        #[graphql(
+            desc = "Which way relations are followed.",
+            default_with = "Some(Direction::Any)"
+        )]
+        direction: Option<Direction>,
+        #[graphql(desc = "Only neighbours of these kinds (all when absent).")] entity_kinds: Option<
+            Vec<EntityKind>,
+        >,
+        #[graphql(
+            desc = "Also across relations whose every claim denies them.",
+            default_with = "Some(false)"
+        )]
+        include_denied: Option<bool>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
-        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<String, Entity, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> Result<EntityConnection> {
         let service = service(ctx);
         let first = page_size(first, service.limits().max_page)?;
-        let kinds: Vec<model::RelationKind> = kinds.unwrap_or_default().into_iter().map(Into::into).collect();
-        let entity_kinds: Vec<model::EntityKind> = entity_kinds.unwrap_or_default().into_iter().map(Into::into).collect();
+        let kinds: Vec<model::RelationKind> = kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let entity_kinds: Vec<model::EntityKind> = entity_kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         let page = service
-            .neighbors(&self.0.id, &kinds, direction.into(), &entity_kinds, include_denied, after.as_deref(), first)
+            .neighbors(
+                &self.0.id,
+                &kinds,
+                direction.unwrap_or(Direction::Any).into(),
+                &entity_kinds,
+                include_denied.unwrap_or(false),
+                after.as_deref(),
+                first,
+            )
             .map_err(to_graphql)?;
         Ok(entity_connection(page, after.is_some()))
     }
 }
 
-pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -> Connection<String, Entity> {
-    let mut connection = Connection::new(has_previous, page.has_next);
-    connection.edges.extend(page.entities.into_iter().map(|e| Edge::new(e.id.clone(), Entity(e))));
-    connection
+pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -> EntityConnection {
+    let items = page
+        .entities
+        .into_iter()
+        .map(|e| (e.id.clone(), Entity(e)))
+        .collect();
+    EntityConnection::new(items, has_previous, page.has_next)
 }
 
 /// A sum of money.
@@ -173,9 +251,9 @@ pub struct Amount {
     pub currency: String,
 }
 
-/// A directed tie between two entities, with the claims that report it.
 pub struct Relation(pub model::Relation);
 
+/// A directed tie between two entities, with the claims that report it.
 #[Object]
 impl Relation {
     /// The relation's id.
@@ -222,7 +300,10 @@ impl Relation {
 
     /// Money involved, when the sources say how much.
     async fn amount(&self) -> Option<Amount> {
-        self.0.amount.as_ref().map(|a| Amount { value: a.value, currency: a.currency.clone() })
+        self.0.amount.as_ref().map(|a| Amount {
+            value: a.value,
+            currency: a.currency.clone(),
+        })
     }
 
     /// When the tie began: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
@@ -252,9 +333,9 @@ impl Relation {
     }
 }
 
-/// A document that reports ties: a news article, letter, statement, filing or dataset.
 pub struct Source(pub model::Source);
 
+/// A document that reports ties: a news article, letter, statement, filing or dataset.
 #[Object]
 impl Source {
     /// The source's id.
@@ -299,9 +380,9 @@ impl Source {
     }
 }
 
-/// A source's report that a relation holds, or does not, in someone's words.
 pub struct Claim(pub model::Claim);
 
+/// A source's report that a relation holds, or does not, in someone's words.
 #[Object]
 impl Claim {
     /// The claim's id: `<relation id>.c<n>`.
@@ -316,7 +397,11 @@ impl Claim {
 
     /// Who made the statement; null when the source reports it in its own voice.
     async fn claimant(&self, ctx: &Context<'_>) -> Result<Option<Entity>> {
-        self.0.claimant.as_deref().map(|id| load_entity(ctx, id)).transpose()
+        self.0
+            .claimant
+            .as_deref()
+            .map(|id| load_entity(ctx, id))
+            .transpose()
     }
 
     /// The words of the source, verbatim.
@@ -328,7 +413,10 @@ impl Claim {
     async fn source(&self, ctx: &Context<'_>) -> Result<Source> {
         match service(ctx).source(&self.0.source).map_err(to_graphql)? {
             Some(source) => Ok(Source(source)),
-            None => Err(coded(ErrorCode::NotFound, format!("source `{}` was deleted", self.0.source))),
+            None => Err(coded(
+                ErrorCode::NotFound,
+                format!("source `{}` was deleted", self.0.source),
+            )),
         }
     }
 
@@ -343,9 +431,9 @@ impl Claim {
     }
 }
 
-/// A walk through the graph that visits no entity twice; each hop is cited by its relation's claims.
 pub struct Path(pub PathView);
 
+/// A walk through the graph that visits no entity twice; each hop is cited by its relation's claims.
 #[Object]
 impl Path {
     /// Where the path starts.
@@ -369,9 +457,9 @@ impl Path {
     }
 }
 
-/// One relation crossed by a path.
 pub struct Hop(pub service::Hop);
 
+/// One relation crossed by a path.
 #[Object]
 impl Hop {
     /// The relation crossed, with its claims.
@@ -409,18 +497,26 @@ pub struct Subgraph {
 impl Subgraph {
     /// The entities, the centre first, then in the order they were reached.
     async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Entity>> {
-        self.view.nodes.iter().map(|id| load_entity(ctx, id)).collect()
+        self.view
+            .nodes
+            .iter()
+            .map(|id| load_entity(ctx, id))
+            .collect()
     }
 
     /// Every relation between two of the entities.
     async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<Relation>> {
-        self.view.edges.iter().map(|id| load_relation(ctx, id)).collect()
+        self.view
+            .edges
+            .iter()
+            .map(|id| load_relation(ctx, id))
+            .collect()
     }
 }
 
-/// An entity a pattern reaches, with how many paths reach it and a few of them as examples.
 pub struct Reach(pub service::Reach);
 
+/// An entity a pattern reaches, with how many paths reach it and a few of them as examples.
 #[Object]
 impl Reach {
     /// The entity reached.
@@ -437,16 +533,6 @@ impl Reach {
     async fn examples(&self) -> Vec<Path> {
         self.0.examples.iter().cloned().map(Path).collect()
     }
-}
-
-/// How a search went: whether it finished and how much it found.
-#[derive(SimpleObject)]
-pub struct SearchInfo {
-    /// True when the search stopped at its budget (nodes visited or time) or result cap: there may
-    /// be more answers than it found, and counts are lower bounds.
-    pub partial: bool,
-    /// Answers found in all, across every page.
-    pub total_count: i32,
 }
 
 /// What a delete removed.

@@ -17,7 +17,11 @@ use tiegraph::http::{self, AppState, HttpConfig};
 use tiegraph::service::{ImportSummary, Limits, Service};
 
 #[derive(Parser)]
-#[command(name = "tiegraph", version, about = "A knowledge graph of ties, served over GraphQL with a citation on every hop.")]
+#[command(
+    name = "tiegraph",
+    version,
+    about = "A knowledge graph of ties, served over GraphQL with a citation on every hop."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -88,13 +92,19 @@ pub fn run() -> Result<()> {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn open_service(data: &DataArgs) -> Result<Service> {
-    std::fs::create_dir_all(&data.data_dir).with_context(|| format!("cannot create {}", data.data_dir.display()))?;
-    Service::open(&data.data_dir, Limits::default()).with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
+    std::fs::create_dir_all(&data.data_dir)
+        .with_context(|| format!("cannot create {}", data.data_dir.display()))?;
+    Service::open(&data.data_dir, Limits::default())
+        .with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -104,7 +114,11 @@ fn serve(args: ServeArgs) -> Result<()> {
     if service.store().is_empty() {
         seed_empty_store(&service, &args.seed_dir)?;
     }
-    tracing::info!(entities = service.entity_count(), relations = service.relation_count(), "graph loaded");
+    tracing::info!(
+        entities = service.entity_count(),
+        relations = service.relation_count(),
+        "graph loaded"
+    );
     let state = AppState {
         schema: build_schema(Arc::clone(&service), SchemaLimits::default()),
         service,
@@ -114,8 +128,13 @@ fn serve(args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        tracing::info!("serving GraphQL at http://{}/graphql (GraphiQL in a browser)", listener.local_addr()?);
-        http::serve(listener, state, shutdown_signal()).await.context("the server failed")?;
+        tracing::info!(
+            "serving GraphQL at http://{}/graphql (GraphiQL in a browser)",
+            listener.local_addr()?
+        );
+        http::serve(listener, state, shutdown_signal())
+            .await
+            .context("the server failed")?;
         tracing::info!("stopped; store flushed");
         Ok(())
     })
@@ -123,7 +142,10 @@ fn serve(args: ServeArgs) -> Result<()> {
 
 fn seed_empty_store(service: &Service, seed_dir: &Path) -> Result<()> {
     if !seed_dir.is_dir() {
-        tracing::warn!("the store is empty and there is no seed directory at {}; starting empty", seed_dir.display());
+        tracing::warn!(
+            "the store is empty and there is no seed directory at {}; starting empty",
+            seed_dir.display()
+        );
         return Ok(());
     }
     for (file, summary) in seed::load_dir(service, seed_dir).context("cannot load the seed")? {
@@ -169,8 +191,10 @@ fn import(args: ImportArgs) -> Result<()> {
     let file = File::open(&args.file).with_context(|| format!("cannot open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let reading = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template("reading  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "reading  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let items = jsonl::read(BufReader::new(reading.wrap_read(file)), &name)?;
     reading.finish();
@@ -212,7 +236,9 @@ fn export(args: ExportArgs) -> Result<()> {
     }
     let service = open_service(&args.data)?;
     let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     match jsonl::write_all(&service, BufWriter::new(out)) {

@@ -13,7 +13,10 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, RelationDraft, RelationKind, SourceDraft, Stance, Status};
+use crate::model::{
+    Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, RelationDraft, RelationKind,
+    SourceDraft, Stance, Status,
+};
 use crate::service::{ImportItem, Service, ServiceError};
 
 use super::FormatError;
@@ -126,7 +129,14 @@ impl From<Record> for ImportItem {
                 description: e.description,
                 country: e.country,
                 category: e.category,
-                identifiers: e.identifiers.into_iter().map(|i| Identifier { scheme: i.scheme, value: i.value }).collect(),
+                identifiers: e
+                    .identifiers
+                    .into_iter()
+                    .map(|i| Identifier {
+                        scheme: i.scheme,
+                        value: i.value,
+                    })
+                    .collect(),
             }),
             Record::Relation(r) => ImportItem::Relation(RelationDraft {
                 id: r.id,
@@ -136,13 +146,21 @@ impl From<Record> for ImportItem {
                 status: r.status,
                 role: r.role,
                 description: r.description,
-                amount: r.amount.map(|a| Amount { value: a.value, currency: a.currency }),
+                amount: r.amount.map(|a| Amount {
+                    value: a.value,
+                    currency: a.currency,
+                }),
                 start: r.start,
                 end: r.end,
                 claims: r
                     .claims
                     .into_iter()
-                    .map(|c| ClaimDraft { source: c.source, stance: c.stance, claimant: c.claimant, quote: c.quote })
+                    .map(|c| ClaimDraft {
+                        source: c.source,
+                        stance: c.stance,
+                        claimant: c.claimant,
+                        quote: c.quote,
+                    })
                     .collect(),
             }),
         }
@@ -154,7 +172,10 @@ pub fn read(input: impl BufRead, file: &str) -> Result<Vec<(usize, ImportItem)>,
     let mut items = Vec::new();
     for (n, line) in input.lines().enumerate() {
         let line_number = n + 1;
-        let line = line.map_err(|source| FormatError::Io { file: file.to_owned(), source })?;
+        let line = line.map_err(|source| FormatError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
@@ -194,7 +215,14 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
             description: e.description,
             country: e.country,
             category: e.category,
-            identifiers: e.identifiers.into_iter().map(|i| IdentifierRecord { scheme: i.scheme, value: i.value }).collect(),
+            identifiers: e
+                .identifiers
+                .into_iter()
+                .map(|i| IdentifierRecord {
+                    scheme: i.scheme,
+                    value: i.value,
+                })
+                .collect(),
         });
         write_line(&mut out, &record)?;
     }
@@ -203,7 +231,12 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
         let claims = store
             .claims_of(&r.id)?
             .into_iter()
-            .map(|c| ClaimRecord { source: c.source, stance: c.stance, claimant: c.claimant, quote: c.quote })
+            .map(|c| ClaimRecord {
+                source: c.source,
+                stance: c.stance,
+                claimant: c.claimant,
+                quote: c.quote,
+            })
             .collect();
         let record = Record::Relation(RelationRecord {
             id: Some(r.id),
@@ -213,7 +246,10 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
             status: r.status,
             role: r.role,
             description: r.description,
-            amount: r.amount.map(|a| AmountRecord { value: a.value, currency: a.currency }),
+            amount: r.amount.map(|a| AmountRecord {
+                value: a.value,
+                currency: a.currency,
+            }),
             start: r.period.start.map(|d| d.to_string()),
             end: r.period.end.map(|d| d.to_string()),
             claims,

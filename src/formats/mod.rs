@@ -13,9 +13,19 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum FormatError {
     #[error("{file}:{line}: {message}")]
-    BadLine { file: String, line: usize, message: String },
+    BadLine {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("{file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}: {source}")]
-    Service { file: String, source: crate::service::ServiceError },
+    Service {
+        file: String,
+        source: crate::service::ServiceError,
+    },
 }

@@ -9,8 +9,14 @@ use crate::service::{ImportSummary, Service};
 use super::{jsonl, FormatError};
 
 /// Imports every `*.jsonl` file of `dir`, in name order, one import (all or nothing) per file.
-pub fn load_dir(service: &Service, dir: &Path) -> Result<Vec<(String, ImportSummary)>, FormatError> {
-    let listing = std::fs::read_dir(dir).map_err(|source| FormatError::Io { file: dir.display().to_string(), source })?;
+pub fn load_dir(
+    service: &Service,
+    dir: &Path,
+) -> Result<Vec<(String, ImportSummary)>, FormatError> {
+    let listing = std::fs::read_dir(dir).map_err(|source| FormatError::Io {
+        file: dir.display().to_string(),
+        source,
+    })?;
     let mut files: Vec<_> = listing
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
@@ -19,11 +25,17 @@ pub fn load_dir(service: &Service, dir: &Path) -> Result<Vec<(String, ImportSumm
     let mut summaries = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let file = File::open(&path).map_err(|source| FormatError::Io { file: name.clone(), source })?;
+        let file = File::open(&path).map_err(|source| FormatError::Io {
+            file: name.clone(),
+            source,
+        })?;
         let items = jsonl::read(BufReader::new(file), &name)?;
         let summary = service
             .import(items, &|_| {})
-            .map_err(|source| FormatError::Service { file: name.clone(), source })?;
+            .map_err(|source| FormatError::Service {
+                file: name.clone(),
+                source,
+            })?;
         summaries.push((name, summary));
     }
     Ok(summaries)

@@ -11,7 +11,10 @@ pub struct BudgetLimits {
 
 impl Default for BudgetLimits {
     fn default() -> Self {
-        BudgetLimits { max_visits: 2_000_000, max_time: Duration::from_secs(5) }
+        BudgetLimits {
+            max_visits: 2_000_000,
+            max_time: Duration::from_secs(5),
+        }
     }
 }
 
@@ -42,7 +45,9 @@ impl Budget {
         if self.exhausted {
             return false;
         }
-        if self.visits_left == 0 || (self.visits_left % CLOCK_EVERY == 0 && Instant::now() >= self.deadline) {
+        if self.visits_left == 0
+            || (self.visits_left.is_multiple_of(CLOCK_EVERY) && Instant::now() >= self.deadline)
+        {
             self.exhausted = true;
             return false;
         }

@@ -17,7 +17,12 @@ pub struct Reached {
 /// The set form of [`find_paths`]: each entity the pattern reaches once, in id order.
 /// A path whose relations are the same as another's counts once, however the pattern's
 /// repeat ranges split it.
-pub fn connected(index: &GraphIndex, query: &PathQuery, examples: usize, budget: &mut Budget) -> Vec<Reached> {
+pub fn connected(
+    index: &GraphIndex,
+    query: &PathQuery,
+    examples: usize,
+    budget: &mut Budget,
+) -> Vec<Reached> {
     let ambiguous = query.hops.iter().any(|h| h.min_repeat != h.max_repeat);
     let mut seen: HashSet<Vec<Step>> = HashSet::new();
     let mut by_end: BTreeMap<&str, Reached> = BTreeMap::new();
@@ -28,9 +33,16 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, examples: usize, budget:
         let end = steps[steps.len() - 1].to;
         let reached = by_end
             .entry(&index.node_data(end).id)
-            .or_insert_with(|| Reached { node: end, paths: 0, examples: Vec::new() });
+            .or_insert_with(|| Reached {
+                node: end,
+                paths: 0,
+                examples: Vec::new(),
+            });
         reached.paths += 1;
-        let path = Path { start: query.start, steps: steps.to_vec() };
+        let path = Path {
+            start: query.start,
+            steps: steps.to_vec(),
+        };
         keep_first(index, &mut reached.examples, path, examples);
         true
     });

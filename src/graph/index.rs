@@ -72,7 +72,11 @@ impl GraphIndex {
 
     /// Adds an entity, or refreshes what the index keeps of it.
     pub fn upsert_entity(&mut self, entity: &Entity) {
-        let data = NodeData { id: entity.id.as_str().into(), kind: entity.kind, search_text: search_text(entity) };
+        let data = NodeData {
+            id: entity.id.as_str().into(),
+            kind: entity.kind,
+            search_text: search_text(entity),
+        };
         match self.entities.get(entity.id.as_str()) {
             Some(&node) => self.graph[node] = data,
             None => {
@@ -88,7 +92,10 @@ impl GraphIndex {
             let touching: Vec<EdgeIndex> = self
                 .graph
                 .edges_directed(node, petgraph::Direction::Outgoing)
-                .chain(self.graph.edges_directed(node, petgraph::Direction::Incoming))
+                .chain(
+                    self.graph
+                        .edges_directed(node, petgraph::Direction::Incoming),
+                )
                 .map(|e| e.id())
                 .collect();
             for edge in touching {
@@ -102,11 +109,18 @@ impl GraphIndex {
 
     /// Adds a relation, or refreshes it; returns false if an end is not in the index.
     pub fn upsert_relation(&mut self, relation: &Relation, denied: bool) -> bool {
-        let (Some(&from), Some(&to)) = (self.entities.get(relation.from.as_str()), self.entities.get(relation.to.as_str()))
-        else {
+        let (Some(&from), Some(&to)) = (
+            self.entities.get(relation.from.as_str()),
+            self.entities.get(relation.to.as_str()),
+        ) else {
             return false;
         };
-        let data = EdgeData { id: relation.id.as_str().into(), kind: relation.kind, denied, period: relation.period };
+        let data = EdgeData {
+            id: relation.id.as_str().into(),
+            kind: relation.kind,
+            denied,
+            period: relation.period,
+        };
         match self.relations.get(relation.id.as_str()) {
             Some(&edge) => self.graph[edge] = data,
             None => {
@@ -162,26 +176,38 @@ impl GraphIndex {
             .graph
             .edges_directed(node, petgraph::Direction::Outgoing)
             .filter(move |_| out)
-            .map(|e| Step { edge: e.id(), to: e.target(), direction: Direction::Out });
+            .map(|e| Step {
+                edge: e.id(),
+                to: e.target(),
+                direction: Direction::Out,
+            });
         let incoming = self
             .graph
             .edges_directed(node, petgraph::Direction::Incoming)
             .filter(move |_| inc)
-            .map(|e| Step { edge: e.id(), to: e.source(), direction: Direction::In });
+            .map(|e| Step {
+                edge: e.id(),
+                to: e.source(),
+                direction: Direction::In,
+            });
         outgoing.chain(incoming)
     }
 
     /// Ids of the relations touching `id`, in either direction.
     pub fn relations_of(&self, id: &str) -> Vec<&str> {
         match self.node(id) {
-            Some(node) => self.steps(node, Direction::Any).map(|s| &*self.graph[s.edge].id).collect(),
+            Some(node) => self
+                .steps(node, Direction::Any)
+                .map(|s| &*self.graph[s.edge].id)
+                .collect(),
             None => Vec::new(),
         }
     }
 
     /// Whether `person` holds an office (an undenied `OFFICER_OF`) in `organisation`.
     pub fn is_officer_of(&self, person: &str, organisation: &str) -> bool {
-        let (Some(person), Some(organisation)) = (self.node(person), self.node(organisation)) else {
+        let (Some(person), Some(organisation)) = (self.node(person), self.node(organisation))
+        else {
             return false;
         };
         self.graph

@@ -26,7 +26,10 @@ pub fn neighborhood(
     max_nodes: usize,
     budget: &mut Budget,
 ) -> Subgraph {
-    let mut subgraph = Subgraph { nodes: vec![center], ..Subgraph::default() };
+    let mut subgraph = Subgraph {
+        nodes: vec![center],
+        ..Subgraph::default()
+    };
     let mut reached: HashSet<NodeIndex> = HashSet::from([center]);
     let mut queue = VecDeque::from([(center, 0u32)]);
     'search: while let Some((node, distance)) = queue.pop_front() {

@@ -25,7 +25,10 @@ impl Path {
 
     /// The relation ids along the path, which identify it: for ordering and cursors.
     pub fn key<'a>(&self, index: &'a GraphIndex) -> Vec<&'a str> {
-        self.steps.iter().map(|s| &*index.edge_data(s.edge).id).collect()
+        self.steps
+            .iter()
+            .map(|s| &*index.edge_data(s.edge).id)
+            .collect()
     }
 }
 
@@ -93,7 +96,8 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
     /// Continues the search at `node`, `reps` relations into hop `hop`; false means stop.
     fn visit(&mut self, node: NodeIndex, hop: usize, reps: u32) -> bool {
         let spec = self.query.hops[hop];
-        let may_end_hop_here = reps >= spec.min_repeat && spec.entity_kinds.admits(self.index.node_data(node).kind);
+        let may_end_hop_here =
+            reps >= spec.min_repeat && spec.entity_kinds.admits(self.index.node_data(node).kind);
         if may_end_hop_here {
             if hop + 1 == self.query.hops.len() {
                 let on_target = self.query.target.is_none_or(|t| t == node);
@@ -112,7 +116,10 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
                 return false;
             }
             let edge = self.index.edge_data(step.edge);
-            if !spec.kinds.admits(edge.kind) || !self.query.filter.admits(edge) || self.visited.contains(&step.to) {
+            if !spec.kinds.admits(edge.kind)
+                || !self.query.filter.admits(edge)
+                || self.visited.contains(&step.to)
+            {
                 continue;
             }
             self.steps.push(step);

@@ -46,7 +46,10 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
     let Some(first) = bidirectional_bfs(index, query.from, query.to, query, &banned, budget) else {
         return Vec::new();
     };
-    let mut found = vec![Path { start: query.from, steps: first }];
+    let mut found = vec![Path {
+        start: query.from,
+        steps: first,
+    }];
     // Candidates ordered by length, then by relation ids, so ties break the same way every run.
     let mut candidates: BTreeSet<(usize, Vec<Box<str>>, Vec<Step>)> = BTreeSet::new();
     while found.len() < query.k {
@@ -62,10 +65,15 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
             }
             banned.nodes.extend(nodes[..spur_at].iter().copied());
             let spur_node = nodes[spur_at];
-            if let Some(spur) = bidirectional_bfs(index, spur_node, query.to, query, &banned, budget) {
+            if let Some(spur) =
+                bidirectional_bfs(index, spur_node, query.to, query, &banned, budget)
+            {
                 let steps: Vec<Step> = root.iter().copied().chain(spur).collect();
                 if steps.len() <= query.max_length {
-                    let key = steps.iter().map(|s| index.edge_data(s.edge).id.clone()).collect();
+                    let key = steps
+                        .iter()
+                        .map(|s| index.edge_data(s.edge).id.clone())
+                        .collect();
                     candidates.insert((steps.len(), key, steps));
                 }
             }
@@ -73,8 +81,13 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
                 break;
             }
         }
-        let Some((_, _, steps)) = candidates.pop_first() else { break };
-        found.push(Path { start: query.from, steps });
+        let Some((_, _, steps)) = candidates.pop_first() else {
+            break;
+        };
+        found.push(Path {
+            start: query.from,
+            steps,
+        });
         if budget.exhausted() {
             break;
         }
@@ -83,7 +96,9 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
 }
 
 fn path_nodes(path: &Path) -> Vec<NodeIndex> {
-    std::iter::once(path.start).chain(path.steps.iter().map(|s| s.to)).collect()
+    std::iter::once(path.start)
+        .chain(path.steps.iter().map(|s| s.to))
+        .collect()
 }
 
 #[derive(Default)]
@@ -123,7 +138,8 @@ fn bidirectional_bfs(
     let mut forward_frontier = vec![from];
     let mut backward_frontier = vec![to];
     let mut length = 0;
-    while !forward_frontier.is_empty() && !backward_frontier.is_empty() && length < query.max_length {
+    while !forward_frontier.is_empty() && !backward_frontier.is_empty() && length < query.max_length
+    {
         let grow_forward = forward_frontier.len() <= backward_frontier.len();
         let (frontier, parents, others) = if grow_forward {
             (&mut forward_frontier, &mut forward, &backward)
@@ -177,7 +193,11 @@ fn join(forward: &Parents, backward: &Parents, meet: NodeIndex) -> Vec<Step> {
             Direction::In => Direction::Out,
             Direction::Any => Direction::Any,
         };
-        steps.push(Step { edge: step.edge, to: *next, direction });
+        steps.push(Step {
+            edge: step.edge,
+            to: *next,
+            direction,
+        });
         node = *next;
     }
     steps

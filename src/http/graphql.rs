@@ -44,7 +44,12 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     };
     let mut fallback = None;
     for item in accept.split(',') {
-        let media = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = item
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match media.as_str() {
             GRAPHQL_RESPONSE_JSON => return Some(MediaType::GraphqlResponse),
             JSON | "application/*" | "*/*" => fallback = fallback.or(Some(MediaType::Json)),
@@ -63,9 +68,13 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// An error about the HTTP request itself, before any GraphQL ran.
 fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     response
 }
 
@@ -75,22 +84,37 @@ fn operation_type(request: &Request) -> Option<OperationType> {
     let document = async_graphql::parser::parse_query(&request.query).ok()?;
     let operations = &document.operations;
     match &request.operation_name {
-        Some(name) => operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op.node.ty),
+        Some(name) => operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, op)| op.node.ty),
         None => operations.iter().next().map(|(_, op)| op.node.ty),
     }
 }
 
 /// `GET /graphql`: GraphiQL for a browser, else a query from the URL's parameters.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let Some(query) = params.get("query") else {
         if wants_html(&headers) {
             return Html(super::graphiql_page()).into_response();
         }
         let media = negotiate(&headers).unwrap_or(MediaType::Json);
-        return request_error(StatusCode::BAD_REQUEST, media, "a GET request needs a `query` parameter");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "a GET request needs a `query` parameter",
+        );
     };
     let Some(media) = negotiate(&headers) else {
-        return request_error(StatusCode::NOT_ACCEPTABLE, MediaType::Json, "accepts neither application/graphql-response+json nor application/json");
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            MediaType::Json,
+            "accepts neither application/graphql-response+json nor application/json",
+        );
     };
     let mut request = Request::new(query.clone());
     if let Some(name) = params.get("operationName").filter(|n| !n.is_empty()) {
@@ -98,14 +122,27 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, Query(params
     }
     if let Some(variables) = params.get("variables").filter(|v| !v.is_empty()) {
         match serde_json::from_str::<serde_json::Value>(variables) {
-            Ok(value @ serde_json::Value::Object(_)) => request = request.variables(Variables::from_json(value)),
-            _ => return request_error(StatusCode::BAD_REQUEST, media, "`variables` must be a JSON object"),
+            Ok(value @ serde_json::Value::Object(_)) => {
+                request = request.variables(Variables::from_json(value))
+            }
+            _ => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "`variables` must be a JSON object",
+                )
+            }
         }
     }
     if operation_type(&request).is_some_and(|ty| ty != OperationType::Query) {
-        let mut response =
-            request_error(StatusCode::METHOD_NOT_ALLOWED, media, "only queries may be sent with GET; send mutations with POST");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     let response = state.schema.execute(request).await;
@@ -115,22 +152,48 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, Query(params
 /// `POST /graphql`: a JSON body holding one request or a batch.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return request_error(StatusCode::NOT_ACCEPTABLE, MediaType::Json, "accepts neither application/graphql-response+json nor application/json");
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            MediaType::Json,
+            "accepts neither application/graphql-response+json nor application/json",
+        );
     };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(JSON) {
-        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "send the request as Content-Type: application/json");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case(JSON)
+    {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as Content-Type: application/json",
+        );
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(e) => return request_error(StatusCode::BAD_REQUEST, media, &format!("the body is not a GraphQL request: {e}")),
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("the body is not a GraphQL request: {e}"),
+            )
+        }
     };
     if let BatchRequest::Batch(requests) = &batch {
         if requests.len() > state.config.max_batch {
             return request_error(
                 StatusCode::BAD_REQUEST,
                 media,
-                &format!("a batch may hold at most {} operations", state.config.max_batch),
+                &format!(
+                    "a batch may hold at most {} operations",
+                    state.config.max_batch
+                ),
             );
         }
         if requests.is_empty() {
@@ -164,6 +227,9 @@ fn respond(media: MediaType, mut response: BatchResponse) -> Response {
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let mut answer = (status, body).into_response();
-    answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    answer.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     answer
 }

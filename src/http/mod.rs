@@ -59,7 +59,12 @@ pub fn router(state: AppState) -> Router {
     let cors = if state.config.cors_origins.is_empty() {
         CorsLayer::permissive()
     } else {
-        let origins = state.config.cors_origins.iter().filter_map(|o| o.parse().ok()).collect::<Vec<_>>();
+        let origins = state
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect::<Vec<_>>();
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods(tower_http::cors::Any)
@@ -72,7 +77,10 @@ pub fn router(state: AppState) -> Router {
         .route_service("/graphql/ws", subscriptions)
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
         .layer(cors)
         .with_state(state)
 }
@@ -84,7 +92,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = Arc::clone(&state.service);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     service.flush().map_err(std::io::Error::other)?;
     Ok(())
 }

@@ -44,13 +44,20 @@ impl PartialDate {
             }
         };
         let month = two_digits(12)?;
-        let day = if month.is_some() { two_digits(31)? } else { None };
+        let day = if month.is_some() {
+            two_digits(31)?
+        } else {
+            None
+        };
         if parts.next().is_some() {
             return Err(bad());
         }
         if let (Some(m), Some(d)) = (month, day) {
             if d > days_in_month(year, m) {
-                return Err(ModelError::invalid(field, format!("`{text}` is not a day of the calendar")));
+                return Err(ModelError::invalid(
+                    field,
+                    format!("`{text}` is not a day of the calendar"),
+                ));
             }
         }
         Ok(PartialDate { year, month, day })
@@ -64,7 +71,11 @@ impl PartialDate {
     /// The last day this date may mean.
     pub fn latest(&self) -> (i32, u8, u8) {
         let month = self.month.unwrap_or(12);
-        (self.year, month, self.day.unwrap_or_else(|| days_in_month(self.year, month)))
+        (
+            self.year,
+            month,
+            self.day.unwrap_or_else(|| days_in_month(self.year, month)),
+        )
     }
 }
 

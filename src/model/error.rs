@@ -11,7 +11,10 @@ pub enum ModelError {
 
 impl ModelError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ModelError::Invalid { field: field.into(), message: message.into() }
+        ModelError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The field this error is about.

@@ -20,4 +20,6 @@ pub use records::{
     RelationDraft, RelationPatch, Source, SourceDraft,
 };
 pub use standing::derive_standing;
-pub use validate::{check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source};
+pub use validate::{
+    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
+};

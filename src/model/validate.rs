@@ -12,7 +12,10 @@ pub fn check_slug(field: &str, id: &str) -> Result<(), ModelError> {
     let well_formed = !id.is_empty()
         && id.len() <= MAX_ID
         && id.split('-').all(|word| {
-            !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
     if well_formed {
         Ok(())
@@ -36,7 +39,10 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), ModelError> {
         return Err(ModelError::invalid(field, "must not be empty"));
     }
     if text.chars().count() > max {
-        return Err(ModelError::invalid(field, format!("is longer than {max} characters")));
+        return Err(ModelError::invalid(
+            field,
+            format!("is longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -61,13 +67,24 @@ pub fn validate_entity(entity: &Entity) -> Result<(), ModelError> {
         if !iso {
             return Err(ModelError::invalid(
                 "country",
-                format!("`{}` is not an ISO 3166-1 alpha-2 code such as US", truncate(country)),
+                format!(
+                    "`{}` is not an ISO 3166-1 alpha-2 code such as US",
+                    truncate(country)
+                ),
             ));
         }
     }
     for (i, identifier) in entity.identifiers.iter().enumerate() {
-        check_text(&format!("identifiers[{i}].scheme"), &identifier.scheme, MAX_ID)?;
-        check_text(&format!("identifiers[{i}].value"), &identifier.value, MAX_NAME)?;
+        check_text(
+            &format!("identifiers[{i}].scheme"),
+            &identifier.scheme,
+            MAX_ID,
+        )?;
+        check_text(
+            &format!("identifiers[{i}].value"),
+            &identifier.value,
+            MAX_NAME,
+        )?;
     }
     Ok(())
 }
@@ -80,7 +97,10 @@ pub fn validate_relation(
 ) -> Result<(), ModelError> {
     check_slug("id", &relation.id)?;
     if relation.from == relation.to {
-        return Err(ModelError::invalid("to", "a relation must join two different entities"));
+        return Err(ModelError::invalid(
+            "to",
+            "a relation must join two different entities",
+        ));
     }
     if let Some(status) = relation.status {
         let allowed = relation.kind.allowed_statuses();
@@ -102,19 +122,29 @@ pub fn validate_relation(
     check_optional_text("description", &relation.description, MAX_TEXT)?;
     if let Some(amount) = &relation.amount {
         if !amount.value.is_finite() || amount.value < 0.0 {
-            return Err(ModelError::invalid("amount.value", "must be a finite, non-negative number"));
+            return Err(ModelError::invalid(
+                "amount.value",
+                "must be a finite, non-negative number",
+            ));
         }
-        let iso = amount.currency.len() == 3 && amount.currency.bytes().all(|b| b.is_ascii_uppercase());
+        let iso =
+            amount.currency.len() == 3 && amount.currency.bytes().all(|b| b.is_ascii_uppercase());
         if !iso {
             return Err(ModelError::invalid(
                 "amount.currency",
-                format!("`{}` is not an ISO 4217 code such as USD", truncate(&amount.currency)),
+                format!(
+                    "`{}` is not an ISO 4217 code such as USD",
+                    truncate(&amount.currency)
+                ),
             ));
         }
     }
     if let (Some(start), Some(end)) = (relation.period.start, relation.period.end) {
         if start.earliest() > end.latest() {
-            return Err(ModelError::invalid("end", format!("{end} is before the start {start}")));
+            return Err(ModelError::invalid(
+                "end",
+                format!("{end} is before the start {start}"),
+            ));
         }
     }
     Ok(())
@@ -134,7 +164,10 @@ fn check_end_kinds(kind: RelationKind, from: EntityKind, to: EntityKind) -> Resu
         _ => ("to", true, ""),
     };
     if !ok {
-        return Err(ModelError::invalid(field, format!("the {field} end of {} must be {wanted}", kind.as_str())));
+        return Err(ModelError::invalid(
+            field,
+            format!("the {field} end of {} must be {wanted}", kind.as_str()),
+        ));
     }
     let organisation_target = matches!(
         kind,
@@ -148,7 +181,11 @@ fn check_end_kinds(kind: RelationKind, from: EntityKind, to: EntityKind) -> Resu
     if organisation_target && !to.is_organisation() {
         return Err(ModelError::invalid(
             "to",
-            format!("the to end of {} must be an organisation, not a {}", kind.as_str(), to.as_str()),
+            format!(
+                "the to end of {} must be an organisation, not a {}",
+                kind.as_str(),
+                to.as_str()
+            ),
         ));
     }
     Ok(())
@@ -163,7 +200,10 @@ pub fn validate_source(source: &Source) -> Result<(), ModelError> {
             && url.len() > "https://".len()
             && !url.chars().any(char::is_whitespace);
         if !web || url.len() > 2048 {
-            return Err(ModelError::invalid("url", format!("`{}` is not an http(s) URL", truncate(url))));
+            return Err(ModelError::invalid(
+                "url",
+                format!("`{}` is not an http(s) URL", truncate(url)),
+            ));
         }
     }
     Ok(())
@@ -185,7 +225,11 @@ pub fn slugify(text: &str) -> String {
             slug.push('-');
         }
     }
-    let mut slug: String = slug.trim_end_matches('-').chars().take(MAX_ID - 8).collect();
+    let mut slug: String = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(MAX_ID - 8)
+        .collect();
     while slug.ends_with('-') {
         slug.pop();
     }

@@ -10,10 +10,16 @@ pub enum ServiceError {
     #[error(transparent)]
     Invalid(#[from] ModelError),
     #[error("no {what} has the id `{id}`")]
-    NotFound { what: &'static str, id: String, field: &'static str },
+    NotFound {
+        what: &'static str,
+        id: String,
+        field: &'static str,
+    },
     #[error("the id `{id}` is already taken by a {what}")]
     AlreadyExists { what: &'static str, id: String },
-    #[error("entity `{id}` still has {count} relation(s); delete them first or pass cascade: true")]
+    #[error(
+        "entity `{id}` still has {count} relation(s); delete them first or pass cascade: true"
+    )]
     HasRelations { id: String, count: usize },
     #[error("source `{id}` is cited by {count} claim(s); delete those claims first")]
     SourceInUse { id: String, count: usize },
@@ -22,7 +28,10 @@ pub enum ServiceError {
     #[error("invalid pattern: {0}")]
     BadQuery(String),
     #[error("{line_prefix}{message}", line_prefix = line.map(|l| format!("line {l}: ")).unwrap_or_default())]
-    BadRecord { line: Option<usize>, message: String },
+    BadRecord {
+        line: Option<usize>,
+        message: String,
+    },
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
     #[error("the service is shutting down or a background task failed")]
@@ -31,6 +40,10 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub(crate) fn not_found(what: &'static str, id: &str, field: &'static str) -> Self {
-        ServiceError::NotFound { what, id: id.to_owned(), field }
+        ServiceError::NotFound {
+            what,
+            id: id.to_owned(),
+            field,
+        }
     }
 }

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source, Claim, ClaimDraft,
-    Entity, EntityDraft, EntityKind, ModelError, PartialDate, Period, Relation, RelationDraft, Source, SourceDraft,
-    Stance, Timestamp,
+    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
+    Claim, ClaimDraft, Entity, EntityDraft, EntityKind, ModelError, PartialDate, Period, Relation,
+    RelationDraft, Source, SourceDraft, Stance, Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
@@ -46,20 +46,32 @@ const TRANSACTION_LIMIT: usize = 50_000;
 type Line = usize;
 
 fn at(line: Line, error: impl std::fmt::Display) -> ServiceError {
-    ServiceError::BadRecord { line: Some(line), message: error.to_string() }
+    ServiceError::BadRecord {
+        line: Some(line),
+        message: error.to_string(),
+    }
 }
 
 /// The claim fields that make two claims the same statement.
 type ClaimKey = (String, Stance, Option<String>, String);
 
 fn claim_key(source: &str, stance: Stance, claimant: &Option<String>, quote: &str) -> ClaimKey {
-    (source.to_owned(), stance, claimant.clone(), quote.to_owned())
+    (
+        source.to_owned(),
+        stance,
+        claimant.clone(),
+        quote.to_owned(),
+    )
 }
 
 impl Service {
     /// Checks every item, then writes them all, or nothing. `progress` is told how many items
     /// have been checked, then written, as the work goes.
-    pub fn import(&self, items: Vec<(Line, ImportItem)>, progress: &dyn Fn(usize)) -> Result<ImportSummary> {
+    pub fn import(
+        &self,
+        items: Vec<(Line, ImportItem)>,
+        progress: &dyn Fn(usize),
+    ) -> Result<ImportSummary> {
         let started = Instant::now();
         let _writer = self.lock_writer();
         let now = Timestamp::now();
@@ -75,8 +87,9 @@ impl Service {
 
         // Sources and entities first, whatever the order of the file, so relations may cite
         // them from anywhere in it.
-        let (definitions, relations): (Vec<_>, Vec<_>) =
-            items.into_iter().partition(|(_, item)| !matches!(item, ImportItem::Relation(_)));
+        let (definitions, relations): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .partition(|(_, item)| !matches!(item, ImportItem::Relation(_)));
         let mut checked = 0;
         for (line, item) in definitions {
             match item {
@@ -84,9 +97,13 @@ impl Service {
                     let id = draft.id.clone().unwrap_or_else(|| slugify(&draft.title));
                     check_slug("id", &id).map_err(|e| at(line, e))?;
                     if let Some(first) = new_sources.insert(id.clone(), line) {
-                        return Err(at(line, format!("duplicate source id `{id}` (first on line {first})")));
+                        return Err(at(
+                            line,
+                            format!("duplicate source id `{id}` (first on line {first})"),
+                        ));
                     }
-                    self.check_id_free_for(&id, "source").map_err(|e| at(line, e))?;
+                    self.check_id_free_for(&id, "source")
+                        .map_err(|e| at(line, e))?;
                     let existing = self.store.source(&id)?;
                     let source = Source {
                         id: id.clone(),
@@ -118,9 +135,13 @@ impl Service {
                     let id = draft.id.clone().unwrap_or_else(|| slugify(&draft.name));
                     check_slug("id", &id).map_err(|e| at(line, e))?;
                     if let Some((first, _)) = new_entities.insert(id.clone(), (line, draft.kind)) {
-                        return Err(at(line, format!("duplicate entity id `{id}` (first on line {first})")));
+                        return Err(at(
+                            line,
+                            format!("duplicate entity id `{id}` (first on line {first})"),
+                        ));
                     }
-                    self.check_id_free_for(&id, "entity").map_err(|e| at(line, e))?;
+                    self.check_id_free_for(&id, "entity")
+                        .map_err(|e| at(line, e))?;
                     let existing = self.store.entity(&id)?;
                     let mut entity = Entity {
                         id: id.clone(),
@@ -143,7 +164,9 @@ impl Service {
                                 summary.unchanged += 1;
                                 continue;
                             }
-                            if existing.kind != entity.kind && !self.read_index().relations_of(&id).is_empty() {
+                            if existing.kind != entity.kind
+                                && !self.read_index().relations_of(&id).is_empty()
+                            {
                                 return Err(at(
                                     line,
                                     format!("entity `{id}` has relations, so import will not change its kind; use updateEntity"),
@@ -166,8 +189,21 @@ impl Service {
         }
 
         for (line, item) in relations {
-            let ImportItem::Relation(draft) = item else { continue };
-            self.import_relation(line, draft, now, &new_entities, &new_sources, &mut new_relations, &mut batch, &mut summary, &mut index_relations, &mut touched_denied)?;
+            let ImportItem::Relation(draft) = item else {
+                continue;
+            };
+            self.import_relation(
+                line,
+                draft,
+                now,
+                &new_entities,
+                &new_sources,
+                &mut new_relations,
+                &mut batch,
+                &mut summary,
+                &mut index_relations,
+                &mut touched_denied,
+            )?;
             checked += 1;
             if checked % 10_000 == 0 {
                 progress(checked);
@@ -179,7 +215,9 @@ impl Service {
             self.store.commit(&batch)?;
         } else {
             for chunk in batch.ops.chunks(TRANSACTION_LIMIT) {
-                self.store.load_unchecked(&WriteBatch { ops: chunk.to_vec() })?;
+                self.store.load_unchecked(&WriteBatch {
+                    ops: chunk.to_vec(),
+                })?;
             }
             self.store.flush()?;
         }
@@ -203,7 +241,10 @@ impl Service {
     /// An id may be reused by a record of the same type (that is an update), never by another type.
     fn check_id_free_for(&self, id: &str, what: &'static str) -> Result<()> {
         match self.id_holder(id)? {
-            Some(holder) if holder != what => Err(ServiceError::AlreadyExists { what: holder, id: id.to_owned() }),
+            Some(holder) if holder != what => Err(ServiceError::AlreadyExists {
+                what: holder,
+                id: id.to_owned(),
+            }),
             _ => Ok(()),
         }
     }
@@ -223,15 +264,30 @@ impl Service {
         touched_denied: &mut Vec<String>,
     ) -> Result<()> {
         let id = draft.id.clone().unwrap_or_else(|| {
-            format!("{}-{}-{}", draft.from, draft.kind.as_str().to_lowercase().replace('_', "-"), draft.to)
+            format!(
+                "{}-{}-{}",
+                draft.from,
+                draft.kind.as_str().to_lowercase().replace('_', "-"),
+                draft.to
+            )
         });
         check_slug("id", &id).map_err(|e| at(line, e))?;
         if let Some(first) = new_relations.insert(id.clone(), line) {
-            return Err(at(line, format!("duplicate relation id `{id}` (first on line {first})")));
+            return Err(at(
+                line,
+                format!("duplicate relation id `{id}` (first on line {first})"),
+            ));
         }
-        self.check_id_free_for(&id, "relation").map_err(|e| at(line, e))?;
+        self.check_id_free_for(&id, "relation")
+            .map_err(|e| at(line, e))?;
         if draft.claims.is_empty() {
-            return Err(at(line, ModelError::invalid("claims", "a relation needs at least one claim citing a source")));
+            return Err(at(
+                line,
+                ModelError::invalid(
+                    "claims",
+                    "a relation needs at least one claim citing a source",
+                ),
+            ));
         }
         let kind_of = |end: &str, field: &'static str| -> Result<EntityKind> {
             new_entities
@@ -253,8 +309,18 @@ impl Service {
             description: draft.description,
             amount: draft.amount,
             period: Period {
-                start: draft.start.as_deref().map(|d| PartialDate::parse(d, "start")).transpose().map_err(|e| at(line, e))?,
-                end: draft.end.as_deref().map(|d| PartialDate::parse(d, "end")).transpose().map_err(|e| at(line, e))?,
+                start: draft
+                    .start
+                    .as_deref()
+                    .map(|d| PartialDate::parse(d, "start"))
+                    .transpose()
+                    .map_err(|e| at(line, e))?,
+                end: draft
+                    .end
+                    .as_deref()
+                    .map(|d| PartialDate::parse(d, "end"))
+                    .transpose()
+                    .map_err(|e| at(line, e))?,
             },
             created_at: now,
             updated_at: now,
@@ -262,33 +328,73 @@ impl Service {
         validate_relation(&relation, from_kind, to_kind).map_err(|e| at(line, e))?;
         let (mut known, mut next): (HashSet<ClaimKey>, u32) = (HashSet::new(), 1);
         if let Some(existing) = &existing {
-            if (existing.kind, &existing.from, &existing.to) != (relation.kind, &relation.from, &relation.to) {
-                return Err(at(line, format!("relation `{id}` exists with another kind or other ends; delete it first")));
+            if (existing.kind, &existing.from, &existing.to)
+                != (relation.kind, &relation.from, &relation.to)
+            {
+                return Err(at(
+                    line,
+                    format!(
+                        "relation `{id}` exists with another kind or other ends; delete it first"
+                    ),
+                ));
             }
             for claim in self.store.claims_of(&id)? {
                 next = next.max(claim_sequence(&claim.id) + 1);
-                known.insert(claim_key(&claim.source, claim.stance, &claim.claimant, &claim.quote));
+                known.insert(claim_key(
+                    &claim.source,
+                    claim.stance,
+                    &claim.claimant,
+                    &claim.quote,
+                ));
             }
             relation.created_at = existing.created_at;
             relation.updated_at = existing.updated_at;
         }
         let mut claims: Vec<Claim> = Vec::new();
         for (i, draft) in draft.claims.into_iter().enumerate() {
-            let ClaimDraft { source, stance, claimant, quote } = draft;
+            let ClaimDraft {
+                source,
+                stance,
+                claimant,
+                quote,
+            } = draft;
             let field = |name: &str| format!("claims[{i}].{name}");
             if !new_sources.contains_key(&source) && self.store.source(&source)?.is_none() {
-                return Err(at(line, format!("invalid {}: no source has the id `{source}`", field("source"))));
+                return Err(at(
+                    line,
+                    format!(
+                        "invalid {}: no source has the id `{source}`",
+                        field("source")
+                    ),
+                ));
             }
             if let Some(claimant) = &claimant {
-                if !new_entities.contains_key(claimant) && self.read_index().node(claimant).is_none() {
-                    return Err(at(line, format!("invalid {}: no entity has the id `{claimant}`", field("claimant"))));
+                if !new_entities.contains_key(claimant)
+                    && self.read_index().node(claimant).is_none()
+                {
+                    return Err(at(
+                        line,
+                        format!(
+                            "invalid {}: no entity has the id `{claimant}`",
+                            field("claimant")
+                        ),
+                    ));
                 }
             }
             if !known.insert(claim_key(&source, stance, &claimant, &quote)) {
                 continue;
             }
-            let claim = Claim { id: claim_id(&id, next), relation: id.clone(), source, stance, claimant, quote, recorded_at: now };
-            validate_claim(&claim).map_err(|e| at(line, format!("invalid {}: {}", field(e.field()), e)))?;
+            let claim = Claim {
+                id: claim_id(&id, next),
+                relation: id.clone(),
+                source,
+                stance,
+                claimant,
+                quote,
+                recorded_at: now,
+            };
+            validate_claim(&claim)
+                .map_err(|e| at(line, format!("invalid {}: {}", field(e.field()), e)))?;
             next += 1;
             claims.push(claim);
         }

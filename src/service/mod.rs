@@ -26,7 +26,7 @@ pub use error::ServiceError;
 pub use import::{ImportItem, ImportSummary};
 pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
-    Reach, ShortestRequest, SubgraphView,
+    Reach, ShortestRequest, SubgraphView, Topology,
 };
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -87,7 +87,13 @@ impl Service {
     pub fn with_store(store: Store, limits: Limits) -> Result<Self> {
         let index = build_index(&store)?;
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
-        Ok(Service { store, index: RwLock::new(index), writer: Mutex::new(()), changes, limits })
+        Ok(Service {
+            store,
+            index: RwLock::new(index),
+            writer: Mutex::new(()),
+            changes,
+            limits,
+        })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -160,7 +166,13 @@ fn build_index(store: &Store) -> Result<GraphIndex> {
         while let Some(next) = claims.peek() {
             let claim = match next {
                 Ok(claim) => claim,
-                Err(_) => return Err(claims.next().and_then(|r| r.err()).map(ServiceError::from).unwrap_or(ServiceError::Unavailable)),
+                Err(_) => {
+                    return Err(claims
+                        .next()
+                        .and_then(|r| r.err())
+                        .map(ServiceError::from)
+                        .unwrap_or(ServiceError::Unavailable))
+                }
             };
             if claim.relation.as_str() > relation.id.as_str() {
                 break;
@@ -177,7 +189,10 @@ fn build_index(store: &Store) -> Result<GraphIndex> {
             return Err(ServiceError::Store(StoreError::Corrupt {
                 tree: crate::store::trees::RELATIONS,
                 key: relation.id.clone(),
-                message: format!("an end of the relation is missing ({} -> {})", relation.from, relation.to),
+                message: format!(
+                    "an end of the relation is missing ({} -> {})",
+                    relation.from, relation.to
+                ),
             }));
         }
     }

@@ -7,7 +7,8 @@ use crate::graph::{
     self, Budget, BudgetLimits, EdgeFilter, GraphIndex, HopSpec, KindSet, PathQuery, ShortestQuery,
 };
 use crate::model::{
-    derive_standing, Claim, Direction, Entity, EntityKind, PartialDate, Relation, RelationKind, Source, Standing,
+    derive_standing, Claim, Direction, Entity, EntityKind, PartialDate, Relation, RelationKind,
+    Source, Standing,
 };
 use crate::store::claim_sequence;
 
@@ -172,7 +173,9 @@ impl Service {
                 claims.push(claim);
             }
         }
-        claims.sort_by(|a, b| (&a.relation, claim_sequence(&a.id)).cmp(&(&b.relation, claim_sequence(&b.id))));
+        claims.sort_by(|a, b| {
+            (&a.relation, claim_sequence(&a.id)).cmp(&(&b.relation, claim_sequence(&b.id)))
+        });
         Ok(claims)
     }
 
@@ -200,7 +203,11 @@ impl Service {
         let needle = search.map(str::to_lowercase);
         let ids: Vec<String> = {
             let index = self.read_index();
-            index.list_entities(kind, needle.as_deref(), after).take(first + 1).map(|n| n.id.to_string()).collect()
+            index
+                .list_entities(kind, needle.as_deref(), after)
+                .take(first + 1)
+                .map(|n| n.id.to_string())
+                .collect()
         };
         self.entity_page(ids, first)
     }
@@ -228,10 +235,16 @@ impl Service {
         after: Option<&str>,
         first: usize,
     ) -> Result<(Vec<Relation>, bool)> {
-        let filter = EdgeFilter { kinds: KindSet::of(kinds), include_denied, as_of: None };
+        let filter = EdgeFilter {
+            kinds: KindSet::of(kinds),
+            include_denied,
+            as_of: None,
+        };
         let mut ids: Vec<String> = {
             let index = self.read_index();
-            let Some(node) = index.node(entity) else { return Ok((Vec::new(), false)) };
+            let Some(node) = index.node(entity) else {
+                return Ok((Vec::new(), false));
+            };
             index
                 .steps(node, direction)
                 .map(|s| index.edge_data(s.edge))
@@ -264,11 +277,17 @@ impl Service {
         after: Option<&str>,
         first: usize,
     ) -> Result<EntityPage> {
-        let filter = EdgeFilter { kinds: KindSet::of(kinds), include_denied, as_of: None };
+        let filter = EdgeFilter {
+            kinds: KindSet::of(kinds),
+            include_denied,
+            as_of: None,
+        };
         let wanted = graph::EntityKindSet::of(entity_kinds);
         let mut ids: Vec<String> = {
             let index = self.read_index();
-            let Some(node) = index.node(entity) else { return Ok(EntityPage::default()) };
+            let Some(node) = index.node(entity) else {
+                return Ok(EntityPage::default());
+            };
             index
                 .steps(node, direction)
                 .filter(|s| filter.admits(index.edge_data(s.edge)))
@@ -296,7 +315,9 @@ impl Service {
 
     fn check_pattern(&self, hops: &[HopSpec]) -> Result<()> {
         if hops.is_empty() {
-            return Err(ServiceError::BadQuery("a pattern needs at least one hop".into()));
+            return Err(ServiceError::BadQuery(
+                "a pattern needs at least one hop".into(),
+            ));
         }
         let mut length = 0u32;
         for (i, hop) in hops.iter().enumerate() {
@@ -309,7 +330,9 @@ impl Service {
             length = length.saturating_add(hop.max_repeat);
         }
         if length == 0 {
-            return Err(ServiceError::BadQuery("every hop has maxRepeat 0: the pattern crosses no relation".into()));
+            return Err(ServiceError::BadQuery(
+                "every hop has maxRepeat 0: the pattern crosses no relation".into(),
+            ));
         }
         if length > self.limits.max_pattern_length {
             return Err(ServiceError::BadQuery(format!(
@@ -321,19 +344,33 @@ impl Service {
     }
 
     fn node_or_not_found(index: &GraphIndex, id: &str, field: &'static str) -> Result<NodeIndex> {
-        index.node(id).ok_or_else(|| ServiceError::not_found("entity", id, field))
+        index
+            .node(id)
+            .ok_or_else(|| ServiceError::not_found("entity", id, field))
     }
 
     /// Every simple path matching a pattern, ordered shortest first then by relation ids, one page.
     pub fn paths(&self, request: &PathRequest) -> Result<PathPage> {
         self.check_pattern(&request.hops)?;
-        let after = request.after.as_deref().map(parse_path_cursor).transpose()?;
+        let after = request
+            .after
+            .as_deref()
+            .map(parse_path_cursor)
+            .transpose()?;
         let index = self.read_index();
         let query = PathQuery {
             start: Self::node_or_not_found(&index, &request.from, "from")?,
             hops: request.hops.clone(),
-            target: request.to.as_deref().map(|to| Self::node_or_not_found(&index, to, "to")).transpose()?,
-            filter: EdgeFilter { kinds: KindSet::default(), include_denied: request.include_denied, as_of: request.as_of },
+            target: request
+                .to
+                .as_deref()
+                .map(|to| Self::node_or_not_found(&index, to, "to"))
+                .transpose()?,
+            filter: EdgeFilter {
+                kinds: KindSet::default(),
+                include_denied: request.include_denied,
+                as_of: request.as_of,
+            },
         };
         let mut budget = self.budget(request.budget);
         let mut found: Vec<(usize, Vec<&str>, Vec<graph::Step>)> = Vec::new();
@@ -351,7 +388,13 @@ impl Service {
         }
         let total = found.len();
         let skip = match &after {
-            Some((len, key)) => found.partition_point(|(l, k, _)| (*l, k.as_slice()) <= (*len, &key.iter().map(String::as_str).collect::<Vec<_>>()[..])),
+            Some((len, key)) => found.partition_point(|(l, k, _)| {
+                (*l, k.as_slice())
+                    <= (
+                        *len,
+                        &key.iter().map(String::as_str).collect::<Vec<_>>()[..],
+                    )
+            }),
             None => 0,
         };
         let page: Vec<PathView> = found[skip..]
@@ -359,7 +402,13 @@ impl Service {
             .take(request.first)
             .map(|(_, _, steps)| view_path(&index, query.start, steps))
             .collect();
-        Ok(PathPage { has_next: skip + page.len() < total, has_previous: skip > 0, paths: page, partial, total })
+        Ok(PathPage {
+            has_next: skip + page.len() < total,
+            has_previous: skip > 0,
+            paths: page,
+            partial,
+            total,
+        })
     }
 
     /// Each entity a pattern reaches, once, in id order, with its path count and examples.
@@ -370,7 +419,11 @@ impl Service {
             start: Self::node_or_not_found(&index, &request.from, "from")?,
             hops: request.hops.clone(),
             target: None,
-            filter: EdgeFilter { kinds: KindSet::default(), include_denied: request.include_denied, as_of: request.as_of },
+            filter: EdgeFilter {
+                kinds: KindSet::default(),
+                include_denied: request.include_denied,
+                as_of: request.as_of,
+            },
         };
         let mut budget = self.budget(request.budget);
         let reached = graph::connected(&index, &query, request.examples, &mut budget);
@@ -385,7 +438,11 @@ impl Service {
             .map(|r| Reach {
                 entity: index.node_data(r.node).id.to_string(),
                 paths: r.paths,
-                examples: r.examples.iter().map(|p| view_path(&index, p.start, &p.steps)).collect(),
+                examples: r
+                    .examples
+                    .iter()
+                    .map(|p| view_path(&index, p.start, &p.steps))
+                    .collect(),
             })
             .collect();
         Ok(ConnectedPage {
@@ -400,7 +457,10 @@ impl Service {
     /// The `k` shortest loopless paths between two entities, following relations either way.
     pub fn shortest_paths(&self, request: &ShortestRequest) -> Result<(Vec<PathView>, bool)> {
         if request.k == 0 || request.k > self.limits.max_k {
-            return Err(ServiceError::BadQuery(format!("k must be between 1 and {}", self.limits.max_k)));
+            return Err(ServiceError::BadQuery(format!(
+                "k must be between 1 and {}",
+                self.limits.max_k
+            )));
         }
         let index = self.read_index();
         let query = ShortestQuery {
@@ -416,7 +476,10 @@ impl Service {
         };
         let mut budget = self.budget(request.budget);
         let paths = graph::shortest_paths(&index, &query, &mut budget);
-        let views = paths.iter().map(|p| view_path(&index, p.start, &p.steps)).collect();
+        let views = paths
+            .iter()
+            .map(|p| view_path(&index, p.start, &p.steps))
+            .collect();
         Ok((views, budget.exhausted()))
     }
 
@@ -430,16 +493,38 @@ impl Service {
         as_of: Option<PartialDate>,
     ) -> Result<SubgraphView> {
         if depth > self.limits.max_depth {
-            return Err(ServiceError::BadQuery(format!("depth must be at most {}", self.limits.max_depth)));
+            return Err(ServiceError::BadQuery(format!(
+                "depth must be at most {}",
+                self.limits.max_depth
+            )));
         }
         let index = self.read_index();
         let center = Self::node_or_not_found(&index, id, "id")?;
-        let filter = EdgeFilter { kinds: KindSet::of(relation_kinds), include_denied, as_of };
+        let filter = EdgeFilter {
+            kinds: KindSet::of(relation_kinds),
+            include_denied,
+            as_of,
+        };
         let mut budget = self.budget(None);
-        let subgraph = graph::neighborhood(&index, center, depth, &filter, self.limits.max_subgraph_nodes, &mut budget);
+        let subgraph = graph::neighborhood(
+            &index,
+            center,
+            depth,
+            &filter,
+            self.limits.max_subgraph_nodes,
+            &mut budget,
+        );
         Ok(SubgraphView {
-            nodes: subgraph.nodes.iter().map(|&n| index.node_data(n).id.to_string()).collect(),
-            edges: subgraph.edges.iter().map(|&e| index.edge_data(e).id.to_string()).collect(),
+            nodes: subgraph
+                .nodes
+                .iter()
+                .map(|&n| index.node_data(n).id.to_string())
+                .collect(),
+            edges: subgraph
+                .edges
+                .iter()
+                .map(|&e| index.edge_data(e).id.to_string())
+                .collect(),
             partial: subgraph.partial,
         })
     }
@@ -460,7 +545,14 @@ fn view_path(index: &GraphIndex, start: NodeIndex, steps: &[graph::Step]) -> Pat
             hop
         })
         .collect();
-    let cursor = format!("{}:{}", hops.len(), hops.iter().map(|h| h.relation.as_str()).collect::<Vec<_>>().join(","));
+    let cursor = format!(
+        "{}:{}",
+        hops.len(),
+        hops.iter()
+            .map(|h| h.relation.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     PathView {
         start: index.node_data(start).id.to_string(),
         end: index.node_data(at).id.to_string(),
@@ -479,4 +571,43 @@ fn parse_path_cursor(cursor: &str) -> Result<(usize, Vec<String>)> {
         return Err(bad());
     }
     Ok((length, key))
+}
+
+/// The graph's shape as the index holds it, in id order: for consistency checks and exports
+/// that need the whole topology without the records' details.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    pub entities: Vec<(String, EntityKind)>,
+    /// `(id, kind, from, to, denied)` of every relation.
+    pub relations: Vec<(String, RelationKind, String, String, bool)>,
+}
+
+impl Service {
+    pub fn topology(&self) -> Topology {
+        let index = self.read_index();
+        let entities = index
+            .entity_ids()
+            .filter_map(|id| index.entity_kind(id).map(|kind| (id.to_owned(), kind)))
+            .collect();
+        let mut relations: Vec<_> = index
+            .relation_ids()
+            .filter_map(|id| {
+                let edge = index.edge(id)?;
+                let (from, to) = index.ends(edge)?;
+                let data = index.edge_data(edge);
+                Some((
+                    id.to_owned(),
+                    data.kind,
+                    index.node_data(from).id.to_string(),
+                    index.node_data(to).id.to_string(),
+                    data.denied,
+                ))
+            })
+            .collect();
+        relations.sort();
+        Topology {
+            entities,
+            relations,
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! Every write: validate against the index, commit to the store, update the index, announce.
 
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source, Claim, ClaimDraft,
-    Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Period, Relation, RelationDraft, RelationPatch,
-    Source, SourceDraft, Timestamp,
+    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
+    Claim, ClaimDraft, Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Period, Relation,
+    RelationDraft, RelationPatch, Source, SourceDraft, Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
@@ -36,7 +36,10 @@ impl Service {
         if let Some(id) = wanted {
             check_slug("id", id)?;
             return match self.id_holder(id)? {
-                Some(what) => Err(ServiceError::AlreadyExists { what, id: id.to_owned() }),
+                Some(what) => Err(ServiceError::AlreadyExists {
+                    what,
+                    id: id.to_owned(),
+                }),
                 None => Ok(id.to_owned()),
             };
         }
@@ -52,7 +55,12 @@ impl Service {
 
     fn announce(&self, kind: ChangeKind, record: RecordType, id: &str, entities: Vec<String>) {
         // No subscriber is not an error: the feed is best-effort, the store is the record.
-        let _ = self.changes.send(Change { kind, record, id: id.to_owned(), entities });
+        let _ = self.changes.send(Change {
+            kind,
+            record,
+            id: id.to_owned(),
+            entities,
+        });
     }
 
     pub fn create_entity(&self, draft: EntityDraft) -> Result<Entity> {
@@ -72,33 +80,60 @@ impl Service {
             updated_at: now,
         };
         validate_entity(&entity)?;
-        self.store.commit(&WriteBatch { ops: vec![Op::PutEntity(entity.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutEntity(entity.clone())],
+        })?;
         self.write_index().upsert_entity(&entity);
-        self.announce(ChangeKind::Created, RecordType::Entity, &entity.id, vec![entity.id.clone()]);
+        self.announce(
+            ChangeKind::Created,
+            RecordType::Entity,
+            &entity.id,
+            vec![entity.id.clone()],
+        );
         Ok(entity)
     }
 
     pub fn update_entity(&self, id: &str, patch: EntityPatch) -> Result<Entity> {
         let _writer = self.lock_writer();
-        let current = self.store.entity(id)?.ok_or_else(|| ServiceError::not_found("entity", id, "id"))?;
+        let current = self
+            .store
+            .entity(id)?
+            .ok_or_else(|| ServiceError::not_found("entity", id, "id"))?;
         let entity = patch.apply_to(&current, Timestamp::now());
         validate_entity(&entity)?;
         if entity.kind != current.kind {
             // A new kind must still suit every relation the entity is an end of.
             for relation_id in self.read_index().relations_of(id) {
                 if let Some(relation) = self.store.relation(relation_id)? {
-                    let kind_of = |end: &str| if end == id { Some(entity.kind) } else { self.read_index_kind(end) };
-                    if let (Some(from), Some(to)) = (kind_of(&relation.from), kind_of(&relation.to)) {
+                    let kind_of = |end: &str| {
+                        if end == id {
+                            Some(entity.kind)
+                        } else {
+                            self.read_index_kind(end)
+                        }
+                    };
+                    if let (Some(from), Some(to)) = (kind_of(&relation.from), kind_of(&relation.to))
+                    {
                         validate_relation(&relation, from, to).map_err(|e| {
-                            ModelError::invalid("kind", format!("relation `{}` would no longer be valid: {e}", relation.id))
+                            ModelError::invalid(
+                                "kind",
+                                format!("relation `{}` would no longer be valid: {e}", relation.id),
+                            )
                         })?;
                     }
                 }
             }
         }
-        self.store.commit(&WriteBatch { ops: vec![Op::PutEntity(entity.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutEntity(entity.clone())],
+        })?;
         self.write_index().upsert_entity(&entity);
-        self.announce(ChangeKind::Updated, RecordType::Entity, id, vec![id.to_owned()]);
+        self.announce(
+            ChangeKind::Updated,
+            RecordType::Entity,
+            id,
+            vec![id.to_owned()],
+        );
         Ok(entity)
     }
 
@@ -113,12 +148,23 @@ impl Service {
         if self.store.entity(id)?.is_none() {
             return Err(ServiceError::not_found("entity", id, "id"));
         }
-        let relations: Vec<String> = self.read_index().relations_of(id).into_iter().map(str::to_owned).collect();
+        let relations: Vec<String> = self
+            .read_index()
+            .relations_of(id)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let statements = self.claims_by_claimant(id)?;
         if !cascade && (!relations.is_empty() || !statements.is_empty()) {
-            return Err(ServiceError::HasRelations { id: id.to_owned(), count: relations.len() + statements.len() });
+            return Err(ServiceError::HasRelations {
+                id: id.to_owned(),
+                count: relations.len() + statements.len(),
+            });
         }
-        let mut deleted = Deleted { entities: vec![id.to_owned()], ..Deleted::default() };
+        let mut deleted = Deleted {
+            entities: vec![id.to_owned()],
+            ..Deleted::default()
+        };
         let mut batch = WriteBatch::default();
         let mut doomed_relations: Vec<String> = relations;
         // A claim by the entity about a relation that survives: drop the claim, and the
@@ -169,7 +215,12 @@ impl Service {
         for relation in &deleted.relations {
             self.announce(ChangeKind::Deleted, RecordType::Relation, relation, vec![]);
         }
-        self.announce(ChangeKind::Deleted, RecordType::Entity, id, vec![id.to_owned()]);
+        self.announce(
+            ChangeKind::Deleted,
+            RecordType::Entity,
+            id,
+            vec![id.to_owned()],
+        );
         Ok(deleted)
     }
 
@@ -194,11 +245,17 @@ impl Service {
             title: draft.title,
             publisher: draft.publisher,
             url: draft.url,
-            published: draft.published.as_deref().map(|d| PartialDate::parse(d, "published")).transpose()?,
+            published: draft
+                .published
+                .as_deref()
+                .map(|d| PartialDate::parse(d, "published"))
+                .transpose()?,
             created_at: Timestamp::now(),
         };
         validate_source(&source)?;
-        self.store.commit(&WriteBatch { ops: vec![Op::PutSource(source.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutSource(source.clone())],
+        })?;
         self.announce(ChangeKind::Created, RecordType::Source, &source.id, vec![]);
         Ok(source)
     }
@@ -206,17 +263,26 @@ impl Service {
     /// Replaces a source's fields (its id stays); fields absent from `draft` become empty.
     pub fn update_source(&self, id: &str, draft: SourceDraft) -> Result<Source> {
         let _writer = self.lock_writer();
-        let current = self.store.source(id)?.ok_or_else(|| ServiceError::not_found("source", id, "id"))?;
+        let current = self
+            .store
+            .source(id)?
+            .ok_or_else(|| ServiceError::not_found("source", id, "id"))?;
         let source = Source {
             id: current.id,
             title: draft.title,
             publisher: draft.publisher,
             url: draft.url,
-            published: draft.published.as_deref().map(|d| PartialDate::parse(d, "published")).transpose()?,
+            published: draft
+                .published
+                .as_deref()
+                .map(|d| PartialDate::parse(d, "published"))
+                .transpose()?,
             created_at: current.created_at,
         };
         validate_source(&source)?;
-        self.store.commit(&WriteBatch { ops: vec![Op::PutSource(source.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutSource(source.clone())],
+        })?;
         self.announce(ChangeKind::Updated, RecordType::Source, id, vec![]);
         Ok(source)
     }
@@ -228,9 +294,14 @@ impl Service {
         }
         let citing = self.store.citing_claims(id)?;
         if !citing.is_empty() {
-            return Err(ServiceError::SourceInUse { id: id.to_owned(), count: citing.len() });
+            return Err(ServiceError::SourceInUse {
+                id: id.to_owned(),
+                count: citing.len(),
+            });
         }
-        self.store.commit(&WriteBatch { ops: vec![Op::DeleteSource(id.to_owned())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::DeleteSource(id.to_owned())],
+        })?;
         self.announce(ChangeKind::Deleted, RecordType::Source, id, vec![]);
         Ok(())
     }
@@ -238,11 +309,19 @@ impl Service {
     /// Checks a claim draft against the graph and makes it the `n`th claim of `relation`.
     fn claim_from_draft(&self, relation: &str, n: u32, draft: ClaimDraft) -> Result<Claim> {
         if self.store.source(&draft.source)?.is_none() {
-            return Err(ServiceError::not_found("source", &draft.source, "claim.source"));
+            return Err(ServiceError::not_found(
+                "source",
+                &draft.source,
+                "claim.source",
+            ));
         }
         if let Some(claimant) = &draft.claimant {
             if self.read_index().node(claimant).is_none() {
-                return Err(ServiceError::not_found("entity", claimant, "claim.claimant"));
+                return Err(ServiceError::not_found(
+                    "entity",
+                    claimant,
+                    "claim.claimant",
+                ));
             }
         }
         let claim = Claim {
@@ -254,15 +333,22 @@ impl Service {
             quote: draft.quote,
             recorded_at: Timestamp::now(),
         };
-        validate_claim(&claim).map_err(|ModelError::Invalid { field, message }| ModelError::Invalid {
-            field: format!("claim.{field}"),
-            message,
+        validate_claim(&claim).map_err(|ModelError::Invalid { field, message }| {
+            ModelError::Invalid {
+                field: format!("claim.{field}"),
+                message,
+            }
         })?;
         Ok(claim)
     }
 
     /// Builds a relation from a draft, checking its ends against the index.
-    fn relation_from_draft(&self, id: String, draft: &RelationDraft, now: Timestamp) -> Result<Relation> {
+    fn relation_from_draft(
+        &self,
+        id: String,
+        draft: &RelationDraft,
+        now: Timestamp,
+    ) -> Result<Relation> {
         let relation = Relation {
             id,
             kind: draft.kind,
@@ -273,15 +359,27 @@ impl Service {
             description: draft.description.clone(),
             amount: draft.amount.clone(),
             period: Period {
-                start: draft.start.as_deref().map(|d| PartialDate::parse(d, "start")).transpose()?,
-                end: draft.end.as_deref().map(|d| PartialDate::parse(d, "end")).transpose()?,
+                start: draft
+                    .start
+                    .as_deref()
+                    .map(|d| PartialDate::parse(d, "start"))
+                    .transpose()?,
+                end: draft
+                    .end
+                    .as_deref()
+                    .map(|d| PartialDate::parse(d, "end"))
+                    .transpose()?,
             },
             created_at: now,
             updated_at: now,
         };
         let index = self.read_index();
-        let from = index.entity_kind(&relation.from).ok_or_else(|| ServiceError::not_found("entity", &relation.from, "from"))?;
-        let to = index.entity_kind(&relation.to).ok_or_else(|| ServiceError::not_found("entity", &relation.to, "to"))?;
+        let from = index
+            .entity_kind(&relation.from)
+            .ok_or_else(|| ServiceError::not_found("entity", &relation.from, "from"))?;
+        let to = index
+            .entity_kind(&relation.to)
+            .ok_or_else(|| ServiceError::not_found("entity", &relation.to, "to"))?;
         drop(index);
         validate_relation(&relation, from, to)?;
         Ok(relation)
@@ -291,9 +389,18 @@ impl Service {
     pub fn create_relation(&self, draft: RelationDraft) -> Result<(Relation, Vec<Claim>)> {
         let _writer = self.lock_writer();
         if draft.claims.is_empty() {
-            return Err(ModelError::invalid("claim", "a relation needs at least one claim citing a source").into());
+            return Err(ModelError::invalid(
+                "claim",
+                "a relation needs at least one claim citing a source",
+            )
+            .into());
         }
-        let derived = format!("{}-{}-{}", draft.from, draft.kind.as_str().to_lowercase().replace('_', "-"), draft.to);
+        let derived = format!(
+            "{}-{}-{}",
+            draft.from,
+            draft.kind.as_str().to_lowercase().replace('_', "-"),
+            draft.to
+        );
         let id = self.choose_id(draft.id.as_deref(), &derived)?;
         let relation = self.relation_from_draft(id, &draft, Timestamp::now())?;
         let claims = draft
@@ -302,10 +409,13 @@ impl Service {
             .zip(1..)
             .map(|(claim, n)| self.claim_from_draft(&relation.id, n, claim.clone()))
             .collect::<Result<Vec<_>>>()?;
-        let mut batch = WriteBatch { ops: vec![Op::PutRelation(relation.clone())] };
+        let mut batch = WriteBatch {
+            ops: vec![Op::PutRelation(relation.clone())],
+        };
         batch.ops.extend(claims.iter().cloned().map(Op::PutClaim));
         self.store.commit(&batch)?;
-        self.write_index().upsert_relation(&relation, all_deny(&claims));
+        self.write_index()
+            .upsert_relation(&relation, all_deny(&claims));
         self.announce(
             ChangeKind::Created,
             RecordType::Relation,
@@ -317,7 +427,10 @@ impl Service {
 
     pub fn update_relation(&self, id: &str, patch: RelationPatch) -> Result<Relation> {
         let _writer = self.lock_writer();
-        let current = self.store.relation(id)?.ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
+        let current = self
+            .store
+            .relation(id)?
+            .ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
         let format_date = |d: Option<PartialDate>| d.map(|d| d.to_string());
         let draft = RelationDraft {
             id: None,
@@ -332,20 +445,34 @@ impl Service {
             end: patch.end.unwrap_or(format_date(current.period.end)),
             claims: Vec::new(),
         };
-        let mut relation = self.relation_from_draft(current.id.clone(), &draft, Timestamp::now())?;
+        let mut relation =
+            self.relation_from_draft(current.id.clone(), &draft, Timestamp::now())?;
         relation.created_at = current.created_at;
-        self.store.commit(&WriteBatch { ops: vec![Op::PutRelation(relation.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutRelation(relation.clone())],
+        })?;
         let denied = all_deny(&self.store.claims_of(id)?);
         self.write_index().upsert_relation(&relation, denied);
-        self.announce(ChangeKind::Updated, RecordType::Relation, id, vec![relation.from.clone(), relation.to.clone()]);
+        self.announce(
+            ChangeKind::Updated,
+            RecordType::Relation,
+            id,
+            vec![relation.from.clone(), relation.to.clone()],
+        );
         Ok(relation)
     }
 
     pub fn delete_relation(&self, id: &str) -> Result<Deleted> {
         let _writer = self.lock_writer();
-        let relation = self.store.relation(id)?.ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
+        let relation = self
+            .store
+            .relation(id)?
+            .ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
         let claims = self.store.claims_of(id)?;
-        let mut deleted = Deleted { relations: vec![id.to_owned()], ..Deleted::default() };
+        let mut deleted = Deleted {
+            relations: vec![id.to_owned()],
+            ..Deleted::default()
+        };
         let mut batch = WriteBatch::default();
         for claim in claims {
             deleted.claims.push(claim.id.clone());
@@ -354,33 +481,67 @@ impl Service {
         batch.push(Op::DeleteRelation(id.to_owned()));
         self.store.commit(&batch)?;
         self.write_index().remove_relation(id);
-        self.announce(ChangeKind::Deleted, RecordType::Relation, id, vec![relation.from, relation.to]);
+        self.announce(
+            ChangeKind::Deleted,
+            RecordType::Relation,
+            id,
+            vec![relation.from, relation.to],
+        );
         Ok(deleted)
     }
 
     pub fn add_claim(&self, relation_id: &str, draft: ClaimDraft) -> Result<Claim> {
         let _writer = self.lock_writer();
-        let relation =
-            self.store.relation(relation_id)?.ok_or_else(|| ServiceError::not_found("relation", relation_id, "relation"))?;
+        let relation = self
+            .store
+            .relation(relation_id)?
+            .ok_or_else(|| ServiceError::not_found("relation", relation_id, "relation"))?;
         let mut claims = self.store.claims_of(relation_id)?;
-        let next = claims.iter().map(|c| claim_sequence(&c.id)).max().unwrap_or(0) + 1;
+        let next = claims
+            .iter()
+            .map(|c| claim_sequence(&c.id))
+            .max()
+            .unwrap_or(0)
+            + 1;
         let claim = self.claim_from_draft(relation_id, next, draft)?;
-        self.store.commit(&WriteBatch { ops: vec![Op::PutClaim(claim.clone())] })?;
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::PutClaim(claim.clone())],
+        })?;
         claims.push(claim.clone());
-        self.write_index().set_denied(relation_id, all_deny(&claims));
-        self.announce(ChangeKind::Created, RecordType::Claim, &claim.id, vec![relation.from, relation.to]);
+        self.write_index()
+            .set_denied(relation_id, all_deny(&claims));
+        self.announce(
+            ChangeKind::Created,
+            RecordType::Claim,
+            &claim.id,
+            vec![relation.from, relation.to],
+        );
         Ok(claim)
     }
 
     pub fn delete_claim(&self, id: &str) -> Result<()> {
         let _writer = self.lock_writer();
-        let claim = self.store.claim(id)?.ok_or_else(|| ServiceError::not_found("claim", id, "id"))?;
-        let remaining: Vec<Claim> = self.store.claims_of(&claim.relation)?.into_iter().filter(|c| c.id != id).collect();
+        let claim = self
+            .store
+            .claim(id)?
+            .ok_or_else(|| ServiceError::not_found("claim", id, "id"))?;
+        let remaining: Vec<Claim> = self
+            .store
+            .claims_of(&claim.relation)?
+            .into_iter()
+            .filter(|c| c.id != id)
+            .collect();
         if remaining.is_empty() {
-            return Err(ServiceError::LastClaim { id: id.to_owned(), relation: claim.relation });
+            return Err(ServiceError::LastClaim {
+                id: id.to_owned(),
+                relation: claim.relation,
+            });
         }
-        self.store.commit(&WriteBatch { ops: vec![Op::DeleteClaim(claim.clone())] })?;
-        self.write_index().set_denied(&claim.relation, all_deny(&remaining));
+        self.store.commit(&WriteBatch {
+            ops: vec![Op::DeleteClaim(claim.clone())],
+        })?;
+        self.write_index()
+            .set_denied(&claim.relation, all_deny(&remaining));
         self.announce(ChangeKind::Deleted, RecordType::Claim, id, vec![]);
         Ok(())
     }

@@ -42,10 +42,16 @@ const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 pub enum StoreError {
     #[error("storage engine error: {0}")]
     Engine(#[from] sled::Error),
-    #[error("the data directory holds schema version {found}, but this build reads version {expected}")]
+    #[error(
+        "the data directory holds schema version {found}, but this build reads version {expected}"
+    )]
     SchemaVersion { found: u32, expected: u32 },
     #[error("corrupt record in tree `{tree}` at key `{key}`: {message}")]
-    Corrupt { tree: &'static str, key: String, message: String },
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        message: String,
+    },
 }
 
 /// One change to one record.
@@ -93,7 +99,11 @@ fn encode<T: Serialize>(record: &T) -> Encoded {
     serde_json::to_vec(record).unwrap_or_default()
 }
 
-fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+fn decode<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         tree,
         key: String::from_utf8_lossy(key).into_owned(),
@@ -121,7 +131,10 @@ impl Store {
                     .map(u32::from_be_bytes)
                     .unwrap_or(0);
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::SchemaVersion { found, expected: SCHEMA_VERSION });
+                    return Err(StoreError::SchemaVersion {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
             }
             None => {
@@ -159,31 +172,35 @@ impl Store {
                 (op, bytes)
             })
             .collect();
-        let result: Result<(), TransactionError<()>> =
-            (&self.entities, &self.relations, &self.sources, &self.claims, &self.citations).transaction(
-                |(entities, relations, sources, claims, citations)| {
-                    for (op, bytes) in &encoded {
-                        let bytes = bytes.clone().unwrap_or_default();
-                        match op {
-                            Op::PutEntity(e) => entities.insert(e.id.as_bytes(), bytes).map(drop)?,
-                            Op::DeleteEntity(id) => entities.remove(id.as_bytes()).map(drop)?,
-                            Op::PutRelation(r) => relations.insert(r.id.as_bytes(), bytes).map(drop)?,
-                            Op::DeleteRelation(id) => relations.remove(id.as_bytes()).map(drop)?,
-                            Op::PutSource(s) => sources.insert(s.id.as_bytes(), bytes).map(drop)?,
-                            Op::DeleteSource(id) => sources.remove(id.as_bytes()).map(drop)?,
-                            Op::PutClaim(c) => {
-                                claims.insert(keys::claim(&c.relation, &c.id), bytes)?;
-                                citations.insert(keys::citation(&c.source, &c.id), &[])?;
-                            }
-                            Op::DeleteClaim(c) => {
-                                claims.remove(keys::claim(&c.relation, &c.id))?;
-                                citations.remove(keys::citation(&c.source, &c.id))?;
-                            }
+        let result: Result<(), TransactionError<()>> = (
+            &self.entities,
+            &self.relations,
+            &self.sources,
+            &self.claims,
+            &self.citations,
+        )
+            .transaction(|(entities, relations, sources, claims, citations)| {
+                for (op, bytes) in &encoded {
+                    let bytes = bytes.clone().unwrap_or_default();
+                    match op {
+                        Op::PutEntity(e) => entities.insert(e.id.as_bytes(), bytes).map(drop)?,
+                        Op::DeleteEntity(id) => entities.remove(id.as_bytes()).map(drop)?,
+                        Op::PutRelation(r) => relations.insert(r.id.as_bytes(), bytes).map(drop)?,
+                        Op::DeleteRelation(id) => relations.remove(id.as_bytes()).map(drop)?,
+                        Op::PutSource(s) => sources.insert(s.id.as_bytes(), bytes).map(drop)?,
+                        Op::DeleteSource(id) => sources.remove(id.as_bytes()).map(drop)?,
+                        Op::PutClaim(c) => {
+                            claims.insert(keys::claim(&c.relation, &c.id), bytes)?;
+                            citations.insert(keys::citation(&c.source, &c.id), &[])?;
+                        }
+                        Op::DeleteClaim(c) => {
+                            claims.remove(keys::claim(&c.relation, &c.id))?;
+                            citations.remove(keys::citation(&c.source, &c.id))?;
                         }
                     }
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                },
-            );
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(StoreError::Engine(e)),
@@ -313,7 +330,11 @@ impl Store {
     }
 }
 
-fn get<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, key: &[u8]) -> Result<Option<T>, StoreError> {
+fn get<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    name: &'static str,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
     match tree.get(key)? {
         Some(bytes) => decode(name, key, &bytes).map(Some),
         None => Ok(None),

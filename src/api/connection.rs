@@ -1,0 +1,97 @@
+//! Relay cursor connections, written out so that every connection type is described in the
+//! schema (async-graphql's generic `Connection` leaves the connection types undescribed).
+
+use async_graphql::SimpleObject;
+
+/// Where a page sits in the whole list (Relay's PageInfo).
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether there are items before this page.
+    pub has_previous_page: bool,
+    /// Whether there are items after this page.
+    pub has_next_page: bool,
+    /// The cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last item of this page: pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+impl PageInfo {
+    fn of<T>(items: &[(String, T)], has_previous_page: bool, has_next_page: bool) -> Self {
+        PageInfo {
+            has_previous_page,
+            has_next_page,
+            start_cursor: items.first().map(|(c, _)| c.clone()),
+            end_cursor: items.last().map(|(c, _)| c.clone()),
+        }
+    }
+}
+
+macro_rules! connection {
+    ($connection:ident, $edge:ident, $node:ty, $connection_doc:literal, $edge_doc:literal $(, $extra:ident: $extra_ty:ty => $extra_doc:literal)*) => {
+        #[doc = $connection_doc]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $connection {
+            /// The items of this page, each with the cursor that marks its place.
+            pub edges: Vec<$edge>,
+            /// Whether there is more before or after this page, and its first and last cursors.
+            pub page_info: PageInfo,
+            $(
+                #[doc = $extra_doc]
+                pub $extra: $extra_ty,
+            )*
+        }
+
+        #[doc = $edge_doc]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// Pass it as `after` to get the items that follow this one.
+            pub cursor: String,
+            /// The item.
+            pub node: $node,
+        }
+
+        impl $connection {
+            pub fn new(items: Vec<(String, $node)>, has_previous: bool, has_next: bool $(, $extra: $extra_ty)*) -> Self {
+                let page_info = PageInfo::of(&items, has_previous, has_next);
+                let edges = items.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect();
+                $connection { edges, page_info $(, $extra)* }
+            }
+        }
+    };
+}
+
+use super::types::{Entity, Path, Reach, Relation};
+
+connection!(
+    EntityConnection,
+    EntityEdge,
+    Entity,
+    "A page of entities, in id order.",
+    "An entity and its cursor."
+);
+connection!(
+    RelationConnection,
+    RelationEdge,
+    Relation,
+    "A page of relations, in relation-id order.",
+    "A relation and its cursor."
+);
+connection!(
+    PathConnection,
+    PathEdge,
+    Path,
+    "A page of paths, shortest first, then by the ids of the relations they cross.",
+    "A path and its cursor.",
+    partial: bool => "True when the search stopped at its budget (entities visited or time) or result cap: there may be more paths than it found.",
+    total_count: i32 => "Paths found in all, across every page (a lower bound when `partial`)."
+);
+connection!(
+    ReachConnection,
+    ReachEdge,
+    Reach,
+    "A page of the entities a pattern reaches, in id order.",
+    "An entity reached and its cursor (the entity's id).",
+    partial: bool => "True when the search stopped at its budget (entities visited or time): there may be more entities, and path counts are lower bounds.",
+    total_count: i32 => "Entities reached in all, across every page (a lower bound when `partial`)."
+);

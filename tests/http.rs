@@ -1,0 +1,595 @@
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::util::TestServer;
+
+const MISSION: &str = r#"
+query Mission($includeDenied: Boolean) {
+  paths(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}],
+        includeDenied: $includeDenied, first: 100) {
+    partial totalCount
+    pageInfo { hasNextPage }
+    edges { cursor node {
+      start { id } end { id kind } length
+      hops { direction from { id } to { id }
+        relation { id kind status standing from { id } to { id }
+          claims { id stance quote claimant { id } source { id title } } } }
+    } }
+  }
+}"#;
+
+fn ids(values: &[Value], pointer: &str) -> BTreeSet<String> {
+    values
+        .iter()
+        .map(|v| {
+            v.pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_mission_query_names_the_three_nonprofits_with_every_hop_cited() {
+    let server = TestServer::start().await;
+    let data = server.data(MISSION, json!({})).await;
+    let paths = &data["paths"];
+    assert_eq!(paths["partial"], false);
+    let edges = paths["edges"].as_array().unwrap();
+    assert_eq!(paths["totalCount"].as_u64().unwrap() as usize, edges.len());
+    let ends = ids(edges, "/node/end/id");
+    assert_eq!(
+        ends,
+        BTreeSet::from([
+            "raices".into(),
+            "media-alliance".into(),
+            "fight-for-the-future".into()
+        ])
+    );
+    for edge in edges {
+        let path = &edge["node"];
+        assert_eq!(path["start"]["id"], "cbp");
+        assert_eq!(path["end"]["kind"], "NONPROFIT");
+        assert_eq!(path["length"], 2);
+        let hops = path["hops"].as_array().unwrap();
+        assert_eq!(hops[0]["relation"]["kind"], "VENDOR_TO");
+        assert_eq!(hops[0]["direction"], "IN");
+        assert_eq!(hops[0]["from"]["id"], "cbp");
+        assert_eq!(hops[0]["to"]["id"], "salesforce");
+        for hop in hops {
+            let relation = &hop["relation"];
+            // The hop's direction says which end of the relation it left from.
+            let (left, reached) = match hop["direction"].as_str().unwrap() {
+                "OUT" => (&relation["from"]["id"], &relation["to"]["id"]),
+                _ => (&relation["to"]["id"], &relation["from"]["id"]),
+            };
+            assert_eq!((left, reached), (&hop["from"]["id"], &hop["to"]["id"]));
+            assert_ne!(relation["standing"], "DENIED");
+            let claims = relation["claims"].as_array().unwrap();
+            assert!(!claims.is_empty());
+            for claim in claims {
+                assert!(!claim["quote"].as_str().unwrap().is_empty());
+                assert_eq!(claim["source"]["id"], "raices-declines-salesforce-donation");
+                assert!(claim["stance"] == "ASSERTS" || claim["stance"] == "DENIES");
+            }
+        }
+    }
+    // The vendor tie is confirmed by Salesforce's chief executive.
+    let vendor = edges
+        .iter()
+        .flat_map(|e| e["node"]["hops"].as_array().unwrap())
+        .find(|h| h["relation"]["id"] == "salesforce-vendor-to-cbp")
+        .unwrap();
+    assert_eq!(vendor["relation"]["standing"], "CONFIRMED");
+    assert_eq!(vendor["relation"]["status"], "ACTIVE");
+    assert!(vendor["relation"]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["claimant"]["id"] == "marc-benioff"));
+    // The employees' allegation that the CEO denied is a disputed tie that still carries both claims.
+    let disputed = server
+        .data(r#"{ relation(id: "salesforce-vendor-to-cbp-family-separation") { standing claims { stance claimant { id } } } }"#, json!({}))
+        .await;
+    assert_eq!(disputed["relation"]["standing"], "DISPUTED");
+    let stances = ids(
+        disputed["relation"]["claims"].as_array().unwrap(),
+        "/stance",
+    );
+    assert_eq!(stances, BTreeSet::from(["ASSERTS".into(), "DENIES".into()]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn denied_ties_only_appear_when_asked_for() {
+    let server = TestServer::start().await;
+    let query = r#"query($d: Boolean) { paths(from: "ice", pattern: [{relationKinds: [VENDOR_TO], direction: IN}], includeDenied: $d) {
+        edges { node { end { id } hops { relation { standing } } } } } }"#;
+    let hidden = server.data(query, json!({ "d": false })).await;
+    assert_eq!(hidden["paths"]["edges"], json!([]));
+    let shown = server.data(query, json!({ "d": true })).await;
+    let edges = shown["paths"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(edges[0]["node"]["end"]["id"], "salesforce");
+    assert_eq!(
+        edges[0]["node"]["hops"][0]["relation"]["standing"],
+        "DENIED"
+    );
+    // Nor do they appear in the mission answer, with or without them; the ICE tie leads to no nonprofit.
+    let with_denied = server.data(MISSION, json!({ "includeDenied": true })).await;
+    let ends = ids(
+        with_denied["paths"]["edges"].as_array().unwrap(),
+        "/node/end/id",
+    );
+    assert_eq!(ends.len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connected_is_the_set_form_of_the_mission_question() {
+    let server = TestServer::start().await;
+    let data = server
+        .data(
+            r#"{ connected(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {entityKinds: [NONPROFIT]}], examples: 2) {
+                partial totalCount edges { cursor node { entity { id } pathCount examples { length hops { relation { id claims { quote } } } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let edges = data["connected"]["edges"].as_array().unwrap();
+    let reached: Vec<&str> = edges
+        .iter()
+        .map(|e| e["node"]["entity"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reached,
+        ["fight-for-the-future", "media-alliance", "raices"]
+    );
+    assert_eq!(data["connected"]["totalCount"], 3);
+    for edge in edges {
+        let examples = edge["node"]["examples"].as_array().unwrap();
+        let count = edge["node"]["pathCount"].as_u64().unwrap();
+        assert!(
+            count >= 2,
+            "two vendor ties to CBP, so at least two paths each"
+        );
+        assert_eq!(examples.len(), 2);
+        assert!(examples
+            .iter()
+            .all(|p| !p["hops"][1]["relation"]["claims"][0]["quote"]
+                .as_str()
+                .unwrap()
+                .is_empty()));
+    }
+    // Pagination: after the first entity come the other two.
+    let page = server
+        .data(
+            r#"{ connected(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {entityKinds: [NONPROFIT]}], first: 1, after: "fight-for-the-future") {
+                pageInfo { hasNextPage hasPreviousPage } edges { node { entity { id } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        page["connected"]["edges"][0]["node"]["entity"]["id"],
+        "media-alliance"
+    );
+    assert_eq!(
+        page["connected"]["pageInfo"],
+        json!({ "hasNextPage": true, "hasPreviousPage": true })
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn paths_paginate_without_gaps_or_repeats() {
+    let server = TestServer::start().await;
+    let all = server.data(MISSION, json!({})).await;
+    let every: Vec<String> = all["paths"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().to_owned())
+        .collect();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = server
+            .data(
+                r#"query($after: String) { paths(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}], first: 5, after: $after) {
+                    pageInfo { hasNextPage endCursor } edges { cursor } } }"#,
+                json!({ "after": after }),
+            )
+            .await;
+        let paths = &page["paths"];
+        seen.extend(
+            paths["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["cursor"].as_str().unwrap().to_owned()),
+        );
+        if paths["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = paths["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, every);
+    let bad = server
+        .gql(
+            r#"{ paths(from: "cbp", pattern: [{direction: IN}], after: "nonsense") { edges { cursor } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn lookups_by_id_and_search() {
+    let server = TestServer::start().await;
+    let data = server
+        .data(
+            r#"{ entity(id: "cbp") { id kind name aliases country }
+                 missing: entity(id: "nobody") { id }
+                 relation(id: "salesforce-donation-to-raices") { status amount { value currency } standing from { id } to { id } }
+                 source(id: "raices-declines-salesforce-donation") { title claims(first: 3) { id } }
+                 e: node(id: "raices") { id __typename }
+                 r: node(id: "cbp-part-of-dhs") { id __typename }
+                 s: node(id: "raices-declines-salesforce-donation") { id __typename }
+                 c: node(id: "salesforce-vendor-to-ice.c1") { id __typename ... on Claim { stance } }
+                 n: node(id: "nothing-here") { id }
+                 stats { entities relations } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["entity"],
+        json!({ "id": "cbp", "kind": "AGENCY", "name": "U.S. Customs and Border Protection", "aliases": ["CBP"], "country": "US" })
+    );
+    assert_eq!(data["missing"], Value::Null);
+    assert_eq!(data["relation"]["status"], "DECLINED");
+    assert_eq!(
+        data["relation"]["amount"],
+        json!({ "value": 250000.0, "currency": "USD" })
+    );
+    assert_eq!(data["relation"]["standing"], "CONFIRMED");
+    assert_eq!(data["source"]["claims"].as_array().unwrap().len(), 3);
+    assert_eq!(data["e"]["__typename"], "Entity");
+    assert_eq!(data["r"]["__typename"], "Relation");
+    assert_eq!(data["s"]["__typename"], "Source");
+    assert_eq!(
+        data["c"],
+        json!({ "id": "salesforce-vendor-to-ice.c1", "__typename": "Claim", "stance": "DENIES" })
+    );
+    assert_eq!(data["n"], Value::Null);
+    assert_eq!(data["stats"], json!({ "entities": 11, "relations": 16 }));
+
+    let search = server
+        .data(
+            r#"{ entities(search: "SALES") { edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ids(search["entities"]["edges"].as_array().unwrap(), "/node/id"),
+        BTreeSet::from(["salesforce".into(), "salesforce-employees".into()])
+    );
+    let agencies = server
+        .data(
+            r#"{ entities(kind: AGENCY) { edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(agencies["entities"]["edges"].as_array().unwrap().len(), 4);
+
+    // Pages in id order, no overlap, all eleven.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = server
+            .data(
+                r#"query($after: String) { entities(first: 4, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }"#,
+                json!({ "after": after }),
+            )
+            .await;
+        seen.extend(
+            page["entities"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if page["entities"]["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["entities"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((seen.len(), seen), (11, sorted));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn relations_neighbors_shortest_paths_and_neighborhoods() {
+    let server = TestServer::start().await;
+    let data = server
+        .data(
+            r#"{ entity(id: "salesforce") {
+                   out: relations(direction: OUT, kinds: [VENDOR_TO]) { edges { node { id to { id } } } }
+                   all: relations(includeDenied: true) { edges { node { id } } }
+                   neighbors(entityKinds: [NONPROFIT]) { edges { node { id } } } }
+                 shortestPaths(from: "marc-benioff", to: "dhs", k: 2) { length hops { relation { id } to { id } } }
+                 none: shortestPaths(from: "marc-benioff", to: "dhs", relationKinds: [DONATION]) { length }
+                 neighborhood(id: "cbp") { partial nodes { id } edges { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let out = ids(
+        data["entity"]["out"]["edges"].as_array().unwrap(),
+        "/node/to/id",
+    );
+    assert_eq!(
+        out,
+        BTreeSet::from([
+            "cbp".into(),
+            "media-alliance".into(),
+            "fight-for-the-future".into()
+        ])
+    );
+    assert_eq!(data["entity"]["all"]["edges"].as_array().unwrap().len(), 13);
+    let neighbors = ids(
+        data["entity"]["neighbors"]["edges"].as_array().unwrap(),
+        "/node/id",
+    );
+    assert_eq!(
+        neighbors,
+        BTreeSet::from([
+            "raices".into(),
+            "media-alliance".into(),
+            "fight-for-the-future".into()
+        ])
+    );
+    // benioff -> salesforce -> cbp -> dhs, by either vendor tie to CBP.
+    let shortest = data["shortestPaths"].as_array().unwrap();
+    assert_eq!(shortest.len(), 2);
+    assert!(shortest.iter().all(|p| p["length"] == 3));
+    assert_ne!(
+        shortest[0]["hops"][1]["relation"]["id"],
+        shortest[1]["hops"][1]["relation"]["id"]
+    );
+    assert_eq!(data["none"], json!([]));
+    let hood = &data["neighborhood"];
+    assert_eq!(hood["partial"], false);
+    assert_eq!(hood["nodes"][0]["id"], "cbp");
+    assert_eq!(
+        ids(hood["nodes"].as_array().unwrap(), "/id"),
+        BTreeSet::from(["cbp".into(), "salesforce".into(), "dhs".into()])
+    );
+    assert_eq!(hood["edges"].as_array().unwrap().len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn searches_from_unknown_entities_and_bad_patterns_are_clear_errors() {
+    let server = TestServer::start().await;
+    let cases = [
+        (
+            r#"{ paths(from: "nobody", pattern: [{}]) { totalCount } }"#,
+            "NOT_FOUND",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: []) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: [{minRepeat: 3, maxRepeat: 1}]) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: [{maxRepeat: 50}]) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: [{minRepeat: -1}]) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: [{}], asOf: "yesterday") { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ paths(from: "cbp", pattern: [{}], first: -1) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ shortestPaths(from: "cbp", to: "nobody") { length } }"#,
+            "NOT_FOUND",
+        ),
+        (
+            r#"{ shortestPaths(from: "cbp", to: "dhs", k: 0) { length } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ neighborhood(id: "cbp", depth: 99) { partial } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ connected(from: "cbp", pattern: [{}], examples: 99) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ entities(kind: ROBOT) { edges { cursor } } }"#,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (r#"{ entity { id } }"#, "GRAPHQL_VALIDATION_FAILED"),
+        (r#"{ nonsense "#, "GRAPHQL_VALIDATION_FAILED"),
+    ];
+    for (query, code) in cases {
+        let answer = server.gql(query, json!({})).await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], code,
+            "{query}: {answer}"
+        );
+    }
+    // A search bounded by the client's own budget says it is partial.
+    let partial = server
+        .data(r#"{ paths(from: "salesforce", pattern: [{maxRepeat: 4}], budget: {maxVisits: 3}) { partial } }"#, json!({}))
+        .await;
+    assert_eq!(partial["paths"]["partial"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_graphql_over_http_contract() {
+    let server = TestServer::start().await;
+    let url = format!("{}/graphql", server.url);
+    let client = &server.client;
+
+    let get = client
+        .get(&url)
+        .query(&[("query", "{ entity(id: \"cbp\") { name } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    assert_eq!(get.headers()["content-type"], "application/json");
+    let body: Value = get.json().await.unwrap();
+    assert_eq!(
+        body["data"]["entity"]["name"],
+        "U.S. Customs and Border Protection"
+    );
+
+    let mutation = client
+        .get(&url)
+        .query(&[(
+            "query",
+            "mutation { deleteEntity(id: \"cbp\", cascade: true) { deletedIds } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+    assert_eq!(mutation.headers()["allow"], "POST");
+    assert!(server.service.entity("cbp").unwrap().is_some());
+
+    let modern = client
+        .post(&url)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ nonsense" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(modern.status(), 400);
+    assert_eq!(
+        modern.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let legacy = client
+        .post(&url)
+        .json(&json!({ "query": "{ nonsense" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.status(), 200);
+
+    let not_json = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    let body: Value = not_json.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    let wrong_type = client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+    let unacceptable = client
+        .post(&url)
+        .header("accept", "text/csv")
+        .json(&json!({ "query": "{ stats { entities } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unacceptable.status(), 406);
+
+    let batch: Value = client
+        .post(&url)
+        .json(&json!([{ "query": "{ stats { entities } }" }, { "query": "{ entity(id: \"ice\") { id } }" }]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch[0]["data"]["stats"]["entities"], 11);
+    assert_eq!(batch[1]["data"]["entity"]["id"], "ice");
+    let too_many: Vec<Value> = (0..50)
+        .map(|_| json!({ "query": "{ stats { entities } }" }))
+        .collect();
+    assert_eq!(
+        client
+            .post(&url)
+            .json(&too_many)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let huge = "x".repeat(2 << 20);
+    assert_eq!(
+        client
+            .post(&url)
+            .json(&json!({ "query": huge }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        413
+    );
+
+    let page = client
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("graphiql"));
+    let root = client
+        .get(&server.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(root.to_lowercase().contains("graphiql"));
+    let health: Value = client
+        .get(format!("{}/health", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    server.stop().await;
+}

@@ -1,0 +1,17 @@
+//! tiegraph's integration tests: one binary, a module per area.
+
+// Shared helpers: a seeded service in a temp dir, a real server on port 0, GraphQL calls.
+mod util;
+
+// Model validation rules and standing, data-driven.
+mod model;
+// The sled store: round trips, reopening, schema version.
+mod store;
+// The index never disagrees with the store, after random sequences of writes.
+mod consistency;
+// GraphQL over real HTTP: the mission query, lookups, searches, the HTTP contract.
+mod http;
+// Every mutation: its successes, and each bad input refused with a code and nothing written.
+mod mutations;
+// schema.graphql is the served schema, and every part of it is described.
+mod schema;
