@@ -39,6 +39,12 @@ enum Command {
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Ask a running server whether it is healthy: exits 0 if it is (for container health checks).
+    Health {
+        /// The server's address.
+        #[arg(long, env = "TIEGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -88,6 +94,31 @@ pub fn run() -> Result<()> {
             print!("{}", tiegraph::api::sdl());
             Ok(())
         }
+        Some(Command::Health { listen }) => health(listen),
+    }
+}
+
+/// A bare HTTP/1.1 GET of /health, so the container image needs no curl.
+fn health(listen: SocketAddr) -> Result<()> {
+    use std::io::Read;
+    use std::time::Duration;
+    // A server listening on every interface is reached on loopback.
+    let address = if listen.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
+    } else {
+        listen
+    };
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(3))
+        .with_context(|| format!("nothing answers at {address}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+    write!(stream, "GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    if answer.starts_with("HTTP/1.1 200") {
+        println!("{}", answer.split("\r\n\r\n").nth(1).unwrap_or_default());
+        Ok(())
+    } else {
+        bail!("unhealthy: {}", answer.lines().next().unwrap_or("no answer"))
     }
 }
 
