@@ -13,5 +13,7 @@ mod consistency;
 mod http;
 // Every mutation: its successes, and each bad input refused with a code and nothing written.
 mod mutations;
+// Limits, load shedding, slow clients, tokens, metrics.
+mod hardening;
 // schema.graphql is the served schema, and every part of it is described.
 mod schema;

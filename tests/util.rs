@@ -47,11 +47,16 @@ impl TestServer {
     }
 
     pub async fn start_with(service: Arc<Service>, dir: TempDir) -> TestServer {
-        let state = AppState {
-            schema: build_schema(Arc::clone(&service), SchemaLimits::default()),
-            service: Arc::clone(&service),
-            config: HttpConfig::default(),
-        };
+        Self::start_configured(service, dir, HttpConfig::default()).await
+    }
+
+    pub async fn start_configured(
+        service: Arc<Service>,
+        dir: TempDir,
+        config: HttpConfig,
+    ) -> TestServer {
+        let schema = build_schema(Arc::clone(&service), SchemaLimits::default());
+        let state = AppState::new(schema, Arc::clone(&service), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -6,6 +6,7 @@
 //! Searches and writes run on tokio's blocking pool so that a long search or a disk flush
 //! never stalls the async runtime. It knows nothing of sled, petgraph's internals or HTTP.
 
+mod access;
 mod connection;
 mod enums;
 mod error;
@@ -21,6 +22,7 @@ use async_graphql::{Context, Schema};
 
 use crate::service::{Service, ServiceError};
 
+pub use access::{shape, Caller, RequestShape};
 pub use error::{ensure_codes, ErrorCode};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -28,11 +30,15 @@ pub use subscription::SubscriptionRoot;
 
 pub type TiegraphSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Limits the schema enforces on every query, before it runs.
+/// Limits and switches the schema enforces on every query, before it runs.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaLimits {
+    /// Deepest nesting of selections.
     pub max_depth: usize,
+    /// Highest complexity: every field costs 1, list and search fields multiply by their page size.
     pub max_complexity: usize,
+    /// Whether `__schema` and `__type` answer.
+    pub introspection: bool,
 }
 
 impl Default for SchemaLimits {
@@ -40,17 +46,22 @@ impl Default for SchemaLimits {
         SchemaLimits {
             max_depth: 16,
             max_complexity: 50_000,
+            introspection: true,
         }
     }
 }
 
 /// Builds the schema over `service`.
 pub fn build_schema(service: Arc<Service>, limits: SchemaLimits) -> TiegraphSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(service)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+        .limit_complexity(limits.max_complexity);
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema's SDL, as `schema.graphql` holds it.

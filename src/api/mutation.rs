@@ -2,6 +2,7 @@ use async_graphql::{Context, Object, Result, ID};
 
 use crate::model;
 
+use super::access::WriteGuard;
 use super::blocking;
 use super::inputs::{
     ClaimInput, CreateEntityInput, CreateRelationInput, SourceInput, UpdateEntityInput,
@@ -22,6 +23,7 @@ fn deleted_ids(deleted: impl IntoIterator<Item = String>) -> DeletePayload {
 #[Object]
 impl MutationRoot {
     /// Records a new entity.
+    #[graphql(guard = "WriteGuard")]
     async fn create_entity(
         &self,
         ctx: &Context<'_>,
@@ -34,6 +36,7 @@ impl MutationRoot {
     }
 
     /// Changes an entity's fields.
+    #[graphql(guard = "WriteGuard")]
     async fn update_entity(
         &self,
         ctx: &Context<'_>,
@@ -48,6 +51,7 @@ impl MutationRoot {
 
     /// Deletes an entity. Refused while it has relations or made claims, unless `cascade`,
     /// which deletes those relations and claims too (and a relation left without a claim).
+    #[graphql(guard = "WriteGuard")]
     async fn delete_entity(
         &self,
         ctx: &Context<'_>,
@@ -66,6 +70,7 @@ impl MutationRoot {
     }
 
     /// Records a new source.
+    #[graphql(guard = "WriteGuard")]
     async fn create_source(
         &self,
         ctx: &Context<'_>,
@@ -78,6 +83,7 @@ impl MutationRoot {
     }
 
     /// Replaces a source's fields; its id stays.
+    #[graphql(guard = "WriteGuard")]
     async fn update_source(
         &self,
         ctx: &Context<'_>,
@@ -91,6 +97,7 @@ impl MutationRoot {
     }
 
     /// Deletes a source; refused while any claim cites it.
+    #[graphql(guard = "WriteGuard")]
     async fn delete_source(
         &self,
         ctx: &Context<'_>,
@@ -102,6 +109,7 @@ impl MutationRoot {
     }
 
     /// Records a relation together with the claim that reports it.
+    #[graphql(guard = "WriteGuard")]
     async fn create_relation(
         &self,
         ctx: &Context<'_>,
@@ -114,6 +122,7 @@ impl MutationRoot {
     }
 
     /// Changes a relation's status, role, description, amount or period.
+    #[graphql(guard = "WriteGuard")]
     async fn update_relation(
         &self,
         ctx: &Context<'_>,
@@ -127,6 +136,7 @@ impl MutationRoot {
     }
 
     /// Deletes a relation and its claims.
+    #[graphql(guard = "WriteGuard")]
     async fn delete_relation(
         &self,
         ctx: &Context<'_>,
@@ -139,6 +149,7 @@ impl MutationRoot {
     }
 
     /// Adds a claim, for or against, to a relation.
+    #[graphql(guard = "WriteGuard")]
     async fn add_claim(
         &self,
         ctx: &Context<'_>,
@@ -152,6 +163,7 @@ impl MutationRoot {
     }
 
     /// Deletes a claim; refused for a relation's last claim (delete the relation instead).
+    #[graphql(guard = "WriteGuard")]
     async fn delete_claim(
         &self,
         ctx: &Context<'_>,

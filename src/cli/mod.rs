@@ -6,6 +6,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -13,7 +14,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{build_schema, SchemaLimits};
 use tiegraph::formats::{jsonl, seed};
-use tiegraph::http::{self, AppState, HttpConfig};
+use tiegraph::graph::BudgetLimits;
+use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
 use tiegraph::service::{ImportSummary, Limits, Service};
 
 #[derive(Parser)]
@@ -64,6 +66,52 @@ struct ServeArgs {
     /// Where the seed files are: imported when the store is empty.
     #[arg(long, env = "TIEGRAPH_SEED_DIR", default_value = "./seed")]
     seed_dir: PathBuf,
+    /// A file holding the bearer token writes need (the token may also come in TIEGRAPH_TOKEN).
+    /// Without a token, writes are open and the server only listens on loopback.
+    #[arg(long, env = "TIEGRAPH_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Reads need the token too.
+    #[arg(long, env = "TIEGRAPH_READ_TOKEN_REQUIRED")]
+    read_token_required: bool,
+    /// An origin allowed by CORS (repeatable; comma-separated in the environment). Any origin
+    /// when none is given.
+    #[arg(
+        long = "cors-origin",
+        env = "TIEGRAPH_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Turn off introspection (`__schema`, `__type`); GraphiQL then cannot show the schema.
+    #[arg(long, env = "TIEGRAPH_NO_INTROSPECTION")]
+    no_introspection: bool,
+    /// GraphQL requests answered at once; more get 503 rather than wait in a queue.
+    #[arg(long, env = "TIEGRAPH_MAX_CONCURRENCY", default_value_t = 256)]
+    max_concurrency: usize,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "TIEGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Milliseconds a single graph search may take before it returns a partial answer.
+    #[arg(long, env = "TIEGRAPH_SEARCH_MILLIS", default_value_t = 5_000)]
+    search_millis: u64,
+    /// Relations a single graph search may examine before it returns a partial answer.
+    #[arg(long, env = "TIEGRAPH_SEARCH_VISITS", default_value_t = 2_000_000)]
+    search_visits: u64,
+}
+
+impl ServeArgs {
+    /// The token from TIEGRAPH_TOKEN or the token file; an empty one is no token.
+    fn token(&self) -> Result<Option<Token>> {
+        let secret = match (&self.token_file, std::env::var("TIEGRAPH_TOKEN")) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token file {}", path.display()))?,
+            (None, Ok(secret)) => secret,
+            (None, Err(_)) => return Ok(None),
+        };
+        match Token::new(secret) {
+            Some(token) => Ok(Some(token)),
+            None => bail!("the configured token is empty"),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -111,14 +159,20 @@ fn health(listen: SocketAddr) -> Result<()> {
     let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(3))
         .with_context(|| format!("nothing answers at {address}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(3)))?;
-    write!(stream, "GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     if answer.starts_with("HTTP/1.1 200") {
         println!("{}", answer.split("\r\n\r\n").nth(1).unwrap_or_default());
         Ok(())
     } else {
-        bail!("unhealthy: {}", answer.lines().next().unwrap_or("no answer"))
+        bail!(
+            "unhealthy: {}",
+            answer.lines().next().unwrap_or("no answer")
+        )
     }
 }
 
@@ -131,17 +185,36 @@ fn init_logging() {
         .init();
 }
 
-fn open_service(data: &DataArgs) -> Result<Service> {
+fn open_service(data: &DataArgs, limits: Limits) -> Result<Service> {
     std::fs::create_dir_all(&data.data_dir)
         .with_context(|| format!("cannot create {}", data.data_dir.display()))?;
-    Service::open(&data.data_dir, Limits::default())
+    Service::open(&data.data_dir, limits)
         .with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
     init_logging();
+    let access = Access {
+        write_token: args.token()?,
+        reads_need_token: args.read_token_required,
+    };
+    // Checked before anything is opened: a refused configuration touches nothing.
+    http::check_exposure(args.listen, &access)?;
+    if access.write_token.is_none() {
+        tracing::warn!(
+            "no token configured: writes are open to anyone who can reach {} (loopback only)",
+            args.listen
+        );
+    }
+    let limits = Limits {
+        budget: BudgetLimits {
+            max_visits: args.search_visits,
+            max_time: Duration::from_millis(args.search_millis),
+        },
+        ..Limits::default()
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let service = Arc::new(open_service(&args.data)?);
+    let service = Arc::new(open_service(&args.data, limits)?);
     if service.store().is_empty() {
         seed_empty_store(&service, &args.seed_dir)?;
     }
@@ -150,11 +223,22 @@ fn serve(args: ServeArgs) -> Result<()> {
         relations = service.relation_count(),
         "graph loaded"
     );
-    let state = AppState {
-        schema: build_schema(Arc::clone(&service), SchemaLimits::default()),
-        service,
-        config: HttpConfig::default(),
+    let schema_limits = SchemaLimits {
+        introspection: !args.no_introspection,
+        ..SchemaLimits::default()
     };
+    let config = HttpConfig {
+        max_concurrency: args.max_concurrency,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        cors_origins: args.cors_origins.clone(),
+        access,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(
+        build_schema(Arc::clone(&service), schema_limits),
+        service,
+        config,
+    );
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -217,7 +301,7 @@ async fn shutdown_signal() {
 }
 
 fn import(args: ImportArgs) -> Result<()> {
-    let service = open_service(&args.data)?;
+    let service = open_service(&args.data, Limits::default())?;
     let name = args.file.display().to_string();
     let file = File::open(&args.file).with_context(|| format!("cannot open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -265,7 +349,7 @@ fn export(args: ExportArgs) -> Result<()> {
     if !args.data.data_dir.is_dir() {
         bail!("no store at {}", args.data.data_dir.display());
     }
-    let service = open_service(&args.data)?;
+    let service = open_service(&args.data, Limits::default())?;
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

@@ -7,19 +7,24 @@
 
 use std::collections::HashMap;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Request, Variables};
+use async_graphql::{BatchRequest, BatchResponse, Data, Request, Variables};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
-use super::AppState;
-use crate::api::ensure_codes;
+use super::{caller, AppState};
+use crate::api::{ensure_codes, shape};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+
+/// An answer refusing a request before it runs; boxed because a response is large.
+type Refusal = Box<Response>;
 
 /// The answer's media type, chosen from the request's `Accept`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,28 +73,22 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// An error about the HTTP request itself, before any GraphQL ran.
 fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    coded_request_error(status, media, "BAD_REQUEST", message)
+}
+
+fn coded_request_error(
+    status: StatusCode,
+    media: MediaType,
+    code: &str,
+    message: &str,
+) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.as_str()),
     );
     response
-}
-
-/// The operation type a request would run, or `None` when the document does not parse or
-/// names no operation it holds (execution then reports that properly).
-fn operation_type(request: &Request) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operations = &document.operations;
-    match &request.operation_name {
-        Some(name) => operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, op)| op.node.ty),
-        None => operations.iter().next().map(|(_, op)| op.node.ty),
-    }
 }
 
 /// `GET /graphql`: GraphiQL for a browser, else a query from the URL's parameters.
@@ -134,7 +133,12 @@ pub async fn get(
             }
         }
     }
-    if operation_type(&request).is_some_and(|ty| ty != OperationType::Query) {
+    let authorization = authorization(&headers);
+    if let Err(refusal) = check_reader(&state, authorization, media) {
+        return *refusal;
+    }
+    let shape = shape(&request.query, request.operation_name.as_deref());
+    if shape.is_some_and(|s| s.operation.is_some_and(|ty| ty != OperationType::Query)) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -145,8 +149,122 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let request = match admit(&state, authorization, media, request) {
+        Ok(request) => request,
+        Err(refusal) => return *refusal,
+    };
     let response = state.schema.execute(request).await;
-    respond(media, BatchResponse::Single(response))
+    respond(&state, media, BatchResponse::Single(response))
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn unauthorized(media: MediaType, message: &str) -> Response {
+    let mut response =
+        coded_request_error(StatusCode::UNAUTHORIZED, media, "UNAUTHORIZED", message);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn check_reader(
+    state: &AppState,
+    authorization: Option<&str>,
+    media: MediaType,
+) -> Result<(), Refusal> {
+    if state.config.access.may_read(authorization) {
+        Ok(())
+    } else {
+        Err(Box::new(unauthorized(
+            media,
+            "this server needs a bearer token to read: send `Authorization: Bearer <token>`",
+        )))
+    }
+}
+
+/// Checks one operation before it runs: its size, and a mutation's right to write. Gives the
+/// schema the caller, which the mutations check again (the websocket has no HTTP status to give).
+fn admit(
+    state: &AppState,
+    authorization: Option<&str>,
+    media: MediaType,
+    request: Request,
+) -> Result<Request, Refusal> {
+    let caller = caller(&state.config.access, authorization);
+    if let Some(shape) = shape(&request.query, request.operation_name.as_deref()) {
+        if shape.fields > state.config.max_fields {
+            return Err(Box::new(coded_request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                "QUERY_TOO_LARGE",
+                &format!(
+                    "the operation selects {} fields (aliases and fragments included); at most {} are allowed",
+                    shape.fields, state.config.max_fields
+                ),
+            )));
+        }
+        if shape.operation == Some(OperationType::Mutation) && !caller.can_write {
+            return Err(Box::new(unauthorized(
+                media,
+                "writes need a bearer token: send `Authorization: Bearer <token>`",
+            )));
+        }
+    }
+    Ok(request.data(caller))
+}
+
+/// The answer when the server is at its concurrency limit: try again shortly.
+pub fn overloaded() -> Response {
+    let mut response = coded_request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        MediaType::Json,
+        "UNAVAILABLE",
+        "the server is at its limit of concurrent requests; try again shortly",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// `GET /graphql/ws`: subscriptions (and any operation) over graphql-transport-ws or the legacy
+/// graphql-ws protocol. The token may come in the upgrade request's `Authorization` header or,
+/// for browsers that cannot set one, in the `connection_init` payload's `Authorization`.
+pub async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_token = authorization(&headers).map(str::to_owned);
+    let schema = state.schema.clone();
+    let access = state.config.access.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let from_payload = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                        .map(str::to_owned);
+                    let offered = header_token.or(from_payload);
+                    if !access.may_read(offered.as_deref()) {
+                        return Err(async_graphql::Error::new(
+                            "this server needs a bearer token to read",
+                        ));
+                    }
+                    let mut data = Data::default();
+                    data.insert(super::caller(&access, offered.as_deref()));
+                    Ok(data)
+                })
+                .serve()
+        })
 }
 
 /// `POST /graphql`: a JSON body holding one request or a batch.
@@ -200,11 +318,31 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             return request_error(StatusCode::BAD_REQUEST, media, "the batch is empty");
         }
     }
+    let authorization = authorization(&headers);
+    if let Err(refusal) = check_reader(&state, authorization, media) {
+        return *refusal;
+    }
+    let batch = match batch {
+        BatchRequest::Single(request) => match admit(&state, authorization, media, request) {
+            Ok(request) => BatchRequest::Single(request),
+            Err(refusal) => return *refusal,
+        },
+        BatchRequest::Batch(requests) => {
+            let admitted: Result<Vec<Request>, Refusal> = requests
+                .into_iter()
+                .map(|request| admit(&state, authorization, media, request))
+                .collect();
+            match admitted {
+                Ok(requests) => BatchRequest::Batch(requests),
+                Err(refusal) => return *refusal,
+            }
+        }
+    };
     let response = state.schema.execute_batch(batch).await;
-    respond(media, response)
+    respond(&state, media, response)
 }
 
-fn respond(media: MediaType, mut response: BatchResponse) -> Response {
+fn respond(state: &AppState, media: MediaType, mut response: BatchResponse) -> Response {
     let failed_before_running = match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
         // A batch ran, even if some of its operations could not: each answer says so itself.
@@ -217,6 +355,16 @@ fn respond(media: MediaType, mut response: BatchResponse) -> Response {
     };
     // A request that could not run at all is the client's fault: 400 under the new media
     // type, 200 under the legacy one.
+    let responses: Vec<&async_graphql::Response> = match &response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    for error in responses.iter().flat_map(|r| &r.errors) {
+        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+        if let Some(async_graphql::Value::String(code)) = code {
+            state.metrics.graphql_error(code);
+        }
+    }
     let status = if failed_before_running && media == MediaType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
