@@ -13,6 +13,8 @@ mod consistency;
 mod http;
 // Every mutation: its successes, and each bad input refused with a code and nothing written.
 mod mutations;
+// Crash safety under SIGKILL, online backup and restore.
+mod durability;
 // Limits, load shedding, slow clients, tokens, metrics.
 mod hardening;
 // schema.graphql is the served schema, and every part of it is described.

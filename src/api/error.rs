@@ -59,7 +59,7 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::BadQuery(_) | ServiceError::BadRecord { .. } => {
             (ErrorCode::BadUserInput, None)
         }
-        ServiceError::Store(_) => {
+        ServiceError::Store(_) | ServiceError::Backup(_) => {
             // The details are for the operator's log, not for the client.
             tracing::error!(error = %error, "storage failure");
             return coded(ErrorCode::Internal, "the store failed; nothing was written");

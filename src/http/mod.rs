@@ -8,6 +8,7 @@
 //! the schema is made.
 
 mod access;
+mod backup;
 mod graphql;
 mod metrics;
 
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/admin/backup", get(backup::backup))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -174,6 +176,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         Some("/health") => "/health",
         Some("/ready") => "/ready",
         Some("/metrics") => "/metrics",
+        Some("/admin/backup") => "/admin/backup",
         Some("/") => "/",
         _ => "other",
     };

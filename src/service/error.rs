@@ -34,6 +34,8 @@ pub enum ServiceError {
     },
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
+    #[error("backup failed: {0}")]
+    Backup(#[from] crate::store::BackupError),
     #[error("the service is shutting down or a background task failed")]
     Unavailable,
 }

@@ -109,6 +109,13 @@ impl Service {
         Ok(self.store.flush()?)
     }
 
+    /// Writes a consistent backup of the whole store: writers wait until it is done, readers
+    /// do not. Returns the number of records written.
+    pub fn backup(&self, out: &mut impl std::io::Write) -> Result<u64> {
+        let _writer = self.lock_writer();
+        Ok(self.store.backup(out)?)
+    }
+
     /// A live feed of committed writes. A subscriber that falls more than a buffer behind gets
     /// `Lagged` and should be dropped.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {

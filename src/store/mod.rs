@@ -5,9 +5,13 @@
 //! `meta` tree and checked on open. A [`WriteBatch`] is applied in one transaction across
 //! trees and flushed before [`Store::commit`] returns, so a write acknowledged is a write kept.
 //! It knows the model's types but nothing of the graph index, GraphQL or HTTP, and it
-//! enforces no domain rule: the service validates before it writes.
+//! enforces no domain rule: the service validates before it writes. Backups and restores of
+//! the raw trees are in [`backup`].
 
+mod backup;
 mod keys;
+
+pub use backup::BackupError;
 
 pub use keys::{claim_id, claim_sequence};
 
