@@ -11,7 +11,6 @@ use tiegraph::store::Store;
 
 use crate::util::{seed_dir, TestServer};
 
-const SOURCE: &str = "raices-declines-salesforce-donation";
 const TOKEN: &str = "crash-test-secret-token";
 
 /// A small seeded generator, so a failing run can be repeated with its seed.
