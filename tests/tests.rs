@@ -15,6 +15,8 @@ mod http;
 mod mutations;
 // Crash safety under SIGKILL, online backup and restore.
 mod durability;
+// Property tests on the importers, the seed loader and search patterns.
+mod fuzz;
 // Limits, load shedding, slow clients, tokens, metrics.
 mod hardening;
 // schema.graphql is the served schema, and every part of it is described.

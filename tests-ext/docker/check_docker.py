@@ -34,6 +34,7 @@ compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
 service = compose["services"]["tiegraph"]
 check(service["build"]["dockerfile"] == "Dockerfile", "compose does not build from the repo's Dockerfile")
 check(service["environment"]["TIEGRAPH_LISTEN"] == "0.0.0.0:8080", "compose does not listen on 0.0.0.0:8080")
+check("TIEGRAPH_TOKEN" in service["environment"], "compose gives the server no write token (it listens beyond loopback)")
 volumes = [v.split(":")[0] for v in service["volumes"]]
 check(any(v in compose.get("volumes", {}) for v in volumes), "compose mounts no named volume")
 check("healthcheck" in service and service["healthcheck"]["test"][1:] == ["tiegraph", "health"], "compose has no health check")
