@@ -8,6 +8,7 @@
 
 mod enums;
 mod error;
+mod export;
 mod inputs;
 mod mutation;
 mod query;

@@ -416,6 +416,14 @@ impl Subgraph {
     async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<Relation>> {
         self.view.edges.iter().map(|id| load_relation(ctx, id)).collect()
     }
+
+    /// This subgraph as one document in an exchange format (Cytoscape.js, graphology, NetworkX
+    /// node-link, GraphML, GEXF, CSV), each relation with its standing and cited claims.
+    #[graphql(complexity = 100)]
+    async fn export(&self, ctx: &Context<'_>, #[graphql(desc = "The document format.")] format: super::enums::ExportFormat) -> Result<String> {
+        let title = "tiegraph: a neighbourhood".to_owned();
+        super::export::export_ids(ctx, format, title, self.view.nodes.clone(), self.view.edges.clone(), self.partial).await
+    }
 }
 
 /// An entity a pattern reaches, with how many paths reach it and a few of them as examples.
