@@ -540,7 +540,7 @@ fn quote(
         to_property,
         named(to)
     );
-    for (property, _) in &record.properties {
+    for property in record.properties.keys() {
         if property == link.from || property == link.to || NOT_QUOTED.contains(&property.as_str()) {
             continue;
         }
