@@ -21,3 +21,5 @@ mod fuzz;
 mod hardening;
 // schema.graphql is the served schema, and every part of it is described.
 mod schema;
+// Exports read back with real readers, and the FtM and CSV imports on real stores.
+mod formats;

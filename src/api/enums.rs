@@ -103,3 +103,34 @@ pub enum Direction {
     /// Either way.
     Any,
 }
+
+/// A document format a subgraph can be exported as (see `Query.export` and `Subgraph.export`).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::formats::export::ExportFormat")]
+pub enum ExportFormat {
+    /// Cytoscape.js elements JSON: `{elements: {nodes: [{data}], edges: [{data}]}}`.
+    Cytoscape,
+    /// graphology's serialized graph (`Graph.from(json)`), directed multigraph.
+    Graphology,
+    /// NetworkX node-link JSON with an `edges` key (`nx.node_link_graph(d, edges="edges")`).
+    NodeLink,
+    /// GraphML with every attribute declared as a key (NetworkX, Gephi, yEd, igraph).
+    Graphml,
+    /// GEXF 1.3, Gephi's format, with declared node and edge attributes.
+    Gexf,
+    /// CSV with a header, one row per entity.
+    CsvNodes,
+    /// CSV with a header, one row per relation; `claims` holds JSON.
+    CsvEdges,
+}
+
+/// Which part of the graph `Query.export` covers.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ExportScope {
+    /// Every entity and relation, denied relations included (their `standing` says so).
+    All,
+    /// The entities within `depth` relations of `id` and every relation among them.
+    Neighborhood,
+    /// The entities and relations on the paths from `id` that follow `pattern`.
+    Paths,
+}

@@ -10,6 +10,7 @@ mod access;
 mod connection;
 mod enums;
 mod error;
+mod export;
 mod inputs;
 mod mutation;
 mod query;

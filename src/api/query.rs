@@ -4,7 +4,7 @@ use crate::model;
 use crate::service::{ConnectedRequest, PathRequest, ShortestRequest};
 
 use super::connection::{EntityConnection, PathConnection, ReachConnection};
-use super::enums::{EntityKind, RelationKind};
+use super::enums::{EntityKind, ExportFormat, ExportScope, RelationKind};
 use super::error::{bad_input, to_graphql};
 use super::inputs::{self, hop_specs, BudgetInput, HopInput};
 use super::types::{
@@ -300,5 +300,58 @@ impl QueryRoot {
             partial: view.partial,
             view,
         })
+    }
+
+    /// The whole graph, a neighbourhood or a path query's entities and relations as one document
+    /// in an exchange format, every relation with its kind, status, standing and claims (each
+    /// with its source). The same documents as `GET /export`.
+    #[graphql(complexity = 1_000)]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The document format.")] format: ExportFormat,
+        #[graphql(
+            desc = "Which part of the graph to export.",
+            default_with = "ExportScope::All"
+        )]
+        scope: ExportScope,
+        #[graphql(
+            desc = "NEIGHBORHOOD: the entity at the centre; PATHS: the entity paths start from."
+        )]
+        id: Option<ID>,
+        #[graphql(
+            desc = "NEIGHBORHOOD: how many relations out to go (0 to 4).",
+            default = 1
+        )]
+        depth: i32,
+        #[graphql(desc = "NEIGHBORHOOD: only cross relations of these kinds (any when absent).")]
+        relation_kinds: Option<Vec<RelationKind>>,
+        #[graphql(desc = "PATHS: the hops, in order, that a path follows.")] pattern: Option<
+            Vec<HopInput>,
+        >,
+        #[graphql(desc = "PATHS: only paths ending at this entity.")] to: Option<ID>,
+        #[graphql(
+            desc = "NEIGHBORHOOD and PATHS: also cross relations whose every claim denies them.",
+            default = false
+        )]
+        include_denied: bool,
+    ) -> Result<String> {
+        let kinds = relation_kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let hops = pattern.map(hop_specs).transpose()?;
+        let scope = super::export::scope(
+            scope,
+            id.map(|i| i.0),
+            depth,
+            kinds,
+            hops,
+            to.map(|t| t.0),
+            include_denied,
+        )?;
+        super::export::export(ctx, format, scope).await
     }
 }

@@ -512,6 +512,26 @@ impl Subgraph {
             .map(|id| load_relation(ctx, id))
             .collect()
     }
+
+    /// This subgraph as one document in an exchange format (Cytoscape.js, graphology, NetworkX
+    /// node-link, GraphML, GEXF, CSV), each relation with its standing and cited claims.
+    #[graphql(complexity = 20)]
+    async fn export(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The document format.")] format: super::enums::ExportFormat,
+    ) -> Result<String> {
+        let title = "tiegraph: a neighbourhood".to_owned();
+        super::export::export_ids(
+            ctx,
+            format,
+            title,
+            self.view.nodes.clone(),
+            self.view.edges.clone(),
+            self.partial,
+        )
+        .await
+    }
 }
 
 pub struct Reach(pub service::Reach);

@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{build_schema, SchemaLimits};
-use tiegraph::formats::{jsonl, seed};
+use tiegraph::formats::export::{ExportFormat, ExportGraph, Scope};
+use tiegraph::formats::{csv_import, ftm, jsonl, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
 use tiegraph::service::{ImportSummary, Limits, Service};
@@ -35,9 +36,10 @@ struct Cli {
 enum Command {
     /// Serve the GraphQL API (the default when no command is given).
     Serve(ServeArgs),
-    /// Load a JSON-lines file into the store (stop the server first): all of it, or nothing.
+    /// Load a file into the store (stop the server first): all of it, or nothing.
     Import(ImportArgs),
-    /// Write the whole graph as JSON lines, the format `import` reads.
+    /// Write the graph, or part of it, as JSON lines (the format `import` reads) or for
+    /// Cytoscape.js, graphology, NetworkX, Gephi (GraphML, GEXF) and spreadsheets (CSV).
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
@@ -121,10 +123,29 @@ impl ServeArgs {
 
 #[derive(clap::Args)]
 struct ImportArgs {
-    /// The JSON-lines file to load.
-    file: PathBuf,
+    /// The file to load (jsonl or ftm); csv takes --nodes and --edges instead.
+    #[arg(required_unless_present_any = ["nodes", "edges"])]
+    file: Option<PathBuf>,
+    /// What the input holds: jsonl (tiegraph's JSON lines), ftm (FollowTheMoney entity JSON
+    /// lines; see docs/ftm-mapping.md) or csv (a nodes file and an edges file in the columns
+    /// `export --format csv-nodes` and `csv-edges` write).
+    #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
+    format: ImportFormat,
+    /// With --format csv: the nodes file.
+    #[arg(long, requires = "edges")]
+    nodes: Option<PathBuf>,
+    /// With --format csv: the edges file.
+    #[arg(long, requires = "nodes")]
+    edges: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum ImportFormat {
+    Jsonl,
+    Ftm,
+    Csv,
 }
 
 #[derive(clap::Args)]
@@ -156,8 +177,40 @@ struct RestoreArgs {
 #[derive(clap::Args)]
 struct ExportArgs {
     /// Where to write; standard output when absent.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "out_dir")]
     out: Option<PathBuf>,
+    /// jsonl (the import format, the whole graph), cytoscape, graphology, node-link, graphml,
+    /// gexf, csv-nodes, csv-edges, or csv (both CSV files, into --out-dir).
+    #[arg(long, default_value = "jsonl")]
+    format: String,
+    /// With --format csv: the folder to write tiegraph-nodes.csv and tiegraph-edges.csv into.
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    /// What to export: all, neighborhood (of --id, within --depth) or paths (from --from
+    /// following --pattern, a JSON list of hops as GraphQL's `pattern`, optionally --to).
+    #[arg(long, default_value = "all")]
+    scope: String,
+    /// The neighbourhood's centre.
+    #[arg(long)]
+    id: Option<String>,
+    /// How many relations out the neighbourhood goes (default 1).
+    #[arg(long)]
+    depth: Option<u32>,
+    /// Only cross relations of these kinds, comma-separated (VENDOR_TO,PART_OF).
+    #[arg(long)]
+    relation_kinds: Option<String>,
+    /// Where paths start.
+    #[arg(long)]
+    from: Option<String>,
+    /// The hops paths follow, as JSON: '[{"relationKinds":["VENDOR_TO"],"direction":"IN"}]'.
+    #[arg(long)]
+    pattern: Option<String>,
+    /// Only paths ending here.
+    #[arg(long)]
+    to: Option<String>,
+    /// Also cross relations whose every claim denies them (scope all always has them).
+    #[arg(long)]
+    include_denied: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -334,9 +387,15 @@ async fn shutdown_signal() {
 }
 
 fn import(args: ImportArgs) -> Result<()> {
+    if args.format != ImportFormat::Jsonl {
+        return import_batch(args);
+    }
+    let Some(file) = args.file.clone() else {
+        bail!("give the file to import")
+    };
     let service = open_service(&args.data, Limits::default())?;
-    let name = args.file.display().to_string();
-    let file = File::open(&args.file).with_context(|| format!("cannot open {name}"))?;
+    let name = file.display().to_string();
+    let file = File::open(&file).with_context(|| format!("cannot open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let reading = ProgressBar::new(size).with_style(
         ProgressStyle::with_template(
@@ -354,6 +413,52 @@ fn import(args: ImportArgs) -> Result<()> {
     let summary = service.import(items, &|done| checking.set_position(done as u64));
     checking.finish();
     let summary = summary.with_context(|| format!("{name}: nothing was imported"))?;
+    print_summary(&summary);
+    Ok(())
+}
+
+/// FtM and CSV: read into a batch that remembers each record's file and line, then import it.
+fn import_batch(args: ImportArgs) -> Result<()> {
+    let open =
+        |path: &Path| File::open(path).with_context(|| format!("cannot open {}", path.display()));
+    let service = open_service(&args.data, Limits::default())?;
+    let batch: ImportBatch = match (args.format, &args.file, &args.nodes, &args.edges) {
+        (ImportFormat::Csv, None, Some(nodes), Some(edges)) => csv_import::read(
+            BufReader::new(open(nodes)?),
+            &nodes.display().to_string(),
+            BufReader::new(open(edges)?),
+            &edges.display().to_string(),
+        )?,
+        (ImportFormat::Csv, ..) => {
+            bail!("--format csv takes --nodes FILE --edges FILE (and no other file)")
+        }
+        (ImportFormat::Ftm, Some(file), None, None) => {
+            let known = |slug: &str| service.entity(slug).ok().flatten().map(|e| e.kind);
+            ftm::read(
+                BufReader::new(open(file)?),
+                &file.display().to_string(),
+                &known,
+            )?
+        }
+        _ => bail!(
+            "--format {} takes one FILE and no --nodes/--edges",
+            if args.format == ImportFormat::Ftm {
+                "ftm"
+            } else {
+                "jsonl"
+            }
+        ),
+    };
+    for note in &batch.notes {
+        eprintln!("note: {note}");
+    }
+    let checking = ProgressBar::new(batch.len() as u64).with_style(
+        ProgressStyle::with_template("loading  {bar:40} {pos}/{len} records {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = batch.import(&service, &|done| checking.set_position(done as u64));
+    checking.finish();
+    let summary = summary.context("nothing was imported")?;
     print_summary(&summary);
     Ok(())
 }
@@ -383,6 +488,15 @@ fn export(args: ExportArgs) -> Result<()> {
         bail!("no store at {}", args.data.data_dir.display());
     }
     let service = open_service(&args.data, Limits::default())?;
+    if args.format != "jsonl" {
+        return export_as(&service, &args);
+    }
+    if args.scope != "all" {
+        bail!(
+            "--format jsonl exports the whole graph; pick another format for --scope {}",
+            args.scope
+        );
+    }
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -495,4 +609,76 @@ fn restore(args: RestoreArgs) -> Result<()> {
         service.relation_count()
     );
     Ok(())
+}
+
+/// The exchange formats: build the subgraph once, write it as one file (or two for csv).
+fn export_as(service: &Service, args: &ExportArgs) -> Result<()> {
+    let params = |name: &str| -> Option<String> {
+        match name {
+            "scope" => Some(args.scope.clone()),
+            "id" => args.id.clone(),
+            "depth" => args.depth.map(|d| d.to_string()),
+            "relationKinds" => args.relation_kinds.clone(),
+            "from" => args.from.clone(),
+            "pattern" => args.pattern.clone(),
+            "to" => args.to.clone(),
+            "includeDenied" => Some(args.include_denied.to_string()),
+            _ => None,
+        }
+    };
+    let formats = if args.format == "csv" {
+        vec![ExportFormat::CsvNodes, ExportFormat::CsvEdges]
+    } else {
+        vec![ExportFormat::parse(&args.format)?]
+    };
+    let scope = Scope::from_params(&params)?;
+    let graph = ExportGraph::build(service, &scope).context("export failed")?;
+    if graph.partial {
+        eprintln!(
+            "note: the search behind --scope {} stopped at a limit; the export is partial",
+            args.scope
+        );
+    }
+    if formats.len() > 1 {
+        let Some(dir) = &args.out_dir else {
+            bail!(
+                "--format csv writes two files: give --out-dir DIR (or use csv-nodes / csv-edges)"
+            )
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for format in formats {
+            let path = dir.join(format.file_name());
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            graph
+                .write(format, BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
+    let format = formats[0];
+    let out: Box<dyn Write> = match (&args.out, &args.out_dir) {
+        (Some(path), _) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let path = dir.join(format.file_name());
+            Box::new(
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+            )
+        }
+        (None, None) => Box::new(std::io::stdout().lock()),
+    };
+    match graph.write(format, BufWriter::new(out)) {
+        // A closed pipe (`tiegraph export … | head`) is the reader's choice, not a failure.
+        Err(tiegraph::formats::export::ExportError::Io(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => other.context("export failed"),
+    }
 }

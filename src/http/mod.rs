@@ -9,6 +9,7 @@
 
 mod access;
 mod backup;
+mod export;
 mod graphql;
 mod metrics;
 
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/admin/backup", get(backup::backup))
+        .route("/export", get(export::get))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -177,6 +179,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         Some("/ready") => "/ready",
         Some("/metrics") => "/metrics",
         Some("/admin/backup") => "/admin/backup",
+        Some("/export") => "/export",
         Some("/") => "/",
         _ => "other",
     };

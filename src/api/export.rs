@@ -1,0 +1,84 @@
+//! The export resolvers: a subgraph as one document in an exchange format, returned as a string
+//! (JSON formats hold JSON a client parses again; XML and CSV hold those documents).
+
+use async_graphql::{Context, Result};
+
+use crate::formats::export::{ExportError, ExportGraph, Scope};
+use crate::graph::HopSpec;
+use crate::model;
+use crate::service::ServiceError;
+
+use super::blocking;
+use super::enums::ExportFormat;
+use super::error::bad_input;
+
+fn to_service_error(error: ExportError) -> ServiceError {
+    match error {
+        ExportError::Service(e) => e,
+        ExportError::BadRequest(message) => ServiceError::BadQuery(message),
+        // Writing into memory only fails on a bug; the client gets the generic failure.
+        _ => ServiceError::Unavailable,
+    }
+}
+
+/// Builds the scope's subgraph and writes it as `format`, on the blocking pool.
+pub(super) async fn export(
+    ctx: &Context<'_>,
+    format: ExportFormat,
+    scope: Scope,
+) -> Result<String> {
+    let format = format.into();
+    blocking(ctx, move |service| {
+        ExportGraph::build(service, &scope)
+            .and_then(|graph| graph.to_string(format))
+            .map_err(to_service_error)
+    })
+    .await
+}
+
+/// Writes a subgraph another query found (`Subgraph.export`).
+pub(super) async fn export_ids(
+    ctx: &Context<'_>,
+    format: ExportFormat,
+    title: String,
+    nodes: Vec<String>,
+    edges: Vec<String>,
+    partial: bool,
+) -> Result<String> {
+    let format = format.into();
+    blocking(ctx, move |service| {
+        ExportGraph::from_ids(service, title, nodes, edges, partial)
+            .and_then(|graph| graph.to_string(format))
+            .map_err(to_service_error)
+    })
+    .await
+}
+
+/// The scope `Query.export`'s arguments describe.
+pub(super) fn scope(
+    scope: super::enums::ExportScope,
+    id: Option<String>,
+    depth: i32,
+    relation_kinds: Vec<model::RelationKind>,
+    pattern: Option<Vec<HopSpec>>,
+    to: Option<String>,
+    include_denied: bool,
+) -> Result<Scope> {
+    use super::enums::ExportScope as S;
+    Ok(match scope {
+        S::All => Scope::All,
+        S::Neighborhood => Scope::Neighborhood {
+            id: id.ok_or_else(|| bad_input("id", "scope NEIGHBORHOOD needs an `id`"))?,
+            depth: u32::try_from(depth)
+                .map_err(|_| bad_input("depth", "depth must not be negative"))?,
+            relation_kinds,
+            include_denied,
+        },
+        S::Paths => Scope::Paths {
+            from: id.ok_or_else(|| bad_input("id", "scope PATHS needs an `id` to start from"))?,
+            hops: pattern.ok_or_else(|| bad_input("pattern", "scope PATHS needs a `pattern`"))?,
+            to,
+            include_denied,
+        },
+    })
+}

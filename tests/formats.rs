@@ -1,0 +1,658 @@
+//! Exports and imports at the formats boundary: every writer's output read back with a real
+//! reader (quick-xml, csv, serde_json) for the seed graph and for searches' subgraphs, and the
+//! FtM and CSV imports on real sled stores (good files, re-imports, bad rows).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use quick_xml::events::Event;
+use quick_xml::XmlVersion;
+use serde_json::Value;
+use tiegraph::formats::export::{ExportFormat, ExportGraph, PatternHop, Scope};
+use tiegraph::formats::{csv_import, ftm, jsonl, FormatError, ImportBatch};
+use tiegraph::model::{EntityKind, RelationKind, Standing};
+use tiegraph::service::{ImportSummary, Limits, Service};
+
+const SEED_ENTITIES: usize = 11;
+const SEED_RELATIONS: usize = 16;
+
+fn seed_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/raices-salesforce.jsonl")
+}
+
+fn empty_service(dir: &tempfile::TempDir) -> Service {
+    Service::open(&dir.path().join("data"), Limits::default()).expect("open a store in a temp dir")
+}
+
+fn seeded(dir: &tempfile::TempDir) -> Service {
+    let service = empty_service(dir);
+    let file = File::open(seed_file()).expect("the seed file");
+    let items = jsonl::read(BufReader::new(file), "seed").expect("the seed reads");
+    service.import(items, &|_| {}).expect("the seed imports");
+    service
+}
+
+fn write(graph: &ExportGraph, format: ExportFormat) -> String {
+    graph.to_string(format).expect("the writer succeeds")
+}
+
+fn whole(service: &Service) -> ExportGraph {
+    ExportGraph::build(service, &Scope::All).expect("the whole graph builds")
+}
+
+#[test]
+fn export_graph_carries_standing_and_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let graph = whole(&service);
+    assert_eq!(
+        (graph.nodes.len(), graph.edges.len()),
+        (SEED_ENTITIES, SEED_RELATIONS)
+    );
+    let ice = graph
+        .edges
+        .iter()
+        .find(|e| e.relation.id == "salesforce-vendor-to-ice")
+        .unwrap();
+    assert_eq!(ice.standing, Standing::Denied);
+    assert!(ice.claims.iter().all(|c| c
+        .source
+        .as_ref()
+        .is_some_and(|s| s.title == "RAICES declines Salesforce donation")));
+}
+
+#[test]
+fn json_formats_hold_every_node_edge_and_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let graph = whole(&service);
+
+    let cy: Value = serde_json::from_str(&write(&graph, ExportFormat::Cytoscape)).unwrap();
+    let nodes = cy["elements"]["nodes"].as_array().unwrap();
+    let edges = cy["elements"]["edges"].as_array().unwrap();
+    assert_eq!((nodes.len(), edges.len()), (SEED_ENTITIES, SEED_RELATIONS));
+    let cbp = nodes.iter().find(|n| n["data"]["id"] == "cbp").unwrap();
+    assert_eq!(cbp["data"]["kind"], "AGENCY");
+    let vendor = edges
+        .iter()
+        .find(|e| e["data"]["id"] == "salesforce-vendor-to-cbp")
+        .unwrap();
+    assert_eq!(vendor["data"]["source"], "salesforce");
+    assert_eq!(vendor["data"]["target"], "cbp");
+    assert_eq!(vendor["data"]["standing"], "CONFIRMED");
+    assert_eq!(
+        vendor["data"]["claims"][0]["source"]["id"],
+        "raices-declines-salesforce-donation"
+    );
+
+    let go: Value = serde_json::from_str(&write(&graph, ExportFormat::Graphology)).unwrap();
+    assert_eq!(go["options"]["type"], "directed");
+    assert_eq!(go["options"]["multi"], true);
+    assert_eq!(go["nodes"].as_array().unwrap().len(), SEED_ENTITIES);
+    let edges = go["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), SEED_RELATIONS);
+    let keys: HashSet<&str> = edges.iter().map(|e| e["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), SEED_RELATIONS, "edge keys are unique");
+
+    let nl: Value = serde_json::from_str(&write(&graph, ExportFormat::NodeLink)).unwrap();
+    assert_eq!(
+        (nl["directed"].as_bool(), nl["multigraph"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(nl["nodes"].as_array().unwrap().len(), SEED_ENTITIES);
+    let donation = nl["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "salesforce-donation-to-raices")
+        .unwrap();
+    assert_eq!(donation["status"], "DECLINED");
+    assert_eq!(donation["amount"], 250000.0);
+    assert_eq!(donation["currency"], "USD");
+}
+
+/// Reads an XML document with quick-xml: element counts by name, the declared key/attribute
+/// ids, and every (element, attribute) value, failing on malformed XML.
+struct XmlSummary {
+    counts: HashMap<String, usize>,
+    attributes: Vec<(String, HashMap<String, String>)>,
+    texts: Vec<String>,
+}
+
+fn read_xml(text: &str) -> XmlSummary {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut summary = XmlSummary {
+        counts: HashMap::new(),
+        attributes: Vec::new(),
+        texts: Vec::new(),
+    };
+    // quick-xml hands text and the references in it as separate events: gather, then unescape.
+    let mut text = String::new();
+    loop {
+        let event = reader.read_event().expect("well-formed XML");
+        if matches!(
+            event,
+            Event::Start(_) | Event::Empty(_) | Event::End(_) | Event::Eof
+        ) && !text.trim().is_empty()
+        {
+            summary.texts.push(
+                quick_xml::escape::unescape(&text)
+                    .expect("known references")
+                    .into_owned(),
+            );
+        }
+        match event {
+            Event::Start(e) | Event::Empty(e) => {
+                text.clear();
+                let name = e.name().as_ref().to_owned();
+                *summary.counts.entry(name.clone()).or_default() += 1;
+                let attrs = e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.expect("a well-formed attribute");
+                        let key = a.key.as_ref().to_owned();
+                        let value = a
+                            .normalized_value(XmlVersion::Implicit1_0)
+                            .expect("an escaped value")
+                            .into_owned();
+                        (key, value)
+                    })
+                    .collect();
+                summary.attributes.push((name, attrs));
+            }
+            Event::End(_) => text.clear(),
+            Event::Text(t) => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => {
+                text.push('&');
+                text.push_str(&r.xml10_content());
+                text.push(';');
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    summary
+}
+
+#[test]
+fn graphml_is_well_formed_and_every_data_key_is_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let xml = write(&whole(&service), ExportFormat::Graphml);
+    let summary = read_xml(&xml);
+    assert_eq!(summary.counts["node"], SEED_ENTITIES);
+    assert_eq!(summary.counts["edge"], SEED_RELATIONS);
+    let declared: HashSet<&str> = summary
+        .attributes
+        .iter()
+        .filter(|(n, _)| n == "key")
+        .map(|(_, a)| a["id"].as_str())
+        .collect();
+    for (name, attrs) in &summary.attributes {
+        if name == "data" {
+            assert!(
+                declared.contains(attrs["key"].as_str()),
+                "data key {} is declared",
+                attrs["key"]
+            );
+        }
+    }
+    for name in [
+        "e_kind",
+        "e_status",
+        "e_standing",
+        "e_claims",
+        "e_sources",
+        "n_kind",
+    ] {
+        assert!(declared.contains(name), "{name} is declared");
+    }
+    // The claims cell is JSON that survives XML escaping.
+    assert!(summary
+        .texts
+        .iter()
+        .any(|t| t.starts_with("[{") && serde_json::from_str::<Value>(t).is_ok()));
+    assert!(summary.texts.iter().any(|t| t == "DENIED"));
+}
+
+#[test]
+fn gexf_is_well_formed_with_declared_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let xml = write(&whole(&service), ExportFormat::Gexf);
+    assert!(xml.contains(r#"xmlns="http://gexf.net/1.3""#) && xml.contains(r#"version="1.3""#));
+    let summary = read_xml(&xml);
+    assert_eq!(summary.counts["node"], SEED_ENTITIES);
+    assert_eq!(summary.counts["edge"], SEED_RELATIONS);
+    let declared = summary
+        .attributes
+        .iter()
+        .filter(|(n, _)| n == "attribute")
+        .count();
+    assert!(declared > 10);
+    let edge_titles: Vec<&str> = summary
+        .attributes
+        .iter()
+        .filter(|(n, _)| n == "attribute")
+        .map(|(_, a)| a["title"].as_str())
+        .collect();
+    for title in ["kind", "standing", "claims", "sources"] {
+        assert!(edge_titles.contains(&title), "{title} is declared");
+    }
+    let claims: Vec<&String> = summary
+        .attributes
+        .iter()
+        .filter(|(n, a)| n == "attvalue" && a["value"].starts_with("[{"))
+        .map(|(_, a)| &a["value"])
+        .collect();
+    assert_eq!(claims.len(), SEED_RELATIONS);
+    for value in claims {
+        let parsed: Vec<Value> = serde_json::from_str(value).expect("claims attvalue is JSON");
+        assert!(parsed
+            .iter()
+            .all(|c| c["quote"].is_string() && c["source"]["id"].is_string()));
+    }
+}
+
+#[test]
+fn xml_escapes_line_breaks_and_drops_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let mut graph = whole(&service);
+    graph.nodes[0].description = Some("two\nlines & <tags> \"quoted\" \u{1}bell".into());
+    for format in [ExportFormat::Graphml, ExportFormat::Gexf] {
+        let summary = read_xml(&write(&graph, format));
+        let all: Vec<String> = summary
+            .texts
+            .iter()
+            .cloned()
+            .chain(
+                summary
+                    .attributes
+                    .iter()
+                    .flat_map(|(_, a)| a.values().cloned()),
+            )
+            .collect();
+        assert!(
+            all.iter()
+                .any(|t| t == "two\nlines & <tags> \"quoted\" bell"),
+            "{format:?} keeps the text"
+        );
+    }
+}
+
+#[test]
+fn csv_files_have_a_header_and_a_row_per_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let graph = whole(&service);
+    let nodes = write(&graph, ExportFormat::CsvNodes);
+    let mut reader = csv::Reader::from_reader(nodes.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "id");
+    assert_eq!(reader.records().count(), SEED_ENTITIES);
+    let edges = write(&graph, ExportFormat::CsvEdges);
+    let mut reader = csv::Reader::from_reader(edges.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let standing = headers.iter().position(|h| h == "standing").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), SEED_RELATIONS);
+    assert!(rows.iter().any(|r| &r[standing] == "DISPUTED"));
+}
+
+#[test]
+fn neighborhood_and_paths_scopes_export_their_subgraphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let params = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let scope = Scope::from_params(&params(&[
+        ("scope", "neighborhood"),
+        ("id", "dhs"),
+        ("depth", "1"),
+    ]))
+    .unwrap();
+    let graph = ExportGraph::build(&service, &scope).unwrap();
+    let ids: HashSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, HashSet::from(["dhs", "cbp", "ice"]));
+    assert!(graph
+        .edges
+        .iter()
+        .all(|e| e.relation.kind == RelationKind::PartOf));
+
+    let pattern = r#"[{"relationKinds":["VENDOR_TO"],"direction":"IN"},{"direction":"ANY","entityKinds":["NONPROFIT"]}]"#;
+    let hops = PatternHop::parse_pattern(pattern).unwrap();
+    let scope = Scope::Paths {
+        from: "cbp".into(),
+        hops,
+        to: None,
+        include_denied: false,
+    };
+    let graph = ExportGraph::build(&service, &scope).unwrap();
+    let ids: HashSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    for id in [
+        "cbp",
+        "salesforce",
+        "raices",
+        "media-alliance",
+        "fight-for-the-future",
+    ] {
+        assert!(ids.contains(id), "{id} is on a path");
+    }
+    assert!(graph
+        .edges
+        .iter()
+        .all(|e| ids.contains(e.relation.from.as_str()) && ids.contains(e.relation.to.as_str())));
+    let doc: Value = serde_json::from_str(&write(&graph, ExportFormat::NodeLink)).unwrap();
+    assert_eq!(doc["edges"].as_array().unwrap().len(), graph.edges.len());
+
+    for bad in [
+        &[("scope", "neighborhood")][..],
+        &[("scope", "paths"), ("from", "cbp")][..],
+        &[
+            ("scope", "paths"),
+            ("from", "cbp"),
+            ("pattern", "[{\"oops\":1}]"),
+        ][..],
+        &[("scope", "everything")][..],
+    ] {
+        let get = |name: &str| {
+            bad.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        assert!(Scope::from_params(&get).unwrap_err().is_client_error());
+    }
+    assert!(ExportFormat::parse("pdf").is_err());
+}
+
+fn created(summary: &ImportSummary) -> usize {
+    summary.entities_created
+        + summary.entities_updated
+        + summary.sources_created
+        + summary.sources_updated
+        + summary.relations_created
+        + summary.relations_updated
+        + summary.claims_added
+}
+
+fn jsonl_dump(service: &Service) -> String {
+    let mut out = Vec::new();
+    jsonl::write_all(service, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn csv_batch(nodes: &str, edges: &str) -> Result<ImportBatch, FormatError> {
+    csv_import::read(nodes.as_bytes(), "nodes.csv", edges.as_bytes(), "edges.csv")
+}
+
+#[test]
+fn csv_export_imports_back_as_it_was_and_again_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let graph = whole(&service);
+    let (nodes, edges) = (
+        write(&graph, ExportFormat::CsvNodes),
+        write(&graph, ExportFormat::CsvEdges),
+    );
+
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = empty_service(&fresh_dir);
+    let summary = csv_batch(&nodes, &edges)
+        .unwrap()
+        .import(&fresh, &|_| {})
+        .unwrap();
+    assert_eq!(
+        (summary.entities_created, summary.relations_created),
+        (SEED_ENTITIES, SEED_RELATIONS)
+    );
+    assert_eq!(jsonl_dump(&fresh), jsonl_dump(&service));
+
+    let again = csv_batch(&nodes, &edges)
+        .unwrap()
+        .import(&fresh, &|_| {})
+        .unwrap();
+    assert_eq!(created(&again), 0, "{again:?}");
+    assert_eq!(jsonl_dump(&fresh), jsonl_dump(&service));
+}
+
+#[test]
+fn csv_bad_rows_are_reported_by_file_and_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let nodes = "id,kind,name\nacme,COMPANY,Acme\nagency,AGENCY,An Agency\n";
+    let claims = r#""[{""stance"":""ASSERTS"",""quote"":""Acme sells to the agency."",""source"":{""id"":""memo"",""title"":""A memo""}}]""#;
+    // Line 3 names an entity no file holds: the service refuses it, the batch names the line.
+    let edges = format!(
+        "id,source,target,kind,claims\nacme-vendor-to-agency,acme,agency,VENDOR_TO,{claims}\nghost-vendor-to-agency,ghost,agency,VENDOR_TO,{claims}\n"
+    );
+    match csv_batch(nodes, &edges).unwrap().import(&service, &|_| {}) {
+        Err(FormatError::BadLine {
+            file,
+            line,
+            message,
+        }) => {
+            assert_eq!((file.as_str(), line), ("edges.csv", 3), "{message}");
+            assert!(message.contains("ghost"), "{message}");
+        }
+        other => panic!("expected a bad line, got {other:?}"),
+    }
+    assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
+    assert!(service.store().is_empty());
+
+    // A bad kind is caught while reading, on its own line.
+    let bad_kind = "id,kind,name\nacme,COMPANY,Acme\nagency,MINISTRY,An Agency\n";
+    match csv_batch(bad_kind, "id,source,target,kind,claims\n") {
+        Err(FormatError::BadLine { file, line, .. }) => {
+            assert_eq!((file.as_str(), line), ("nodes.csv", 3))
+        }
+        other => panic!("expected a bad line, got {other:?}"),
+    }
+    match csv_batch("id,kind,name,colour\n", "id,source,target,kind,claims\n") {
+        Err(FormatError::BadLine {
+            line: 1, message, ..
+        }) => assert!(message.contains("colour")),
+        other => panic!("expected an unknown column, got {other:?}"),
+    }
+}
+
+const FTM: &str = r#"{"id": "co-acme", "schema": "Company", "properties": {"name": ["Acme Corp", "ACME"], "country": ["us"], "leiCode": ["5493001KJTIIGC8Y1R12"]}}
+{"id": "pb.agency/1", "schema": "PublicBody", "properties": {"name": ["Border Agency"], "country": ["us"]}}
+{"id": "org-helpers", "schema": "Organization", "properties": {"name": ["Helpers United"]}}
+{"id": "p-jane", "schema": "Person", "properties": {"name": ["Jane Roe"]}}
+{"id": "dir-1", "schema": "Directorship", "properties": {"director": ["p-jane"], "organization": ["co-acme"], "role": ["chief executive"], "startDate": ["2018-03-01"], "sourceUrl": ["https://example.org/filing"], "publisher": ["Registry"]}}
+{"id": "contract-1", "schema": "Contract", "properties": {"title": ["Cloud services"], "authority": ["pb.agency/1"]}}
+{"id": "award-1", "schema": "ContractAward", "properties": {"supplier": ["co-acme"], "contract": ["contract-1"], "amount": ["1200000"], "currency": ["usd"], "startDate": ["2019-05-01T00:00:00"], "sourceUrl": ["https://example.org/awards"]}}
+{"id": "pay-1", "schema": "Payment", "properties": {"payer": ["co-acme"], "beneficiary": ["org-helpers"], "amount": ["250000"], "currency": ["USD"], "date": ["2019"], "publisher": ["Newspaper"], "publishedAt": ["2019-07-11"]}}
+{"id": "rep-1", "schema": "Representation", "properties": {"agent": ["co-acme"], "client": ["pb.agency/1"], "role": ["lobbying"]}, "datasets": ["lobby_register"]}
+{"id": "rep-2", "schema": "Representation", "properties": {"agent": ["p-jane"], "client": ["org-helpers"]}, "datasets": ["lobby_register"]}
+{"id": "dir-2", "schema": "Directorship", "properties": {"director": ["co-acme"], "organization": ["org-helpers"]}}
+{"id": "addr-1", "schema": "Address", "properties": {"full": ["1 Main St"]}}
+{"id": "link-1", "schema": "UnknownLink", "properties": {"subject": ["org-helpers"], "object": ["pb.agency/1"], "role": ["partner"]}}
+"#;
+
+fn ftm_batch(text: &str, service: &Service) -> Result<ImportBatch, FormatError> {
+    ftm::read(text.as_bytes(), "acme.ftm.json", &|slug| {
+        service.entity(slug).ok().flatten().map(|e| e.kind)
+    })
+}
+
+#[test]
+fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let batch = ftm_batch(FTM, &service).unwrap();
+    assert!(
+        batch.notes.iter().any(|n| n.contains("Address")),
+        "{:?}",
+        batch.notes
+    );
+    let summary = batch.import(&service, &|_| {}).unwrap();
+    assert_eq!(
+        (summary.entities_created, summary.relations_created),
+        (4, 7)
+    );
+
+    let acme = service.entity(&ftm::ftm_slug("co-acme")).unwrap().unwrap();
+    assert_eq!(
+        (acme.kind, acme.name.as_str(), acme.country.as_deref()),
+        (EntityKind::Company, "Acme Corp", Some("US"))
+    );
+    assert_eq!(acme.aliases, vec!["ACME".to_owned()]);
+    assert!(acme
+        .identifiers
+        .iter()
+        .any(|i| i.scheme == "ftm" && i.value == "co-acme"));
+    assert!(acme.identifiers.iter().any(|i| i.scheme == "lei"));
+    let agency = service
+        .entity(&ftm::ftm_slug("pb.agency/1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(agency.kind, EntityKind::Agency);
+    assert_eq!(
+        service
+            .entity(&ftm::ftm_slug("org-helpers"))
+            .unwrap()
+            .unwrap()
+            .kind,
+        EntityKind::Nonprofit
+    );
+
+    let relation = |id: &str| service.relation(&ftm::ftm_slug(id)).unwrap().unwrap();
+    let officer = relation("dir-1");
+    assert_eq!(
+        (officer.kind, officer.role.as_deref()),
+        (RelationKind::OfficerOf, Some("chief executive"))
+    );
+    assert_eq!(
+        officer.period.start.map(|d| d.to_string()).as_deref(),
+        Some("2018-03-01")
+    );
+    let award = relation("award-1");
+    assert_eq!(
+        (award.kind, award.to.as_str()),
+        (RelationKind::VendorTo, agency.id.as_str())
+    );
+    assert_eq!(
+        award
+            .amount
+            .as_ref()
+            .map(|a| (a.value, a.currency.as_str())),
+        Some((1_200_000.0, "USD"))
+    );
+    assert_eq!(award.description.as_deref(), Some("Cloud services"));
+    assert_eq!(relation("pay-1").kind, RelationKind::Donation);
+    assert_eq!(relation("rep-1").kind, RelationKind::Lobbied);
+    // A representation of a nonprofit is no lobbying, and a company directing is no officer.
+    assert_eq!(
+        (relation("rep-2").kind, relation("rep-2").role.as_deref()),
+        (RelationKind::AssociatedWith, Some("represents"))
+    );
+    assert_eq!(
+        (relation("dir-2").kind, relation("dir-2").role.as_deref()),
+        (RelationKind::AssociatedWith, Some("director"))
+    );
+    assert_eq!(relation("link-1").kind, RelationKind::AssociatedWith);
+
+    let claims = service.claims_of(&officer.id).unwrap();
+    assert_eq!(claims.len(), 1);
+    assert!(
+        claims[0]
+            .quote
+            .starts_with("[generated from FollowTheMoney Directorship dir-1]"),
+        "{}",
+        claims[0].quote
+    );
+    assert!(claims[0].quote.contains("Jane Roe"));
+    let source = service.source(&claims[0].source).unwrap().unwrap();
+    assert_eq!(
+        (source.url.as_deref(), source.publisher.as_deref()),
+        (Some("https://example.org/filing"), Some("Registry"))
+    );
+    let paid = service.claims_of(&relation("pay-1").id).unwrap();
+    let source = service.source(&paid[0].source).unwrap().unwrap();
+    assert_eq!(
+        source.published.map(|d| d.to_string()).as_deref(),
+        Some("2019-07-11")
+    );
+}
+
+#[test]
+fn ftm_reimport_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    ftm_batch(FTM, &service)
+        .unwrap()
+        .import(&service, &|_| {})
+        .unwrap();
+    let before = jsonl_dump(&service);
+    let again = ftm_batch(FTM, &service)
+        .unwrap()
+        .import(&service, &|_| {})
+        .unwrap();
+    assert_eq!(created(&again), 0, "{again:?}");
+    assert_eq!(jsonl_dump(&service), before);
+}
+
+#[test]
+fn ftm_bad_rows_are_reported_by_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let lines: Vec<&str> = FTM.lines().collect();
+
+    // Caught while reading: a payment whose amount is no number, on line 3.
+    let bad_amount = [lines[0], lines[2], r#"{"id": "pay-x", "schema": "Payment", "properties": {"payer": ["co-acme"], "beneficiary": ["org-helpers"], "amount": ["lots"], "currency": ["USD"]}}"#].join("\n");
+    match ftm_batch(&bad_amount, &service) {
+        Err(FormatError::BadLine {
+            line: 3, message, ..
+        }) => assert!(message.contains("lots"), "{message}"),
+        other => panic!("expected line 3 to be refused, got {other:?}"),
+    }
+    // Caught by the service: a director the store does not hold, on line 2.
+    let ghost = [lines[0], r#"{"id": "dir-x", "schema": "Directorship", "properties": {"director": ["p-ghost"], "organization": ["co-acme"]}}"#].join("\n");
+    match ftm_batch(&ghost, &service)
+        .unwrap()
+        .import(&service, &|_| {})
+    {
+        Err(FormatError::BadLine {
+            file,
+            line,
+            message,
+        }) => {
+            assert_eq!((file.as_str(), line), ("acme.ftm.json", 2), "{message}");
+        }
+        other => panic!("expected line 2 to be refused, got {other:?}"),
+    }
+    // Not JSON at all, on line 2.
+    match ftm_batch(&format!("{}\nnot json\n", lines[0]), &service) {
+        Err(FormatError::BadLine { line: 2, .. }) => {}
+        other => panic!("expected line 2 to be refused, got {other:?}"),
+    }
+    assert!(service.store().is_empty());
+    assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
+}
+
+#[test]
+fn ftm_slugs_are_deterministic_slugs() {
+    for id in [
+        "co-acme",
+        "pb.agency/1",
+        "NK-9ZxQ",
+        "a3f9e0c1b2d4",
+        "",
+        "ÜBER GmbH",
+    ] {
+        let slug = ftm::ftm_slug(id);
+        assert_eq!(slug, ftm::ftm_slug(id));
+        tiegraph::model::check_slug("id", &slug).unwrap();
+    }
+    assert_ne!(ftm::ftm_slug("a.b"), ftm::ftm_slug("a-b"));
+}
