@@ -5,6 +5,7 @@
 //! and flushes the store. It knows the schema and the service as values, nothing of sled,
 //! petgraph or how the schema is made.
 
+mod explorer;
 mod graphql;
 
 use std::future::Future;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route_service("/graphql/ws", subscriptions)
         .route("/health", get(health))
+        .merge(explorer::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(cors)
