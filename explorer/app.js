@@ -203,29 +203,49 @@
     return added;
   }
 
-  // Places new nodes next to a neighbour already drawn, then lets the layout settle
-  // from the current positions so the picture does not jump about.
+  // Lays the graph out. With `opts.placeOnly` (live updates) the drawing stays put and new
+  // nodes are set down in a free spot around a neighbour already drawn; otherwise a force
+  // layout runs from scratch and the view is fitted at a readable scale.
   function layout(added, opts) {
+    opts = opts || {};
     const fresh = added ? added.nodes() : cy.collection();
-    fresh.forEach((n) => {
-      const placed = n.neighborhood('node').filter((m) => !fresh.contains(m));
-      if (placed.nonempty()) {
-        const p = placed[0].position();
-        n.position({ x: p.x + (Math.random() - 0.5) * 120, y: p.y + (Math.random() - 0.5) * 120 });
+    const settled = cy.nodes().filter((n) => !fresh.contains(n));
+    if (opts.placeOnly && settled.nonempty()) {
+      fresh.forEach((n) => {
+        const anchor = n.neighborhood('node').filter((m) => !fresh.contains(m));
+        const c = anchor.nonempty() ? anchor[0].position() : { x: 0, y: 0 };
+        let best = null;
+        for (let i = 0; i < 16; i++) {
+          const a = (Math.PI * 2 * i) / 16;
+          const p = { x: c.x + 170 * Math.cos(a), y: c.y + 170 * Math.sin(a) };
+          const room = Math.min(...cy.nodes().filter((m) => m !== n).map((m) =>
+            Math.hypot(m.position().x - p.x, m.position().y - p.y)));
+          if (!best || room > best.room) best = { p, room };
+        }
+        n.position(best.p);
+      });
+      const bb = cy.elements().renderedBoundingBox();
+      if (bb.x1 < 0 || bb.y1 < 0 || bb.x2 > cy.width() || bb.y2 > cy.height()) cy.fit(undefined, 50);
+    } else {
+      cy.layout({
+        name: 'cose',
+        animate: false,
+        randomize: true,
+        fit: true,
+        padding: 50,
+        nodeRepulsion: () => 60000,
+        idealEdgeLength: () => 150,
+        edgeElasticity: () => 80,
+        nodeOverlap: 40,
+        gravity: 0.4,
+        numIter: 2500,
+      }).run();
+      // A small graph fitted to the screen would be drawn huge; keep it at a readable scale.
+      if (cy.zoom() > 1.1) {
+        cy.zoom(1.1);
+        cy.center();
       }
-    });
-    const firstTime = opts && opts.randomize;
-    cy.layout({
-      name: 'cose',
-      animate: false,
-      randomize: !!firstTime,
-      fit: true,
-      padding: 40,
-      nodeRepulsion: () => 9000,
-      idealEdgeLength: () => 110,
-      nodeOverlap: 20,
-      numIter: 1500,
-    }).run();
+    }
     $('empty-hint').style.display = cy.elements().nonempty() ? 'none' : 'block';
   }
 
@@ -325,7 +345,7 @@
     depth = depth || Number($('depth').value) || 1;
     state.expanded.set(id, Math.max(depth, state.expanded.get(id) || 0));
     const { added, partial } = await withStatus('Expanding ' + id, () => loadNeighborhood(id, depth));
-    layout(added, { randomize: cy.nodes().length === added.nodes().length });
+    layout(added);
     flash(added);
     if (partial) status('The neighbourhood of ' + id + ' was cut at the server\'s budget.');
     const n = cy.getElementById(id);
@@ -467,7 +487,7 @@
     if (!pattern.length) throw new Error('Add at least one hop.');
     state.connected = { from, pattern };
     const { added, connected } = await withStatus('Running the pattern', () => loadConnected(from, pattern));
-    layout(added, { randomize: cy.nodes().length === added.nodes().length });
+    layout(added);
     flash(added);
     showConnected(from, connected);
     return connected;
@@ -655,8 +675,6 @@
   // Draws the view again from the server: every expanded neighbourhood and the last
   // pattern. Used when "include denied" changes and after the live connection comes back.
   async function rebuild() {
-    const positions = {};
-    cy.nodes().forEach((n) => { positions[n.id()] = Object.assign({}, n.position()); });
     cy.elements().remove();
     let added = cy.collection();
     for (const [id, depth] of state.expanded) {
@@ -667,10 +685,7 @@
       added = added.union(more);
       showConnected(state.connected.from, connected);
     }
-    const fresh = cy.nodes().filter((n) => !positions[n.id()]);
-    cy.nodes().forEach((n) => { if (positions[n.id()]) n.position(positions[n.id()]); });
-    layout(fresh, { randomize: false });
-    flash(fresh);
+    layout(added);
     await refreshPanel();
   }
 
@@ -790,7 +805,7 @@
           drawn.remove();
         } else {
           const added = upsertEdge(r);
-          if (added.nodes().nonempty()) layout(added);
+          if (added.nodes().nonempty()) layout(added, { placeOnly: true });
           flash(cy.getElementById(r.id).union(added));
         }
       }
@@ -839,8 +854,14 @@
     state.includeDenied = ev.target.checked;
     enqueue(() => withStatus('Redrawing', rebuild));
   });
-  $('fit').addEventListener('click', () => cy.fit(undefined, 40));
-  $('relayout').addEventListener('click', () => layout(null, { randomize: true }));
+  $('fit').addEventListener('click', () => {
+    cy.fit(undefined, 50);
+    if (cy.zoom() > 1.1) {
+      cy.zoom(1.1);
+      cy.center();
+    }
+  });
+  $('relayout').addEventListener('click', () => layout(null));
   $('clear').addEventListener('click', () => {
     cy.elements().remove();
     state.expanded.clear();
