@@ -23,7 +23,11 @@ const INDEX_HTML: &str = include_str!("../../explorer/index.html");
 
 /// Every file the page loads. Paths are relative to `/explorer/`.
 const ASSETS: &[Asset] = &[
-    Asset { path: "index.html", content_type: "text/html; charset=utf-8", body: INDEX_HTML },
+    Asset {
+        path: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: INDEX_HTML,
+    },
     Asset {
         path: "app.js",
         content_type: "text/javascript; charset=utf-8",
@@ -71,7 +75,10 @@ fn respond(body: &'static str, content_type: &'static str) -> Response {
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         body,
     )
