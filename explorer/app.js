@@ -210,7 +210,9 @@
     opts = opts || {};
     const fresh = added ? added.nodes() : cy.collection();
     const settled = cy.nodes().filter((n) => !fresh.contains(n));
-    if (opts.placeOnly && settled.nonempty()) {
+    if (added && fresh.empty()) {
+      // Nothing new to place: leave the drawing as it is.
+    } else if ((opts.placeOnly || fresh.length * 2 < settled.length) && settled.nonempty()) {
       fresh.forEach((n) => {
         const anchor = n.neighborhood('node').filter((m) => !fresh.contains(m));
         const c = anchor.nonempty() ? anchor[0].position() : { x: 0, y: 0 };
@@ -343,13 +345,13 @@
 
   async function expand(id, depth) {
     depth = depth || Number($('depth').value) || 1;
-    state.expanded.set(id, Math.max(depth, state.expanded.get(id) || 0));
     const { added, partial } = await withStatus('Expanding ' + id, () => loadNeighborhood(id, depth));
+    state.expanded.set(id, Math.max(depth, state.expanded.get(id) || 0));
     layout(added);
     flash(added);
     if (partial) status('The neighbourhood of ' + id + ' was cut at the server\'s budget.');
     const n = cy.getElementById(id);
-    if (n.nonempty()) showEntity(id);
+    if (n.nonempty()) showEntity(id).catch(() => {});
     return added;
   }
 
@@ -677,13 +679,23 @@
   async function rebuild() {
     cy.elements().remove();
     let added = cy.collection();
-    for (const [id, depth] of state.expanded) {
-      added = added.union((await loadNeighborhood(id, depth)).added);
+    for (const [id, depth] of Array.from(state.expanded)) {
+      try {
+        added = added.union((await loadNeighborhood(id, depth)).added);
+      } catch (e) {
+        state.expanded.delete(id); // deleted meanwhile: nothing left to expand
+      }
     }
     if (state.connected) {
-      const { added: more, connected } = await loadConnected(state.connected.from, state.connected.pattern);
-      added = added.union(more);
-      showConnected(state.connected.from, connected);
+      try {
+        const { added: more, connected } = await loadConnected(state.connected.from, state.connected.pattern);
+        added = added.union(more);
+        showConnected(state.connected.from, connected);
+      } catch (e) {
+        $('connected-summary').textContent = 'The pattern no longer runs: ' + e.message;
+        $('connected-results').textContent = '';
+        state.connected = null;
+      }
     }
     layout(added);
     await refreshPanel();

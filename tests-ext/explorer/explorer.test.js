@@ -25,9 +25,12 @@ function ok(cond, what) {
 }
 
 async function gql(query, variables) {
+  const headers = { 'content-type': 'application/json' };
+  // Writes need no token yet; when they do, the suite can pass one.
+  if (process.env.TIEGRAPH_TOKEN) headers.authorization = 'Bearer ' + process.env.TIEGRAPH_TOKEN;
   const res = await fetch(base + '/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();
