@@ -9,6 +9,7 @@
 
 mod access;
 mod backup;
+mod explorer;
 mod export;
 mod graphql;
 mod metrics;
@@ -133,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/backup", get(backup::backup))
         .route("/export", get(export::get))
+        .merge(explorer::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -180,6 +182,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         Some("/metrics") => "/metrics",
         Some("/admin/backup") => "/admin/backup",
         Some("/export") => "/export",
+        Some("/explorer") => "/explorer",
         Some("/") => "/",
         _ => "other",
     };
