@@ -5,6 +5,7 @@
 //! reporting bad records by line; writers turn what the service reads into bytes. It knows
 //! the model and the service's API, and nothing of sled, petgraph, GraphQL or HTTP.
 
+pub mod generate;
 pub mod jsonl;
 pub mod seed;
 
