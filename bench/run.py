@@ -100,13 +100,17 @@ def own_rss():
 
 def run_timed(command, **kwargs):
     """Runs a command to completion; returns (seconds, peak RSS bytes, stdout)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **kwargs)
-    # wait4 gives this child's own peak RSS, not the maximum over every child so far.
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    out = process.stdout.read() if process.stdout else ""
-    process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile("w+") as captured:
+        started = time.perf_counter()
+        # stderr (the progress bar) goes to the terminal; stdout to a file, which cannot fill up
+        # and block the child the way an unread pipe would.
+        process = subprocess.Popen(command, stdout=captured, text=True, **kwargs)
+        # wait4 gives this child's own peak RSS, not the maximum over every child so far.
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        captured.seek(0)
+        out = captured.read()
     if process.returncode != 0:
         sys.exit(f"{' '.join(map(str, command))} failed with status {process.returncode}")
     return elapsed, usage.ru_maxrss * 1024, out
@@ -310,6 +314,7 @@ def kuzu_phase(args, data, work, starts, pairs, results):
     import kuzu
 
     say(f"kuzu {kuzu.__version__}: writing CSV files")
+    rss_before = own_rss()
     started = time.perf_counter()
     entities_csv, rels_csv = work / "entities.csv", work / "rels.csv"
     with open(entities_csv, "w") as out:
@@ -364,7 +369,7 @@ def kuzu_phase(args, data, work, starts, pairs, results):
     results["kuzu_vendor"] = (t, [{r[0] for r in rs} for rs in rows])
     t, rows = run(KUZU_SHORTEST, [{"a": a, "b": b} for a, b in pairs], "shortest path")
     results["kuzu_shortest"] = (t, [rs[0][0] if rs else None for rs in rows])
-    results["kuzu_rss_delta"] = own_rss() - before + results["kuzu_import_rss_delta"]
+    results["kuzu_rss_delta"] = own_rss() - rss_before
     del conn, db
 
 
@@ -430,6 +435,7 @@ def networkx_phase(data, starts, pairs, results):
     results["networkx_three_hop"] = run(three_hop, starts, "3-hop")
     results["networkx_vendor"] = run(vendor, starts, "vendor pattern")
     results["networkx_shortest"] = run(shortest, pairs, "shortest path")
+    results["networkx_rss_delta"] = own_rss() - before
     del graph, undirected
 
 
