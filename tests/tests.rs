@@ -23,3 +23,5 @@ mod hardening;
 mod schema;
 // Exports read back with real readers, and the FtM and CSV imports on real stores.
 mod formats;
+// The synthetic graph generator: deterministic, and its output imports cleanly.
+mod generate;

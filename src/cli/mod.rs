@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{build_schema, SchemaLimits};
 use tiegraph::formats::export::{ExportFormat, ExportGraph, Scope};
-use tiegraph::formats::{csv_import, ftm, jsonl, seed, ImportBatch};
+use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
 use tiegraph::service::{ImportSummary, Limits, Service};
@@ -54,6 +54,8 @@ enum Command {
         #[arg(long, env = "TIEGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Write a synthetic graph (seeded, power-law degrees) as JSON lines, the format `import` reads.
+    Generate(GenerateArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -215,6 +217,22 @@ struct ExportArgs {
     data: DataArgs,
 }
 
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// How many entities.
+    #[arg(long, default_value_t = 10_000)]
+    entities: u64,
+    /// How many relations.
+    #[arg(long, default_value_t = 50_000)]
+    relations: u64,
+    /// The generator's seed: the same seed writes the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write; standard output when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -222,6 +240,7 @@ pub fn run() -> Result<()> {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Import(args)) => import(args),
         Some(Command::Export(args)) => export(args),
+        Some(Command::Generate(args)) => generate(args),
         Some(Command::Schema) => {
             print!("{}", tiegraph::api::sdl());
             Ok(())
@@ -681,4 +700,42 @@ fn export_as(service: &Service, args: &ExportArgs) -> Result<()> {
         }
         other => other.context("export failed"),
     }
+}
+
+fn generate(args: GenerateArgs) -> Result<()> {
+    let config = generate::GenerateConfig {
+        entities: args.entities,
+        relations: args.relations,
+        seed: args.seed,
+    };
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let bar = ProgressBar::new(generate::record_count(&config)).with_style(
+        ProgressStyle::with_template("generating {bar:40} {pos}/{len} records {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let out = BufWriter::with_capacity(1 << 20, out);
+    let summary = generate::generate(&config, out, &mut |done| bar.set_position(done));
+    bar.finish();
+    let summary = match summary {
+        // A closed pipe (`tiegraph generate | head`) is the reader's choice, not a failure.
+        Err(generate::GenerateError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(())
+        }
+        other => other.context("generation failed")?,
+    };
+    eprintln!(
+        "wrote {} sources, {} entities, {} relations ({} denied, {} disputed), {} claims",
+        summary.sources,
+        summary.entities,
+        summary.relations,
+        summary.denied,
+        summary.disputed,
+        summary.claims
+    );
+    Ok(())
 }

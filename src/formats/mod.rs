@@ -11,6 +11,7 @@ pub mod batch;
 pub mod csv_import;
 pub mod export;
 pub mod ftm;
+pub mod generate;
 pub mod jsonl;
 pub mod seed;
 
