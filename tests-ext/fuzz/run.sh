@@ -67,14 +67,15 @@ st_run() {  # st_run NAME [extra args...]: one schemathesis run, its output to t
   local name="$1"; shift
   echo
   echo "== schemathesis: $name"
-  if ! SCHEMATHESIS_HOOKS="$here/hooks.py" st run "$base/graphql" \
+  # From the temp dir: schemathesis leaves a .schemathesis/ cache where it runs.
+  if ! (cd "$tmp" && SCHEMATHESIS_HOOKS="$here/hooks.py" st run "$base/graphql" \
       --checks tiegraph_coded_errors,tiegraph_write_access \
       --phases examples,coverage,fuzzing \
       --max-examples "$examples" --seed "$fuzz_seed" --generation-database none \
       --continue-on-failure \
       --workers 2 --request-timeout 30 --no-color --output-truncate false \
       --suppress-health-check all \
-      "$@"; then
+      "$@"); then
     failed+=("schemathesis $name")
   fi
 }
