@@ -209,3 +209,113 @@ fn a_bad_record_anywhere_means_nothing_is_imported() {
         "{error}"
     );
 }
+
+#[test]
+fn a_clean_shutdown_saves_the_index_and_a_later_write_makes_it_stale() {
+    let (service, dir) = seeded_service();
+    let topology = service.topology();
+    service.flush().unwrap();
+    drop(service);
+    assert!(dir.path().join("index.snapshot").exists());
+    let reopened = Service::open(dir.path(), Limits::default()).unwrap();
+    assert_eq!(reopened.topology(), topology);
+    // A write after the snapshot, then a crash (no flush): the snapshot is stale and unused.
+    let draft = tiegraph::model::EntityDraft {
+        id: Some("late".into()),
+        kind: EntityKind::Company,
+        name: "Late".into(),
+        aliases: vec![],
+        description: None,
+        country: None,
+        category: None,
+        identifiers: vec![],
+    };
+    reopened.create_entity(draft).unwrap();
+    drop(reopened);
+    let rebuilt = Service::open(dir.path(), Limits::default()).unwrap();
+    assert!(rebuilt
+        .topology()
+        .entities
+        .iter()
+        .any(|(id, _)| id == "late"));
+    assert_eq!(rebuilt.entity_count(), 12);
+}
+
+fn seed_stream() -> impl FnMut() -> tiegraph::service::Result<
+    std::vec::IntoIter<tiegraph::service::Result<(usize, tiegraph::service::ImportItem)>>,
+> {
+    || {
+        let path = crate::util::seed_dir().join("raices-salesforce.jsonl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let items: Vec<_> = tiegraph::formats::jsonl::stream(text.as_bytes(), "seed".into())
+            .map(|r| {
+                r.map_err(|e| tiegraph::service::ServiceError::BadRecord {
+                    line: None,
+                    message: e.to_string(),
+                })
+            })
+            .collect();
+        Ok(items.into_iter())
+    }
+}
+
+#[test]
+fn a_bulk_load_gives_the_same_graph_as_an_import() {
+    let (imported, _dir) = seeded_service();
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::open(dir.path(), Limits::default()).unwrap();
+    let summary = service.bulk_load(seed_stream(), &|_, _| {}).unwrap();
+    assert_eq!(
+        (
+            summary.entities_created,
+            summary.relations_created,
+            summary.claims_added
+        ),
+        (11, 16, 22)
+    );
+    assert_eq!(service.topology(), imported.topology());
+    assert_eq!(dump(&service), dump(&imported));
+    drop(service);
+    let reopened = Service::open(dir.path(), Limits::default()).unwrap();
+    assert_eq!(reopened.topology(), imported.topology());
+    // A bulk load needs an empty store.
+    assert!(reopened.bulk_load(seed_stream(), &|_, _| {}).is_err());
+}
+
+#[test]
+fn a_bulk_load_with_a_bad_record_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::open(dir.path(), Limits::default()).unwrap();
+    let file = "{\"type\":\"entity\",\"id\":\"a\",\"kind\":\"COMPANY\",\"name\":\"A\"}\n\
+                {\"type\":\"relation\",\"kind\":\"OWNS\",\"from\":\"a\",\"to\":\"b\",\"claims\":[{\"source\":\"s\",\"quote\":\"q\"}]}\n\
+                {\"type\":\"source\",\"id\":\"s\",\"title\":\"S\"}\n";
+    let open = || -> tiegraph::service::Result<_> {
+        let items: Vec<_> = tiegraph::formats::jsonl::stream(file.as_bytes(), "bad".into())
+            .map(|r| {
+                r.map_err(|e| tiegraph::service::ServiceError::BadRecord {
+                    line: None,
+                    message: e.to_string(),
+                })
+            })
+            .collect();
+        Ok(items.into_iter())
+    };
+    let error = service.bulk_load(open, &|_, _| {}).unwrap_err().to_string();
+    assert!(error.contains("line 2") && error.contains("`b`"), "{error}");
+    assert!(service.store().is_empty());
+    drop(service);
+    assert!(Service::open(dir.path(), Limits::default()).is_ok());
+}
+
+#[test]
+fn an_interrupted_bulk_load_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path())
+        .unwrap()
+        .mark_bulk_load(true)
+        .unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::InterruptedLoad)
+    ));
+}

@@ -17,6 +17,8 @@ mod mutations;
 mod durability;
 // Property tests on the importers, the seed loader and search patterns.
 mod fuzz;
+// The changes subscription over both websocket protocols, with a real client.
+mod live;
 // Limits, load shedding, slow clients, tokens, metrics.
 mod hardening;
 // schema.graphql is the served schema, and every part of it is described.

@@ -31,6 +31,7 @@ macro_rules! connection {
     ($connection:ident, $edge:ident, $node:ty, $connection_doc:literal, $edge_doc:literal $(, $extra:ident: $extra_ty:ty => $extra_doc:literal)*) => {
         #[doc = $connection_doc]
         #[derive(async_graphql::SimpleObject)]
+        #[graphql(complex)]
         pub struct $connection {
             /// The items of this page, each with the cursor that marks its place.
             pub edges: Vec<$edge>,
@@ -49,6 +50,15 @@ macro_rules! connection {
             pub cursor: String,
             /// The item.
             pub node: $node,
+        }
+
+        #[async_graphql::ComplexObject]
+        impl $connection {
+            /// The items of this page without their cursors, for clients that only page forward
+            /// with `pageInfo.endCursor`.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|edge| &edge.node).collect()
+            }
         }
 
         impl $connection {

@@ -32,7 +32,7 @@ impl MutationRoot {
         let draft = model::EntityDraft::from(input);
         blocking(ctx, move |s| s.create_entity(draft))
             .await
-            .map(Entity)
+            .map(Entity::loaded)
     }
 
     /// Changes an entity's fields.
@@ -46,7 +46,7 @@ impl MutationRoot {
         let patch = model::EntityPatch::from(input);
         blocking(ctx, move |s| s.update_entity(&id, patch))
             .await
-            .map(Entity)
+            .map(Entity::loaded)
     }
 
     /// Deletes an entity. Refused while it has relations or made claims, unless `cascade`,

@@ -23,7 +23,10 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The entity's slug, e.g. `cbp`.")] id: ID,
     ) -> Result<Option<Entity>> {
-        Ok(service(ctx).entity(&id).map_err(to_graphql)?.map(Entity))
+        Ok(service(ctx)
+            .entity(&id)
+            .map_err(to_graphql)?
+            .map(Entity::loaded))
     }
 
     /// Entities in id order, optionally of one kind and matching a search.

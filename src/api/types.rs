@@ -27,23 +27,11 @@ pub enum Node {
 impl From<service::NodeRecord> for Node {
     fn from(record: service::NodeRecord) -> Self {
         match record {
-            service::NodeRecord::Entity(e) => Node::Entity(Entity(e)),
+            service::NodeRecord::Entity(e) => Node::Entity(Entity::loaded(e)),
             service::NodeRecord::Relation(r) => Node::Relation(Relation(r)),
             service::NodeRecord::Source(s) => Node::Source(Source(s)),
             service::NodeRecord::Claim(c) => Node::Claim(Claim(c)),
         }
-    }
-}
-
-/// Loads an entity another record refers to; the store keeps no dangling references, so a miss
-/// means it was deleted while this answer was being written.
-pub(super) fn load_entity(ctx: &Context<'_>, id: &str) -> Result<Entity> {
-    match service(ctx).entity(id).map_err(to_graphql)? {
-        Some(entity) => Ok(Entity(entity)),
-        None => Err(coded(
-            ErrorCode::NotFound,
-            format!("entity `{id}` was deleted while this answer was prepared"),
-        )),
     }
 }
 
@@ -66,66 +54,103 @@ pub struct Identifier {
     pub value: String,
 }
 
-pub struct Entity(pub model::Entity);
+pub struct Entity {
+    id: String,
+    // Loaded on first use: many answers only ever ask for an entity's id.
+    record: std::sync::OnceLock<model::Entity>,
+}
+
+impl Entity {
+    pub fn loaded(entity: model::Entity) -> Self {
+        let record = std::sync::OnceLock::new();
+        let id = entity.id.clone();
+        let _ = record.set(entity);
+        Entity { id, record }
+    }
+
+    /// An entity known by id, read from the store only if a field other than `id` is asked for.
+    pub fn lazy(id: &str) -> Self {
+        Entity {
+            id: id.to_owned(),
+            record: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn record(&self, ctx: &Context<'_>) -> Result<&model::Entity> {
+        if let Some(record) = self.record.get() {
+            return Ok(record);
+        }
+        match service(ctx).entity(&self.id).map_err(to_graphql)? {
+            Some(entity) => Ok(self.record.get_or_init(|| entity)),
+            None => Err(coded(
+                ErrorCode::NotFound,
+                format!(
+                    "entity `{}` was deleted while this answer was prepared",
+                    self.id
+                ),
+            )),
+        }
+    }
+}
 
 /// A company, government body, nonprofit, person or informal group.
 #[Object]
 impl Entity {
     /// Stable, human-readable slug such as `cbp` or `marc-benioff`.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.id.clone())
     }
 
     /// What sort of actor this is.
-    async fn kind(&self) -> EntityKind {
-        self.0.kind.into()
+    async fn kind(&self, ctx: &Context<'_>) -> Result<EntityKind> {
+        Ok(self.record(ctx)?.kind.into())
     }
 
     /// The name it is best known by.
-    async fn name(&self) -> &str {
-        &self.0.name
+    async fn name(&self, ctx: &Context<'_>) -> Result<&str> {
+        Ok(&self.record(ctx)?.name)
     }
 
     /// Other names it goes by: acronyms, former and formal names.
-    async fn aliases(&self) -> &[String] {
-        &self.0.aliases
+    async fn aliases(&self, ctx: &Context<'_>) -> Result<&[String]> {
+        Ok(&self.record(ctx)?.aliases)
     }
 
     /// What it is, in a sentence.
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self.record(ctx)?.description.as_deref())
     }
 
     /// ISO 3166-1 alpha-2 country code, when known.
-    async fn country(&self) -> Option<&str> {
-        self.0.country.as_deref()
+    async fn country(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self.record(ctx)?.country.as_deref())
     }
 
     /// Free text refining the kind: "department", "federal agency", "administration".
-    async fn category(&self) -> Option<&str> {
-        self.0.category.as_deref()
+    async fn category(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self.record(ctx)?.category.as_deref())
     }
 
     /// Its identifiers in other registers.
-    async fn identifiers(&self) -> Vec<Identifier> {
-        self.0
-            .identifiers
+    async fn identifiers(&self, ctx: &Context<'_>) -> Result<Vec<Identifier>> {
+        let identifiers = &self.record(ctx)?.identifiers;
+        Ok(identifiers
             .iter()
             .map(|i| Identifier {
                 scheme: i.scheme.clone(),
                 value: i.value.clone(),
             })
-            .collect()
+            .collect())
     }
 
     /// When it was first recorded (RFC 3339, UTC).
-    async fn created_at(&self) -> String {
-        self.0.created_at.to_rfc3339()
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.record(ctx)?.created_at.to_rfc3339())
     }
 
     /// When it last changed (RFC 3339, UTC).
-    async fn updated_at(&self) -> String {
-        self.0.updated_at.to_rfc3339()
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.record(ctx)?.updated_at.to_rfc3339())
     }
 
     /// Its relations in relation-id order, both those it starts and those it ends.
@@ -162,7 +187,7 @@ impl Entity {
             .collect();
         let (relations, has_next) = service
             .relations_of(
-                &self.0.id,
+                &self.id,
                 &kinds,
                 direction.unwrap_or(Direction::Any).into(),
                 include_denied.unwrap_or(false),
@@ -220,7 +245,7 @@ impl Entity {
             .collect();
         let page = service
             .neighbors(
-                &self.0.id,
+                &self.id,
                 &kinds,
                 direction.unwrap_or(Direction::Any).into(),
                 &entity_kinds,
@@ -237,7 +262,7 @@ pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -
     let items = page
         .entities
         .into_iter()
-        .map(|e| (e.id.clone(), Entity(e)))
+        .map(|e| (e.id.clone(), Entity::loaded(e)))
         .collect();
     EntityConnection::new(items, has_previous, page.has_next)
 }
@@ -267,13 +292,13 @@ impl Relation {
     }
 
     /// The entity the tie goes from (the supplier, the donor, the sub-unit, the officer…).
-    async fn from(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.from)
+    async fn from(&self) -> Entity {
+        Entity::lazy(&self.0.from)
     }
 
     /// The entity the tie goes to (the customer, the recipient, the parent body…).
-    async fn to(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.to)
+    async fn to(&self) -> Entity {
+        Entity::lazy(&self.0.to)
     }
 
     /// Where the tie stands in its life, when the sources say.
@@ -396,12 +421,8 @@ impl Claim {
     }
 
     /// Who made the statement; null when the source reports it in its own voice.
-    async fn claimant(&self, ctx: &Context<'_>) -> Result<Option<Entity>> {
-        self.0
-            .claimant
-            .as_deref()
-            .map(|id| load_entity(ctx, id))
-            .transpose()
+    async fn claimant(&self) -> Option<Entity> {
+        self.0.claimant.as_deref().map(Entity::lazy)
     }
 
     /// The words of the source, verbatim.
@@ -437,13 +458,13 @@ pub struct Path(pub PathView);
 #[Object]
 impl Path {
     /// Where the path starts.
-    async fn start(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.start)
+    async fn start(&self) -> Entity {
+        Entity::lazy(&self.0.start)
     }
 
     /// Where the path ends.
-    async fn end(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.end)
+    async fn end(&self) -> Entity {
+        Entity::lazy(&self.0.end)
     }
 
     /// How many relations it crosses.
@@ -473,13 +494,13 @@ impl Hop {
     }
 
     /// The entity the hop leaves.
-    async fn from(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.from)
+    async fn from(&self) -> Entity {
+        Entity::lazy(&self.0.from)
     }
 
     /// The entity the hop reaches.
-    async fn to(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.to)
+    async fn to(&self) -> Entity {
+        Entity::lazy(&self.0.to)
     }
 }
 
@@ -496,12 +517,8 @@ pub struct Subgraph {
 #[ComplexObject]
 impl Subgraph {
     /// The entities, the centre first, then in the order they were reached.
-    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Entity>> {
-        self.view
-            .nodes
-            .iter()
-            .map(|id| load_entity(ctx, id))
-            .collect()
+    async fn nodes(&self) -> Vec<Entity> {
+        self.view.nodes.iter().map(|id| Entity::lazy(id)).collect()
     }
 
     /// Every relation between two of the entities.
@@ -540,8 +557,8 @@ pub struct Reach(pub service::Reach);
 #[Object]
 impl Reach {
     /// The entity reached.
-    async fn entity(&self, ctx: &Context<'_>) -> Result<Entity> {
-        load_entity(ctx, &self.0.entity)
+    async fn entity(&self) -> Entity {
+        Entity::lazy(&self.0.entity)
     }
 
     /// Distinct paths that reach it; a lower bound when the connection is `partial`.

@@ -413,6 +413,9 @@ fn import(args: ImportArgs) -> Result<()> {
         bail!("give the file to import")
     };
     let service = open_service(&args.data, Limits::default())?;
+    if service.store().is_empty() {
+        return bulk_load(&service, &file);
+    }
     let name = file.display().to_string();
     let file = File::open(&file).with_context(|| format!("cannot open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -482,6 +485,49 @@ fn import_batch(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
+/// An empty store takes the file in two streaming passes (check, then write) with a progress
+/// bar over the file's bytes for each, so memory stays flat whatever the file's size.
+fn bulk_load(service: &Service, path: &Path) -> Result<()> {
+    let name = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {name}"))?
+        .len();
+    let style = |phase: &str| {
+        ProgressStyle::with_template(&format!(
+            "{phase} {{bar:40}} {{bytes}}/{{total_bytes}} {{bytes_per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+    };
+    let bars = [
+        ProgressBar::new(size).with_style(style("checking")),
+        ProgressBar::new(size).with_style(style("writing ")),
+    ];
+    let pass = std::cell::Cell::new(0usize);
+    let open = || {
+        let current = pass.get();
+        pass.set(current + 1);
+        if current > 0 {
+            bars[0].finish();
+        }
+        let file = File::open(path).map_err(|e| tiegraph::service::ServiceError::BadRecord {
+            line: None,
+            message: format!("cannot open {name}: {e}"),
+        })?;
+        let reader = BufReader::with_capacity(1 << 20, bars[current.min(1)].wrap_read(file));
+        Ok(jsonl::stream(reader, name.clone()).map(|record| {
+            record.map_err(|e| tiegraph::service::ServiceError::BadRecord {
+                line: None,
+                message: e.to_string(),
+            })
+        }))
+    };
+    let summary = service.bulk_load(open, &|_, _| {});
+    bars[1].finish();
+    let summary = summary.with_context(|| format!("{name}: nothing was imported"))?;
+    print_summary(&summary);
+    Ok(())
+}
+
 fn print_summary(summary: &ImportSummary) {
     let seconds = summary.elapsed.as_secs_f64();
     let relations = summary.relations_created + summary.relations_updated;
@@ -497,6 +543,13 @@ fn print_summary(summary: &ImportSummary) {
         summary.claims_added,
         summary.unchanged,
     );
+    if !summary.checked_in.is_zero() {
+        println!(
+            "checked in {:.2} s, written in {:.2} s",
+            summary.checked_in.as_secs_f64(),
+            (summary.elapsed - summary.checked_in).as_secs_f64()
+        );
+    }
     if seconds > 0.0 && relations > 0 {
         println!("rate: {:.0} relations/s", relations as f64 / seconds);
     }

@@ -169,25 +169,40 @@ impl From<Record> for ImportItem {
 
 /// Reads every record of `input`, numbering lines from 1. `file` names the input in errors.
 pub fn read(input: impl BufRead, file: &str) -> Result<Vec<(usize, ImportItem)>, FormatError> {
-    let mut items = Vec::new();
-    for (n, line) in input.lines().enumerate() {
+    stream(input, file.to_owned()).collect()
+}
+
+/// The records of `input` one at a time, for inputs too big to hold: the first bad line ends
+/// the stream with its error.
+pub fn stream(
+    input: impl BufRead,
+    file: String,
+) -> impl Iterator<Item = Result<(usize, ImportItem), FormatError>> {
+    input.lines().enumerate().filter_map(move |(n, line)| {
         let line_number = n + 1;
-        let line = line.map_err(|source| FormatError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+        let line = match line {
+            Ok(line) => line,
+            Err(source) => {
+                return Some(Err(FormatError::Io {
+                    file: file.clone(),
+                    source,
+                }))
+            }
+        };
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+            return None;
         }
-        let record: Record = serde_json::from_str(trimmed).map_err(|e| FormatError::BadLine {
-            file: file.to_owned(),
-            line: line_number,
-            message: e.to_string(),
-        })?;
-        items.push((line_number, record.into()));
-    }
-    Ok(items)
+        Some(
+            serde_json::from_str::<Record>(trimmed)
+                .map(|record| (line_number, record.into()))
+                .map_err(|e| FormatError::BadLine {
+                    file: file.clone(),
+                    line: line_number,
+                    message: e.to_string(),
+                }),
+        )
+    })
 }
 
 /// Writes the whole graph: sources, then entities, then relations with their claims, each in id

@@ -1,5 +1,7 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
@@ -11,7 +13,7 @@ pub struct NodeData {
     pub id: Box<str>,
     pub kind: EntityKind,
     /// Lower-cased id, name and aliases, separated by newlines, for substring search.
-    search_text: Box<str>,
+    pub(super) search_text: Box<str>,
 }
 
 impl NodeData {
@@ -20,10 +22,10 @@ impl NodeData {
     }
 }
 
-/// What the index keeps of a relation: enough to filter a traversal.
+/// What the index keeps of a relation: enough to filter a traversal. Its id is kept apart, in
+/// [`RelationIds`], which holds five million ids in a fraction of the memory boxed strings take.
 #[derive(Debug, Clone)]
 pub struct EdgeData {
-    pub id: Box<str>,
     pub kind: RelationKind,
     /// Every claim of the relation denies it: traversals skip it unless asked.
     pub denied: bool,
@@ -39,13 +41,74 @@ pub struct Step {
     pub direction: Direction,
 }
 
+/// Relation ids by edge, and edges by relation id: one string arena, a span per edge, and a
+/// hash table of edge numbers (each id is stored once; the table hashes it from the arena).
+#[derive(Default)]
+struct RelationIds {
+    arena: String,
+    // Indexed by edge index; a removed edge's span stays until the edge slot is reused.
+    spans: Vec<(u32, u32)>,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl RelationIds {
+    fn get(&self, edge: EdgeIndex) -> &str {
+        match self.spans.get(edge.index()) {
+            Some(&(start, end)) => &self.arena[start as usize..end as usize],
+            None => "",
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<EdgeIndex> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&e| self.get(EdgeIndex::new(e as usize)) == id)
+            .map(|&e| EdgeIndex::new(e as usize))
+    }
+
+    fn insert(&mut self, id: &str, edge: EdgeIndex) {
+        let start = self.arena.len() as u32;
+        self.arena.push_str(id);
+        let span = (start, self.arena.len() as u32);
+        if self.spans.len() <= edge.index() {
+            self.spans.resize(edge.index() + 1, (0, 0));
+        }
+        self.spans[edge.index()] = span;
+        let hash = self.hasher.hash_one(id);
+        let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
+        self.table.insert_unique(hash, edge.index() as u32, |&e| {
+            let (start, end) = spans[e as usize];
+            hasher.hash_one(&arena[start as usize..end as usize])
+        });
+    }
+
+    fn remove(&mut self, id: &str) -> Option<EdgeIndex> {
+        let hash = self.hasher.hash_one(id);
+        let (arena, spans) = (&self.arena, &self.spans);
+        let entry = self
+            .table
+            .find_entry(hash, |&e| {
+                let (start, end) = spans[e as usize];
+                &arena[start as usize..end as usize] == id
+            })
+            .ok()?;
+        let (edge, _) = entry.remove();
+        Some(EdgeIndex::new(edge as usize))
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
 /// The graph's topology in memory, mirroring the store.
 #[derive(Default)]
 pub struct GraphIndex {
-    graph: StableDiGraph<NodeData, EdgeData, u32>,
+    pub(super) graph: StableDiGraph<NodeData, EdgeData, u32>,
     // Ordered so that listing entities by id is a range scan, and cursors are ids.
-    entities: BTreeMap<Box<str>, NodeIndex>,
-    relations: HashMap<Box<str>, EdgeIndex>,
+    pub(super) entities: BTreeMap<Box<str>, NodeIndex>,
+    relations: RelationIds,
 }
 
 fn search_text(entity: &Entity) -> Box<str> {
@@ -99,9 +162,9 @@ impl GraphIndex {
                 .map(|e| e.id())
                 .collect();
             for edge in touching {
-                if let Some(data) = self.graph.remove_edge(edge) {
-                    self.relations.remove(&data.id);
-                }
+                let id = self.relations.get(edge).to_owned();
+                self.relations.remove(&id);
+                self.graph.remove_edge(edge);
             }
             self.graph.remove_node(node);
         }
@@ -116,23 +179,24 @@ impl GraphIndex {
             return false;
         };
         let data = EdgeData {
-            id: relation.id.as_str().into(),
             kind: relation.kind,
             denied,
             period: relation.period,
         };
-        match self.relations.get(relation.id.as_str()) {
-            Some(&edge) => self.graph[edge] = data,
-            None => {
-                let edge = self.graph.add_edge(from, to, data);
-                self.relations.insert(relation.id.as_str().into(), edge);
-            }
+        match self.relations.find(&relation.id) {
+            Some(edge) => self.graph[edge] = data,
+            None => self.insert_edge(&relation.id, from, to, data),
         }
         true
     }
 
+    pub(super) fn insert_edge(&mut self, id: &str, from: NodeIndex, to: NodeIndex, data: EdgeData) {
+        let edge = self.graph.add_edge(from, to, data);
+        self.relations.insert(id, edge);
+    }
+
     pub fn set_denied(&mut self, relation: &str, denied: bool) {
-        if let Some(&edge) = self.relations.get(relation) {
+        if let Some(edge) = self.relations.find(relation) {
             self.graph[edge].denied = denied;
         }
     }
@@ -141,6 +205,11 @@ impl GraphIndex {
         if let Some(edge) = self.relations.remove(id) {
             self.graph.remove_edge(edge);
         }
+    }
+
+    /// The id of the relation an edge stands for.
+    pub fn relation_id(&self, edge: EdgeIndex) -> &str {
+        self.relations.get(edge)
     }
 
     pub fn node(&self, id: &str) -> Option<NodeIndex> {
@@ -156,7 +225,7 @@ impl GraphIndex {
     }
 
     pub fn edge(&self, id: &str) -> Option<EdgeIndex> {
-        self.relations.get(id).copied()
+        self.relations.find(id)
     }
 
     /// The `(from, to)` entities of a relation.
@@ -198,7 +267,7 @@ impl GraphIndex {
         match self.node(id) {
             Some(node) => self
                 .steps(node, Direction::Any)
-                .map(|s| &*self.graph[s.edge].id)
+                .map(|s| self.relation_id(s.edge))
                 .collect(),
             None => Vec::new(),
         }
@@ -237,7 +306,7 @@ impl GraphIndex {
 
     /// Every relation id in the index, unordered; for consistency checks.
     pub fn relation_ids(&self) -> impl Iterator<Item = &str> {
-        self.relations.keys().map(|k| &**k)
+        self.graph.edge_indices().map(|e| self.relation_id(e))
     }
 
     /// Every entity id in the index, in order; for consistency checks.

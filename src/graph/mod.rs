@@ -14,6 +14,7 @@ mod index;
 mod neighborhood;
 mod paths;
 mod shortest;
+mod snapshot;
 
 pub use budget::{Budget, BudgetLimits};
 pub use connected::{connected, Reached};

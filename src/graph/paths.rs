@@ -27,7 +27,7 @@ impl Path {
     pub fn key<'a>(&self, index: &'a GraphIndex) -> Vec<&'a str> {
         self.steps
             .iter()
-            .map(|s| &*index.edge_data(s.edge).id)
+            .map(|s| index.relation_id(s.edge))
             .collect()
     }
 }

@@ -72,7 +72,7 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
                 if steps.len() <= query.max_length {
                     let key = steps
                         .iter()
-                        .map(|s| index.edge_data(s.edge).id.clone())
+                        .map(|s| Box::<str>::from(index.relation_id(s.edge)))
                         .collect();
                     candidates.insert((steps.len(), key, steps));
                 }

@@ -12,6 +12,8 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Data, Request, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -218,6 +220,19 @@ fn admit(
     Ok(request.data(caller))
 }
 
+/// Any other method on `/graphql`: only GET and POST mean something there.
+pub async fn other_method() -> Response {
+    let mut response = request_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        MediaType::Json,
+        "use GET for queries or POST for any operation",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
 /// The answer when the server is at its concurrency limit: try again shortly.
 pub fn overloaded() -> Response {
     let mut response = coded_request_error(
@@ -238,9 +253,16 @@ pub fn overloaded() -> Response {
 pub async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            MediaType::Json,
+            "this is the websocket endpoint: open a websocket with the graphql-transport-ws (or graphql-ws) protocol",
+        );
+    };
     let header_token = authorization(&headers).map(str::to_owned);
     let schema = state.schema.clone();
     let access = state.config.access.clone();
@@ -268,13 +290,29 @@ pub async fn websocket(
 }
 
 /// `POST /graphql`: a JSON body holding one request or a batch.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
             MediaType::Json,
             "accepts neither application/graphql-response+json nor application/json",
         );
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "BAD_REQUEST"
+            };
+            return coded_request_error(status, media, code, &rejection.body_text());
+        }
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

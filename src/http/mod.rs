@@ -112,7 +112,12 @@ pub fn router(state: AppState) -> Router {
     let shed_metrics = Arc::clone(&state.metrics);
     // Only GraphQL requests are limited: health checks and metrics must answer under load.
     let graphql = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .fallback(graphql::other_method),
+        )
         .route_layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(move |_: tower::BoxError| {

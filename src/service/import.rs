@@ -36,6 +36,8 @@ pub struct ImportSummary {
     pub claims_added: usize,
     /// Records that were already there exactly as given.
     pub unchanged: usize,
+    /// Time spent checking the input before writing (bulk loads check in a pass of their own).
+    pub checked_in: Duration,
     pub elapsed: Duration,
 }
 

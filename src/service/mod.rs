@@ -6,13 +6,14 @@
 //! announce the change. On open it rebuilds the index from the store. It knows nothing of
 //! GraphQL, HTTP or file formats: callers hand it model drafts and get model records back.
 
+mod bulk;
 mod changes;
 mod error;
 mod import;
 mod reads;
 mod writes;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::broadcast;
@@ -21,6 +22,7 @@ use crate::graph::{BudgetLimits, GraphIndex};
 use crate::model::{Claim, Stance};
 use crate::store::{Store, StoreError};
 
+pub use bulk::BulkPhase;
 pub use changes::{Change, ChangeKind, RecordType};
 pub use error::ServiceError;
 pub use import::{ImportItem, ImportSummary};
@@ -73,6 +75,24 @@ pub struct Service {
     writer: Mutex<()>,
     changes: broadcast::Sender<Change>,
     limits: Limits,
+    /// Where the index snapshot lives, for a service opened on a directory.
+    snapshot: Option<PathBuf>,
+}
+
+/// The index snapshot's file name in the data directory.
+const SNAPSHOT_FILE: &str = "index.snapshot";
+
+/// The saved index, if there is one and it was saved at the store's current sequence.
+fn load_snapshot(path: &Path, sequence: u64) -> Option<GraphIndex> {
+    let file = std::fs::File::open(path).ok()?;
+    match GraphIndex::read_snapshot(&mut std::io::BufReader::with_capacity(1 << 20, file)) {
+        Ok((index, saved)) if saved == sequence => Some(index),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, "ignoring an unreadable index snapshot");
+            None
+        }
+    }
 }
 
 /// Subscribers further behind than this many changes are dropped rather than buffered.
@@ -80,20 +100,39 @@ const CHANGE_BUFFER: usize = 1024;
 
 impl Service {
     /// Opens the store in `dir` and rebuilds the index from it.
+    /// Opens the store in `dir` and loads the index: from the snapshot saved at the last clean
+    /// shutdown when it is still current, else by rebuilding it from the store.
     pub fn open(dir: &Path, limits: Limits) -> Result<Self> {
-        Self::with_store(Store::open(dir)?, limits)
+        let store = Store::open(dir)?;
+        let snapshot = dir.join(SNAPSHOT_FILE);
+        let index = match load_snapshot(&snapshot, store.sequence()?) {
+            Some(index) => index,
+            None => build_index(&store)?,
+        };
+        Ok(Self::assemble(store, index, Some(snapshot), limits))
     }
 
+    /// A service over an open store, rebuilding its index, with no snapshot file.
     pub fn with_store(store: Store, limits: Limits) -> Result<Self> {
         let index = build_index(&store)?;
+        Ok(Self::assemble(store, index, None, limits))
+    }
+
+    fn assemble(
+        store: Store,
+        index: GraphIndex,
+        snapshot: Option<PathBuf>,
+        limits: Limits,
+    ) -> Self {
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
-        Ok(Service {
+        Service {
             store,
             index: RwLock::new(index),
             writer: Mutex::new(()),
             changes,
             limits,
-        })
+            snapshot,
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -105,8 +144,36 @@ impl Service {
     }
 
     /// Makes everything durable; the server calls it on shutdown.
+    /// Makes everything durable and saves the index beside the store, so the next open is fast.
     pub fn flush(&self) -> Result<()> {
-        Ok(self.store.flush()?)
+        let _writer = self.lock_writer();
+        self.store.flush()?;
+        self.save_snapshot()
+    }
+
+    /// Writes the index snapshot, tagged with the store's sequence. The caller holds the writer
+    /// lock, so the two agree. Written to a temporary file and renamed: a crash leaves the old
+    /// snapshot or the new one, never half of one.
+    fn save_snapshot(&self) -> Result<()> {
+        let Some(path) = &self.snapshot else {
+            return Ok(());
+        };
+        let sequence = self.store.sequence()?;
+        let partial = path.with_extension("partial");
+        let written = std::fs::File::create(&partial).and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            self.read_index().write_snapshot(&mut out, sequence)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        });
+        match written.and_then(|()| std::fs::rename(&partial, path)) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                // The snapshot only saves time: without it the next open rebuilds the index.
+                tracing::warn!(%error, "could not save the index snapshot");
+                let _ = std::fs::remove_file(&partial);
+                Ok(())
+            }
+        }
     }
 
     /// Writes a consistent backup of the whole store: writers wait until it is done, readers

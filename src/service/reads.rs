@@ -247,9 +247,10 @@ impl Service {
             };
             index
                 .steps(node, direction)
-                .map(|s| index.edge_data(s.edge))
-                .filter(|e| filter.admits(e) && after.is_none_or(|a| &*e.id > a))
-                .map(|e| e.id.to_string())
+                .filter(|s| filter.admits(index.edge_data(s.edge)))
+                .map(|s| index.relation_id(s.edge))
+                .filter(|id| after.is_none_or(|a| *id > a))
+                .map(str::to_owned)
                 .collect()
         };
         ids.sort_unstable();
@@ -377,7 +378,7 @@ impl Service {
         let max_paths = self.limits.max_paths;
         let ambiguous = query.hops.iter().any(|h| h.min_repeat != h.max_repeat);
         graph::find_paths(&index, &query, &mut budget, |steps| {
-            let key: Vec<&str> = steps.iter().map(|s| &*index.edge_data(s.edge).id).collect();
+            let key: Vec<&str> = steps.iter().map(|s| index.relation_id(s.edge)).collect();
             found.push((steps.len(), key, steps.to_vec()));
             found.len() < max_paths
         });
@@ -523,7 +524,7 @@ impl Service {
             edges: subgraph
                 .edges
                 .iter()
-                .map(|&e| index.edge_data(e).id.to_string())
+                .map(|&e| index.relation_id(e).to_string())
                 .collect(),
             partial: subgraph.partial,
         })
@@ -536,7 +537,7 @@ fn view_path(index: &GraphIndex, start: NodeIndex, steps: &[graph::Step]) -> Pat
         .iter()
         .map(|step| {
             let hop = Hop {
-                relation: index.edge_data(step.edge).id.to_string(),
+                relation: index.relation_id(step.edge).to_string(),
                 direction: step.direction,
                 from: index.node_data(at).id.to_string(),
                 to: index.node_data(step.to).id.to_string(),

@@ -41,6 +41,15 @@ pub mod trees {
 }
 
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+/// Counts committed writes, so a saved copy of the index can tell whether it is current.
+const SEQUENCE_KEY: &[u8] = b"sequence";
+/// Present while a bulk load writes without transactions; found on open, it means the load was
+/// interrupted and the store holds part of a file.
+const BULK_LOAD_KEY: &[u8] = b"bulk_load_in_progress";
+
+/// sled's page cache. Its default (1 GiB) would double the server's memory; the index answers
+/// traversals, so the cache only serves record lookups.
+const CACHE_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -50,6 +59,8 @@ pub enum StoreError {
         "the data directory holds schema version {found}, but this build reads version {expected}"
     )]
     SchemaVersion { found: u32, expected: u32 },
+    #[error("a bulk load into this store was interrupted, so it holds part of a file: delete the data directory and import again")]
+    InterruptedLoad,
     #[error("corrupt record in tree `{tree}` at key `{key}`: {message}")]
     Corrupt {
         tree: &'static str,
@@ -118,8 +129,25 @@ fn decode<T: DeserializeOwned>(
 impl Store {
     /// Opens (creating if needed) the store in `dir`, checking its schema version.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
-        Self::from_db(db)
+        // sled releases a closed store's file lock from a background thread, a moment after the
+        // last handle is dropped: reopening in the same process may find it still held.
+        let mut attempts = 0;
+        loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_BYTES)
+                .open()
+            {
+                Ok(db) => return Self::from_db(db),
+                Err(sled::Error::Io(e))
+                    if attempts < 100 && e.to_string().contains("could not acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// A store that lives in memory only and vanishes when dropped; for tools, not for tests of durability.
@@ -145,6 +173,9 @@ impl Store {
                 meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())?;
                 db.flush()?;
             }
+        }
+        if meta.contains_key(BULK_LOAD_KEY)? {
+            return Err(StoreError::InterruptedLoad);
         }
         Ok(Store {
             entities: db.open_tree(trees::ENTITIES)?,
@@ -182,8 +213,9 @@ impl Store {
             &self.sources,
             &self.claims,
             &self.citations,
+            &self.meta,
         )
-            .transaction(|(entities, relations, sources, claims, citations)| {
+            .transaction(|(entities, relations, sources, claims, citations, meta)| {
                 for (op, bytes) in &encoded {
                     let bytes = bytes.clone().unwrap_or_default();
                     match op {
@@ -203,6 +235,8 @@ impl Store {
                         }
                     }
                 }
+                let sequence = meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b));
+                meta.insert(SEQUENCE_KEY, &(sequence + 1).to_be_bytes())?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         match result {
@@ -215,37 +249,55 @@ impl Store {
         Ok(())
     }
 
+    /// How many commits the store has seen: a saved index is current only for the same number.
+    pub fn sequence(&self) -> Result<u64, StoreError> {
+        Ok(self.meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b)))
+    }
+
+    /// Marks the start (or, once everything is written and flushed, the end) of a bulk load, so
+    /// that an interrupted one is noticed when the store is next opened.
+    pub fn mark_bulk_load(&self, in_progress: bool) -> Result<(), StoreError> {
+        if in_progress {
+            self.meta.insert(BULK_LOAD_KEY, &[])?;
+        } else {
+            self.db.flush()?;
+            let sequence = self.sequence()?;
+            self.meta
+                .insert(SEQUENCE_KEY, &(sequence + 1).to_be_bytes())?;
+            self.meta.remove(BULK_LOAD_KEY)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Writes many records without a transaction, for bulk loads that have been validated as a
-    /// whole beforehand; flushed once at the end.
+    /// whole beforehand and bracketed by [`Store::mark_bulk_load`]; the caller flushes.
     pub fn load_unchecked(&self, batch: &WriteBatch) -> Result<(), StoreError> {
-        let mut entities = sled::Batch::default();
-        let mut relations = sled::Batch::default();
-        let mut sources = sled::Batch::default();
-        let mut claims = sled::Batch::default();
-        let mut citations = sled::Batch::default();
+        // Plain inserts: sled's atomic batches cost far more per key and hold everything in
+        // memory, and a bulk load's all-or-nothing comes from its marker, not from sled.
         for op in &batch.ops {
             match op {
-                Op::PutEntity(e) => entities.insert(e.id.as_bytes(), encode(e)),
-                Op::DeleteEntity(id) => entities.remove(id.as_bytes()),
-                Op::PutRelation(r) => relations.insert(r.id.as_bytes(), encode(r)),
-                Op::DeleteRelation(id) => relations.remove(id.as_bytes()),
-                Op::PutSource(s) => sources.insert(s.id.as_bytes(), encode(s)),
-                Op::DeleteSource(id) => sources.remove(id.as_bytes()),
+                Op::PutEntity(e) => self.entities.insert(e.id.as_bytes(), encode(e)).map(drop)?,
+                Op::DeleteEntity(id) => self.entities.remove(id.as_bytes()).map(drop)?,
+                Op::PutRelation(r) => self
+                    .relations
+                    .insert(r.id.as_bytes(), encode(r))
+                    .map(drop)?,
+                Op::DeleteRelation(id) => self.relations.remove(id.as_bytes()).map(drop)?,
+                Op::PutSource(s) => self.sources.insert(s.id.as_bytes(), encode(s)).map(drop)?,
+                Op::DeleteSource(id) => self.sources.remove(id.as_bytes()).map(drop)?,
                 Op::PutClaim(c) => {
-                    claims.insert(keys::claim(&c.relation, &c.id), encode(c));
-                    citations.insert(keys::citation(&c.source, &c.id), &[]);
+                    self.claims
+                        .insert(keys::claim(&c.relation, &c.id), encode(c))?;
+                    self.citations
+                        .insert(keys::citation(&c.source, &c.id), &[])?;
                 }
                 Op::DeleteClaim(c) => {
-                    claims.remove(keys::claim(&c.relation, &c.id));
-                    citations.remove(keys::citation(&c.source, &c.id));
+                    self.claims.remove(keys::claim(&c.relation, &c.id))?;
+                    self.citations.remove(keys::citation(&c.source, &c.id))?;
                 }
             }
         }
-        self.sources.apply_batch(sources)?;
-        self.entities.apply_batch(entities)?;
-        self.relations.apply_batch(relations)?;
-        self.claims.apply_batch(claims)?;
-        self.citations.apply_batch(citations)?;
         Ok(())
     }
 
@@ -316,7 +368,7 @@ impl Store {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entities.is_empty() && self.sources.is_empty()
+        self.entities.is_empty() && self.sources.is_empty() && self.relations.is_empty()
     }
 
     /// Bytes the store takes on disk.
@@ -332,6 +384,12 @@ impl Store {
             .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
             .map(u32::from_be_bytes))
     }
+}
+
+fn decode_u64(bytes: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 fn get<T: DeserializeOwned>(

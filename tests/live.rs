@@ -1,0 +1,177 @@
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+use tiegraph::http::{Access, HttpConfig, Token};
+
+use crate::util::{seeded_service, TestServer};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &TestServer, protocol: &'static str) -> Socket {
+    let url = format!("{}/graphql/ws", server.url.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON message, skipping pings.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("an open socket")
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] != "ping" && value["type"] != "ka" {
+                return value;
+            }
+        }
+    }
+}
+
+const CHANGES: &str =
+    "subscription($entity: ID) { changes(entity: $entity) { kind recordType id entities } }";
+
+#[tokio::test]
+async fn the_changes_subscription_streams_committed_writes_filtered_by_entity() {
+    let server = TestServer::start().await;
+    let mut socket = connect(&server, "graphql-transport-ws").await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": CHANGES, "variables": { "entity": "cbp" } } })).await;
+    // Give the subscription a moment to be registered before writing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A write elsewhere is not sent; one touching CBP is.
+    server.data(r#"mutation { createEntity(input: {id: "elsewhere", kind: COMPANY, name: "Elsewhere"}) { id } }"#, json!({})).await;
+    server
+        .data(
+            r#"mutation { createRelation(input: {kind: VENDOR_TO, from: "elsewhere", to: "cbp",
+                claim: {source: "raices-declines-salesforce-donation", quote: "q"}}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let message = next(&mut socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    let change = &message["payload"]["data"]["changes"];
+    assert_eq!(change["kind"], "CREATED");
+    assert_eq!(change["recordType"], "RELATION");
+    assert_eq!(change["id"], "elsewhere-vendor-to-cbp");
+    assert_eq!(change["entities"], json!(["elsewhere", "cbp"]));
+    send(&mut socket, json!({ "id": "1", "type": "complete" })).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works_too() {
+    let server = TestServer::start().await;
+    let mut socket = connect(&server, "graphql-ws").await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "7", "type": "start", "payload": { "query": CHANGES } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.data(r#"mutation { createEntity(input: {id: "legacy", kind: GROUP, name: "Legacy"}) { id } }"#, json!({})).await;
+    let message = next(&mut socket).await;
+    assert_eq!(message["type"], "data", "{message}");
+    assert_eq!(message["payload"]["data"]["changes"]["id"], "legacy");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn over_the_websocket_writes_need_the_token_too() {
+    let (service, dir) = seeded_service();
+    let access = Access {
+        write_token: Token::new("ws-token"),
+        reads_need_token: false,
+    };
+    let server = TestServer::start_configured(
+        service,
+        dir,
+        HttpConfig {
+            access,
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let mutation =
+        r#"mutation { createEntity(input: {id: "sneaky", kind: COMPANY, name: "Sneaky"}) { id } }"#;
+    for (payload, allowed) in [
+        (json!({}), false),
+        (json!({ "Authorization": "Bearer ws-token" }), true),
+    ] {
+        let mut socket = connect(&server, "graphql-transport-ws").await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        assert_eq!(next(&mut socket).await["type"], "connection_ack");
+        send(
+            &mut socket,
+            json!({ "id": "m", "type": "subscribe", "payload": { "query": mutation } }),
+        )
+        .await;
+        let message = next(&mut socket).await;
+        if allowed {
+            assert_eq!(
+                message["payload"]["data"]["createEntity"]["id"], "sneaky",
+                "{message}"
+            );
+        } else {
+            assert_eq!(
+                message["payload"]["errors"][0]["extensions"]["code"], "UNAUTHORIZED",
+                "{message}"
+            );
+            assert!(server.service.entity("sneaky").unwrap().is_none());
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_dropped_not_buffered() {
+    let (service, _dir) = seeded_service();
+    let mut receiver = service.subscribe();
+    for i in 0..1_100 {
+        let draft = tiegraph::model::EntityDraft {
+            id: Some(format!("burst-{i}")),
+            kind: tiegraph::model::EntityKind::Company,
+            name: format!("Burst {i}"),
+            aliases: vec![],
+            description: None,
+            country: None,
+            category: None,
+            identifiers: vec![],
+        };
+        service.create_entity(draft).unwrap();
+    }
+    // The feed kept only its buffer: the reader learns it lagged (and the API ends its stream).
+    assert!(matches!(
+        receiver.recv().await,
+        Err(tokio::sync::broadcast::error::RecvError::Lagged(_))
+    ));
+}
