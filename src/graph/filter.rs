@@ -47,7 +47,7 @@ impl EdgeFilter {
     pub fn admits(&self, edge: &EdgeData) -> bool {
         self.kinds.admits(edge.kind)
             && (self.include_denied || !edge.denied)
-            && self.as_of.is_none_or(|day| edge.period.may_hold_on(&day))
+            && self.as_of.is_none_or(|day| edge.span.may_hold_on(&day))
     }
 }
 

@@ -5,7 +5,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Direction, Entity, EntityKind, Period, Relation, RelationKind};
+use crate::model::{DaySpan, Direction, Entity, EntityKind, Relation, RelationKind};
 
 /// What the index keeps of an entity: enough to filter and to search by name.
 #[derive(Debug, Clone)]
@@ -29,7 +29,8 @@ pub struct EdgeData {
     pub kind: RelationKind,
     /// Every claim of the relation denies it: traversals skip it unless asked.
     pub denied: bool,
-    pub period: Period,
+    /// When the relation held, as day numbers.
+    pub span: DaySpan,
 }
 
 /// One way out of an entity along one relation.
@@ -125,6 +126,27 @@ impl GraphIndex {
         Self::default()
     }
 
+    /// An empty index with room for this many entities and relations, so that loading a known
+    /// number of them allocates once instead of doubling (which would leave up to half unused).
+    pub fn with_capacity(entities: usize, relations: usize) -> Self {
+        let mut index = GraphIndex { graph: StableDiGraph::with_capacity(entities, relations), ..Self::default() };
+        index.relations.spans.reserve_exact(relations);
+        index.relations.table.reserve(relations, |_| 0);
+        index
+    }
+
+    /// Gives back memory that growth left unused; called once a load is complete.
+    pub fn shrink_to_fit(&mut self) {
+        self.graph.shrink_to_fit();
+        self.relations.arena.shrink_to_fit();
+        self.relations.spans.shrink_to_fit();
+        let (arena, spans, hasher) = (&self.relations.arena, &self.relations.spans, &self.relations.hasher);
+        self.relations.table.shrink_to_fit(|&e| {
+            let (start, end) = spans[e as usize];
+            hasher.hash_one(&arena[start as usize..end as usize])
+        });
+    }
+
     pub fn entity_count(&self) -> usize {
         self.entities.len()
     }
@@ -181,7 +203,7 @@ impl GraphIndex {
         let data = EdgeData {
             kind: relation.kind,
             denied,
-            period: relation.period,
+            span: relation.period.into(),
         };
         match self.relations.find(&relation.id) {
             Some(edge) => self.graph[edge] = data,

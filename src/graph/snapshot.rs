@@ -3,10 +3,10 @@
 //! store's commit sequence, and uses it on open only when the sequence still matches.
 //!
 //! ```text
-//! "TIEGRAPH-INDEX 1\n", sequence u64
-//! entity count u64, then per entity: kind u8, id (u16 length + bytes), search text (u32 length + bytes)
-//! relation count u64, then per relation: id (u16 length + bytes), kind u8, denied u8,
-//!     from u32, to u32 (entity positions above), start and end dates (i32 year, u8 month, u8 day; year 0 = none)
+//! "TIEGRAPH-INDEX 2\n", sequence u64, entity count u64, relation count u64
+//! per entity: kind u8, id (u16 length + bytes), search text (u32 length + bytes)
+//! per relation: id (u16 length + bytes), kind u8, denied u8,
+//!     from u32, to u32 (entity positions above), the validity span (two u32 day numbers)
 //! ```
 //! All integers are little-endian.
 
@@ -15,36 +15,17 @@ use std::io::{self, Read, Write};
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::NodeIndexable;
 
-use crate::model::{EntityKind, PartialDate, Period, RelationKind};
+use crate::model::{DaySpan, EntityKind, RelationKind};
 
 use super::{EdgeData, GraphIndex, NodeData};
 
-const MAGIC: &[u8] = b"TIEGRAPH-INDEX 1\n";
+const MAGIC: &[u8] = b"TIEGRAPH-INDEX 2\n";
 
 fn bad(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("index snapshot: {what}"),
     )
-}
-
-fn write_date(out: &mut impl Write, date: Option<PartialDate>) -> io::Result<()> {
-    let (year, month, day) = match date {
-        Some(d) => (d.year, d.month.unwrap_or(0), d.day.unwrap_or(0)),
-        None => (0, 0, 0),
-    };
-    out.write_all(&year.to_le_bytes())?;
-    out.write_all(&[month, day])
-}
-
-fn read_date(input: &mut impl Read) -> io::Result<Option<PartialDate>> {
-    let year = i32::from_le_bytes(read_array(input)?);
-    let [month, day] = read_array::<2>(input)?;
-    Ok((year != 0).then_some(PartialDate {
-        year,
-        month: (month != 0).then_some(month),
-        day: (day != 0).then_some(day),
-    }))
 }
 
 fn read_array<const N: usize>(input: &mut impl Read) -> io::Result<[u8; N]> {
@@ -70,6 +51,7 @@ impl GraphIndex {
         // Entities are written in id order; a relation names its ends by position in that order.
         let mut position = vec![u32::MAX; self.graph.node_bound()];
         out.write_all(&(self.entities.len() as u64).to_le_bytes())?;
+        out.write_all(&(self.relation_count() as u64).to_le_bytes())?;
         for (i, &node) in self.entities.values().enumerate() {
             position[node.index()] = i as u32;
             let data = &self.graph[node];
@@ -83,7 +65,6 @@ impl GraphIndex {
             out.write_all(&(text.len() as u32).to_le_bytes())?;
             out.write_all(text)?;
         }
-        out.write_all(&(self.relation_count() as u64).to_le_bytes())?;
         for edge in self.graph.edge_indices() {
             let (from, to) = self
                 .graph
@@ -98,8 +79,8 @@ impl GraphIndex {
             out.write_all(&[data.kind as u8, u8::from(data.denied)])?;
             out.write_all(&position[from.index()].to_le_bytes())?;
             out.write_all(&position[to.index()].to_le_bytes())?;
-            write_date(out, data.period.start)?;
-            write_date(out, data.period.end)?;
+            out.write_all(&data.span.from.to_le_bytes())?;
+            out.write_all(&data.span.until.to_le_bytes())?;
         }
         out.flush()
     }
@@ -110,8 +91,10 @@ impl GraphIndex {
             return Err(bad("wrong header"));
         }
         let sequence = u64::from_le_bytes(read_array(input)?);
-        let mut index = GraphIndex::new();
         let entities = u64::from_le_bytes(read_array(input)?) as usize;
+        let relations = u64::from_le_bytes(read_array(input)?) as usize;
+        // The counts size the index exactly; a corrupt count fails at the first missing record.
+        let mut index = GraphIndex::with_capacity(entities.min(1 << 28), relations.min(1 << 30));
         let mut nodes: Vec<NodeIndex> = Vec::with_capacity(entities);
         for _ in 0..entities {
             let [kind] = read_array::<1>(input)?;
@@ -128,7 +111,6 @@ impl GraphIndex {
             index.entities.insert(id.into_boxed_str(), node);
             nodes.push(node);
         }
-        let relations = u64::from_le_bytes(read_array(input)?) as usize;
         for _ in 0..relations {
             let id = read_string::<2>(input)?;
             let [kind, denied] = read_array::<2>(input)?;
@@ -144,21 +126,13 @@ impl GraphIndex {
             };
             let from = end(input)?;
             let to = end(input)?;
-            let period = Period {
-                start: read_date(input)?,
-                end: read_date(input)?,
+            let span = DaySpan {
+                from: u32::from_le_bytes(read_array(input)?),
+                until: u32::from_le_bytes(read_array(input)?),
             };
-            index.insert_edge(
-                &id,
-                from,
-                to,
-                EdgeData {
-                    kind,
-                    denied: denied != 0,
-                    period,
-                },
-            );
+            index.insert_edge(&id, from, to, EdgeData { kind, denied: denied != 0, span });
         }
+        index.shrink_to_fit();
         Ok((index, sequence))
     }
 }

@@ -130,6 +130,40 @@ impl Period {
     }
 }
 
+/// A validity period as two day numbers, eight bytes where [`Period`] takes twenty-four: the
+/// form the graph index keeps for five million relations. Unknown ends are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DaySpan {
+    /// The first day the tie may have held (0: unknown).
+    pub from: u32,
+    /// The last day the tie may have held (`u32::MAX`: unknown).
+    pub until: u32,
+}
+
+/// A day as a number that orders like the calendar (months count 31 days: only order matters).
+fn day_number((year, month, day): (i32, u8, u8)) -> u32 {
+    let year = (year.clamp(0, 9999) + 1) as u32;
+    (year * 12 + u32::from(month.saturating_sub(1))) * 31 + u32::from(day.saturating_sub(1)) + 1
+}
+
+impl DaySpan {
+    pub const OPEN: DaySpan = DaySpan { from: 0, until: u32::MAX };
+
+    /// Whether the tie may have held on `day`, as [`Period::may_hold_on`] says.
+    pub fn may_hold_on(&self, day: &PartialDate) -> bool {
+        self.from <= day_number(day.latest()) && self.until >= day_number(day.earliest())
+    }
+}
+
+impl From<Period> for DaySpan {
+    fn from(period: Period) -> Self {
+        DaySpan {
+            from: period.start.map_or(0, |d| day_number(d.earliest())),
+            until: period.end.map_or(u32::MAX, |d| day_number(d.latest())),
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, UTC: when a record was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp(pub i64);

@@ -12,7 +12,7 @@ mod records;
 mod standing;
 mod validate;
 
-pub use date::{PartialDate, Period, Timestamp};
+pub use date::{DaySpan, PartialDate, Period, Timestamp};
 pub use error::ModelError;
 pub use kinds::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
 pub use records::{

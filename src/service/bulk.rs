@@ -283,7 +283,7 @@ impl Service {
         // first one builds, through a short queue that keeps memory flat.
         let checked_in = started.elapsed();
         self.store.mark_bulk_load(true)?;
-        let mut index = GraphIndex::new();
+        let mut index = GraphIndex::with_capacity(summary.entities_created, summary.relations_created);
         let mut pending_relations: Vec<(Relation, bool)> = Vec::new();
         let store = &self.store;
         let (batches, queue) = std::sync::mpsc::sync_channel::<WriteBatch>(2);
@@ -343,6 +343,7 @@ impl Service {
             index.upsert_relation(relation, *denied);
         }
         self.store.mark_bulk_load(false)?;
+        index.shrink_to_fit();
         *self.write_index() = index;
         self.save_snapshot()?;
         summary.elapsed = started.elapsed();

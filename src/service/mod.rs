@@ -270,5 +270,6 @@ fn build_index(store: &Store) -> Result<GraphIndex> {
             }));
         }
     }
+    index.shrink_to_fit();
     Ok(index)
 }
