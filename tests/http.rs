@@ -593,3 +593,93 @@ async fn the_graphql_over_http_contract() {
     assert_eq!(health["status"], "ok");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn files_import_through_the_running_server_all_or_nothing() {
+    let (service, dir) = crate::util::seeded_service();
+    let access = tiegraph::http::Access {
+        write_token: tiegraph::http::Token::new("import-token"),
+        reads_need_token: false,
+    };
+    let config = tiegraph::http::HttpConfig {
+        access,
+        ..Default::default()
+    };
+    let server = TestServer::start_configured(service, dir, config).await;
+    let url = format!("{}/admin/import", server.url);
+    let good = "{\"type\":\"entity\",\"id\":\"acme\",\"kind\":\"COMPANY\",\"name\":\"Acme\"}\n\
+                {\"type\":\"relation\",\"kind\":\"VENDOR_TO\",\"from\":\"acme\",\"to\":\"cbp\",\"claims\":[{\"source\":\"raices-declines-salesforce-donation\",\"quote\":\"q\"}]}\n";
+    let bad = format!("{good}{{\"type\":\"entity\",\"kind\":\"ROBOT\",\"name\":\"x\"}}\n");
+    assert_eq!(
+        server
+            .client
+            .post(&url)
+            .body(good)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let refused = server
+        .client
+        .post(&url)
+        .bearer_auth("import-token")
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(":3:"),
+        "{body}"
+    );
+    assert!(server.service.entity("acme").unwrap().is_none());
+    let done: Value = server
+        .client
+        .post(&url)
+        .bearer_auth("import-token")
+        .body(good)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            done["entitiesCreated"].as_u64(),
+            done["relationsCreated"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    // The import is live at once, and importing it again changes nothing.
+    let vendors = server
+        .data(
+            r#"{ entity(id: "acme") { neighbors { edges { node { id } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        vendors["entity"]["neighbors"]["edges"][0]["node"]["id"],
+        "cbp"
+    );
+    let again: Value = server
+        .client
+        .post(&url)
+        .bearer_auth("import-token")
+        .body(good)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["unchanged"], 2);
+    server.stop().await;
+}

@@ -139,6 +139,13 @@ struct ImportArgs {
     /// With --format csv: the edges file.
     #[arg(long, requires = "nodes")]
     edges: Option<PathBuf>,
+    /// Send the file to a running server at this address instead (jsonl, up to 256 MiB; needs
+    /// its token: TIEGRAPH_TOKEN or --token-file).
+    #[arg(long)]
+    server: Option<SocketAddr>,
+    /// A file holding the server's token, with --server.
+    #[arg(long, env = "TIEGRAPH_TOKEN_FILE", requires = "server")]
+    token_file: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -406,6 +413,9 @@ async fn shutdown_signal() {
 }
 
 fn import(args: ImportArgs) -> Result<()> {
+    if let Some(server) = args.server {
+        return import_through_server(server, &args);
+    }
     if args.format != ImportFormat::Jsonl {
         return import_batch(args);
     }
@@ -483,6 +493,36 @@ fn import_batch(args: ImportArgs) -> Result<()> {
     let summary = summary.context("nothing was imported")?;
     print_summary(&summary);
     Ok(())
+}
+
+/// Posts the file to `/admin/import` over HTTP/1.0 and prints the server's answer.
+fn import_through_server(server: SocketAddr, args: &ImportArgs) -> Result<()> {
+    use std::io::Read;
+    let (Some(path), ImportFormat::Jsonl) = (&args.file, args.format) else {
+        bail!("through a server, import takes one jsonl file");
+    };
+    let body = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let token = read_token(args.token_file.as_deref())?;
+    let mut stream = std::net::TcpStream::connect(server)
+        .with_context(|| format!("nothing answers at {server}"))?;
+    let authorization = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "POST /admin/import HTTP/1.0\r\nHost: {server}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n{authorization}\r\n",
+        body.len()
+    )?;
+    stream.write_all(&body)?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") {
+        println!("{body}");
+        Ok(())
+    } else {
+        bail!("the server refused the import: {}", body.trim())
+    }
 }
 
 /// An empty store takes the file in two streaming passes (check, then write) with a progress

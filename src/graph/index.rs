@@ -129,7 +129,10 @@ impl GraphIndex {
     /// An empty index with room for this many entities and relations, so that loading a known
     /// number of them allocates once instead of doubling (which would leave up to half unused).
     pub fn with_capacity(entities: usize, relations: usize) -> Self {
-        let mut index = GraphIndex { graph: StableDiGraph::with_capacity(entities, relations), ..Self::default() };
+        let mut index = GraphIndex {
+            graph: StableDiGraph::with_capacity(entities, relations),
+            ..Self::default()
+        };
         index.relations.spans.reserve_exact(relations);
         index.relations.table.reserve(relations, |_| 0);
         index
@@ -140,7 +143,11 @@ impl GraphIndex {
         self.graph.shrink_to_fit();
         self.relations.arena.shrink_to_fit();
         self.relations.spans.shrink_to_fit();
-        let (arena, spans, hasher) = (&self.relations.arena, &self.relations.spans, &self.relations.hasher);
+        let (arena, spans, hasher) = (
+            &self.relations.arena,
+            &self.relations.spans,
+            &self.relations.hasher,
+        );
         self.relations.table.shrink_to_fit(|&e| {
             let (start, end) = spans[e as usize];
             hasher.hash_one(&arena[start as usize..end as usize])

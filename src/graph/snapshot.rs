@@ -130,7 +130,16 @@ impl GraphIndex {
                 from: u32::from_le_bytes(read_array(input)?),
                 until: u32::from_le_bytes(read_array(input)?),
             };
-            index.insert_edge(&id, from, to, EdgeData { kind, denied: denied != 0, span });
+            index.insert_edge(
+                &id,
+                from,
+                to,
+                EdgeData {
+                    kind,
+                    denied: denied != 0,
+                    span,
+                },
+            );
         }
         index.shrink_to_fit();
         Ok((index, sequence))

@@ -12,6 +12,7 @@ mod backup;
 mod explorer;
 mod export;
 mod graphql;
+mod import;
 mod metrics;
 
 use std::future::Future;
@@ -138,6 +139,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/admin/backup", get(backup::backup))
+        .route(
+            "/admin/import",
+            axum::routing::post(import::import)
+                .layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
+        )
         .route("/export", get(export::get))
         .merge(explorer::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -186,6 +192,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         Some("/ready") => "/ready",
         Some("/metrics") => "/metrics",
         Some("/admin/backup") => "/admin/backup",
+        Some("/admin/import") => "/admin/import",
         Some("/export") => "/export",
         Some("/explorer") => "/explorer",
         Some("/") => "/",

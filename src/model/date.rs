@@ -147,7 +147,10 @@ fn day_number((year, month, day): (i32, u8, u8)) -> u32 {
 }
 
 impl DaySpan {
-    pub const OPEN: DaySpan = DaySpan { from: 0, until: u32::MAX };
+    pub const OPEN: DaySpan = DaySpan {
+        from: 0,
+        until: u32::MAX,
+    };
 
     /// Whether the tie may have held on `day`, as [`Period::may_hold_on`] says.
     pub fn may_hold_on(&self, day: &PartialDate) -> bool {

@@ -283,7 +283,8 @@ impl Service {
         // first one builds, through a short queue that keeps memory flat.
         let checked_in = started.elapsed();
         self.store.mark_bulk_load(true)?;
-        let mut index = GraphIndex::with_capacity(summary.entities_created, summary.relations_created);
+        let mut index =
+            GraphIndex::with_capacity(summary.entities_created, summary.relations_created);
         let mut pending_relations: Vec<(Relation, bool)> = Vec::new();
         let store = &self.store;
         let (batches, queue) = std::sync::mpsc::sync_channel::<WriteBatch>(2);
