@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use crate::graph::GraphIndex;
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
-    Claim, Entity, EntityKind, ModelError, PartialDate, Period, Relation, RelationDraft, Source,
-    SourceDraft, Timestamp,
+    check_slug, validate_claim, validate_relation, Claim, EntityKind, ModelError, PartialDate,
+    Period, Relation, RelationDraft, Timestamp,
 };
 use crate::store::{claim_id, Op, WriteBatch};
 
+use super::records::{entity_record, source_record};
 use super::{all_deny, ImportItem, ImportSummary, Result, Service, ServiceError};
 
 /// Which pass a bulk load is in, for progress reports.
@@ -34,43 +34,6 @@ fn at(line: usize, error: impl std::fmt::Display) -> ServiceError {
         line: Some(line),
         message: error.to_string(),
     }
-}
-
-fn source_record(draft: SourceDraft, now: Timestamp) -> std::result::Result<Source, ModelError> {
-    let source = Source {
-        id: draft.id.unwrap_or_else(|| slugify(&draft.title)),
-        title: draft.title,
-        publisher: draft.publisher,
-        url: draft.url,
-        published: draft
-            .published
-            .as_deref()
-            .map(|d| PartialDate::parse(d, "published"))
-            .transpose()?,
-        created_at: now,
-    };
-    validate_source(&source)?;
-    Ok(source)
-}
-
-fn entity_record(
-    draft: crate::model::EntityDraft,
-    now: Timestamp,
-) -> std::result::Result<Entity, ModelError> {
-    let entity = Entity {
-        id: draft.id.unwrap_or_else(|| slugify(&draft.name)),
-        kind: draft.kind,
-        name: draft.name,
-        aliases: draft.aliases,
-        description: draft.description,
-        country: draft.country,
-        category: draft.category,
-        identifiers: draft.identifiers,
-        created_at: now,
-        updated_at: now,
-    };
-    validate_entity(&entity)?;
-    Ok(entity)
 }
 
 /// The relation and its claims (duplicates within the record dropped), checked on their own.

@@ -8,12 +8,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
-    Claim, ClaimDraft, Entity, EntityDraft, EntityKind, ModelError, PartialDate, Period, Relation,
-    RelationDraft, Source, SourceDraft, Stance, Timestamp,
+    check_slug, validate_claim, validate_relation, Claim, ClaimDraft, Entity, EntityDraft,
+    EntityKind, ModelError, PartialDate, Period, Relation, RelationDraft, SourceDraft, Stance,
+    Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
+use super::records::{entity_record, source_record};
 use super::{all_deny, Result, Service, ServiceError};
 
 /// One record of an import, as read from a file.
@@ -96,8 +97,8 @@ impl Service {
         for (line, item) in definitions {
             match item {
                 ImportItem::Source(draft) => {
-                    let id = draft.id.clone().unwrap_or_else(|| slugify(&draft.title));
-                    check_slug("id", &id).map_err(|e| at(line, e))?;
+                    let mut source = source_record(draft, now).map_err(|e| at(line, e))?;
+                    let id = source.id.clone();
                     if let Some(first) = new_sources.insert(id.clone(), line) {
                         return Err(at(
                             line,
@@ -107,20 +108,9 @@ impl Service {
                     self.check_id_free_for(&id, "source")
                         .map_err(|e| at(line, e))?;
                     let existing = self.store.source(&id)?;
-                    let source = Source {
-                        id: id.clone(),
-                        title: draft.title,
-                        publisher: draft.publisher,
-                        url: draft.url,
-                        published: draft
-                            .published
-                            .as_deref()
-                            .map(|d| PartialDate::parse(d, "published"))
-                            .transpose()
-                            .map_err(|e| at(line, e))?,
-                        created_at: existing.as_ref().map_or(now, |s| s.created_at),
-                    };
-                    validate_source(&source).map_err(|e| at(line, e))?;
+                    if let Some(existing) = &existing {
+                        source.created_at = existing.created_at;
+                    }
                     match existing {
                         Some(existing) if existing == source => summary.unchanged += 1,
                         Some(_) => {
@@ -134,9 +124,9 @@ impl Service {
                     }
                 }
                 ImportItem::Entity(draft) => {
-                    let id = draft.id.clone().unwrap_or_else(|| slugify(&draft.name));
-                    check_slug("id", &id).map_err(|e| at(line, e))?;
-                    if let Some((first, _)) = new_entities.insert(id.clone(), (line, draft.kind)) {
+                    let mut entity = entity_record(draft, now).map_err(|e| at(line, e))?;
+                    let id = entity.id.clone();
+                    if let Some((first, _)) = new_entities.insert(id.clone(), (line, entity.kind)) {
                         return Err(at(
                             line,
                             format!("duplicate entity id `{id}` (first on line {first})"),
@@ -145,19 +135,6 @@ impl Service {
                     self.check_id_free_for(&id, "entity")
                         .map_err(|e| at(line, e))?;
                     let existing = self.store.entity(&id)?;
-                    let mut entity = Entity {
-                        id: id.clone(),
-                        kind: draft.kind,
-                        name: draft.name,
-                        aliases: draft.aliases,
-                        description: draft.description,
-                        country: draft.country,
-                        category: draft.category,
-                        identifiers: draft.identifiers,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    validate_entity(&entity).map_err(|e| at(line, e))?;
                     match existing {
                         Some(existing) => {
                             entity.created_at = existing.created_at;
@@ -182,7 +159,8 @@ impl Service {
                     index_entities.push(entity.clone());
                     batch.push(Op::PutEntity(entity));
                 }
-                ImportItem::Relation(_) => unreachable!("relations were partitioned out"),
+                // Partitioned out above.
+                ImportItem::Relation(_) => continue,
             }
             checked += 1;
             if checked % 10_000 == 0 {

@@ -11,6 +11,7 @@ mod changes;
 mod error;
 mod import;
 mod reads;
+mod records;
 mod writes;
 
 use std::path::{Path, PathBuf};
