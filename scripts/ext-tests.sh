@@ -15,9 +15,12 @@ say() { printf '\n== %s\n' "$*"; }
 
 say "installing what the suite needs"
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -m pip install --quiet --disable-pip-version-check -r tests-ext/requirements.txt
 (cd tests-ext && npm ci --silent --no-audit --no-fund)

@@ -76,8 +76,8 @@ pub struct Service {
     writer: Mutex<()>,
     changes: broadcast::Sender<Change>,
     limits: Limits,
-    /// Where the index snapshot lives, for a service opened on a directory.
-    snapshot: Option<PathBuf>,
+    /// Where the index snapshot lives: beside the store.
+    snapshot: PathBuf,
 }
 
 /// The index snapshot's file name in the data directory.
@@ -110,30 +110,15 @@ impl Service {
             Some(index) => index,
             None => build_index(&store)?,
         };
-        Ok(Self::assemble(store, index, Some(snapshot), limits))
-    }
-
-    /// A service over an open store, rebuilding its index, with no snapshot file.
-    pub fn with_store(store: Store, limits: Limits) -> Result<Self> {
-        let index = build_index(&store)?;
-        Ok(Self::assemble(store, index, None, limits))
-    }
-
-    fn assemble(
-        store: Store,
-        index: GraphIndex,
-        snapshot: Option<PathBuf>,
-        limits: Limits,
-    ) -> Self {
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
-        Service {
+        Ok(Service {
             store,
             index: RwLock::new(index),
             writer: Mutex::new(()),
             changes,
             limits,
             snapshot,
-        }
+        })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -156,9 +141,7 @@ impl Service {
     /// lock, so the two agree. Written to a temporary file and renamed: a crash leaves the old
     /// snapshot or the new one, never half of one.
     fn save_snapshot(&self) -> Result<()> {
-        let Some(path) = &self.snapshot else {
-            return Ok(());
-        };
+        let path = &self.snapshot;
         let sequence = self.store.sequence()?;
         let partial = path.with_extension("partial");
         let written = std::fs::File::create(&partial).and_then(|file| {

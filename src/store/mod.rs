@@ -150,11 +150,6 @@ impl Store {
         }
     }
 
-    /// A store that lives in memory only and vanishes when dropped; for tools, not for tests of durability.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(sled::Config::new().temporary(true).open()?)
-    }
-
     fn from_db(db: sled::Db) -> Result<Self, StoreError> {
         let meta = db.open_tree(trees::META)?;
         match meta.get(SCHEMA_VERSION_KEY)? {
