@@ -4,6 +4,8 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The explorer's page and scripts are compiled into the binary.
+COPY explorer ./explorer
 COPY tests ./tests
 COPY seed ./seed
 COPY schema.graphql ./

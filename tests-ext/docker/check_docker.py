@@ -27,8 +27,10 @@ check(any("cargo build --release" in i["value"] for i in instructions), "the bui
 check(any(i["instruction"] == "COPY" and "--from=" in i["value"] for i in final), "the runtime stage does not copy from the build stage")
 env = " ".join(i["value"] for i in final if i["instruction"] == "ENV")
 check("0.0.0.0:8080" in env, "the image does not listen on 0.0.0.0:8080")
-for copied in ["Cargo.toml", "Cargo.lock", "src", "seed"]:
-    check((repo / copied).exists(), f"the Dockerfile copies {copied}, which is missing")
+copies = " ".join(i["value"] for i in instructions if i["instruction"] == "COPY")
+for needed in ["Cargo.toml", "Cargo.lock", "src", "seed", "explorer", "tests"]:
+    check((repo / needed).exists(), f"the build needs {needed}, which is missing")
+    check(needed in copies, f"the Dockerfile does not copy {needed}, which the build needs")
 
 compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
 service = compose["services"]["tiegraph"]
