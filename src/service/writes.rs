@@ -1,12 +1,13 @@
 //! Every write: validate against the index, commit to the store, update the index, announce.
 
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, validate_source,
-    Claim, ClaimDraft, Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Period, Relation,
-    RelationDraft, RelationPatch, Source, SourceDraft, Timestamp,
+    check_slug, slugify, validate_claim, validate_entity, validate_relation, Claim, ClaimDraft,
+    Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Period, Relation, RelationDraft,
+    RelationPatch, Source, SourceDraft, Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
+use super::records::{entity_record, source_record};
 use super::{all_deny, Change, ChangeKind, RecordType, Result, Service, ServiceError};
 
 /// What a delete removed, so a client can update its view without asking again.
@@ -66,20 +67,13 @@ impl Service {
     pub fn create_entity(&self, draft: EntityDraft) -> Result<Entity> {
         let _writer = self.lock_writer();
         let id = self.choose_id(draft.id.as_deref(), &draft.name)?;
-        let now = Timestamp::now();
-        let entity = Entity {
-            id,
-            kind: draft.kind,
-            name: draft.name,
-            aliases: draft.aliases,
-            description: draft.description,
-            country: draft.country,
-            category: draft.category,
-            identifiers: draft.identifiers,
-            created_at: now,
-            updated_at: now,
-        };
-        validate_entity(&entity)?;
+        let entity = entity_record(
+            EntityDraft {
+                id: Some(id),
+                ..draft
+            },
+            Timestamp::now(),
+        )?;
         self.store.commit(&WriteBatch {
             ops: vec![Op::PutEntity(entity.clone())],
         })?;
@@ -240,19 +234,13 @@ impl Service {
     pub fn create_source(&self, draft: SourceDraft) -> Result<Source> {
         let _writer = self.lock_writer();
         let id = self.choose_id(draft.id.as_deref(), &draft.title)?;
-        let source = Source {
-            id,
-            title: draft.title,
-            publisher: draft.publisher,
-            url: draft.url,
-            published: draft
-                .published
-                .as_deref()
-                .map(|d| PartialDate::parse(d, "published"))
-                .transpose()?,
-            created_at: Timestamp::now(),
-        };
-        validate_source(&source)?;
+        let source = source_record(
+            SourceDraft {
+                id: Some(id),
+                ..draft
+            },
+            Timestamp::now(),
+        )?;
         self.store.commit(&WriteBatch {
             ops: vec![Op::PutSource(source.clone())],
         })?;
@@ -267,19 +255,14 @@ impl Service {
             .store
             .source(id)?
             .ok_or_else(|| ServiceError::not_found("source", id, "id"))?;
-        let source = Source {
-            id: current.id,
-            title: draft.title,
-            publisher: draft.publisher,
-            url: draft.url,
-            published: draft
-                .published
-                .as_deref()
-                .map(|d| PartialDate::parse(d, "published"))
-                .transpose()?,
-            created_at: current.created_at,
-        };
-        validate_source(&source)?;
+        let mut source = source_record(
+            SourceDraft {
+                id: Some(current.id),
+                ..draft
+            },
+            Timestamp::now(),
+        )?;
+        source.created_at = current.created_at;
         self.store.commit(&WriteBatch {
             ops: vec![Op::PutSource(source.clone())],
         })?;
