@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use crate::graph::GraphIndex;
 use crate::model::{
-    check_slug, validate_claim, validate_relation, Claim, EntityKind, ModelError, PartialDate,
-    Period, Relation, RelationDraft, Timestamp,
+    check_slug, validate_claim, validate_relation, Claim, EntityKind, ModelError, Relation,
+    RelationDraft, Timestamp,
 };
 use crate::store::{claim_id, Op, WriteBatch};
 
-use super::records::{entity_record, source_record};
+use super::records::{derived_relation_id, entity_record, relation_record, source_record};
 use super::{all_deny, ImportItem, ImportSummary, Result, Service, ServiceError};
 
 /// Which pass a bulk load is in, for progress reports.
@@ -37,18 +37,14 @@ fn at(line: usize, error: impl std::fmt::Display) -> ServiceError {
 }
 
 /// The relation and its claims (duplicates within the record dropped), checked on their own.
-fn relation_record(
+fn relation_with_claims(
     draft: RelationDraft,
     now: Timestamp,
 ) -> std::result::Result<(Relation, Vec<Claim>), ModelError> {
-    let id = draft.id.clone().unwrap_or_else(|| {
-        format!(
-            "{}-{}-{}",
-            draft.from,
-            draft.kind.as_str().to_lowercase().replace('_', "-"),
-            draft.to
-        )
-    });
+    let id = draft
+        .id
+        .clone()
+        .unwrap_or_else(|| derived_relation_id(&draft));
     check_slug("id", &id)?;
     if draft.claims.is_empty() {
         return Err(ModelError::invalid(
@@ -56,30 +52,7 @@ fn relation_record(
             "a relation needs at least one claim citing a source",
         ));
     }
-    let relation = Relation {
-        id,
-        kind: draft.kind,
-        from: draft.from,
-        to: draft.to,
-        status: draft.status,
-        role: draft.role,
-        description: draft.description,
-        amount: draft.amount,
-        period: Period {
-            start: draft
-                .start
-                .as_deref()
-                .map(|d| PartialDate::parse(d, "start"))
-                .transpose()?,
-            end: draft
-                .end
-                .as_deref()
-                .map(|d| PartialDate::parse(d, "end"))
-                .transpose()?,
-        },
-        created_at: now,
-        updated_at: now,
-    };
+    let relation = relation_record(id, &draft, now)?;
     let mut claims: Vec<Claim> = Vec::with_capacity(draft.claims.len());
     for claim in draft.claims {
         let duplicate = claims.iter().any(|c| {
@@ -215,7 +188,7 @@ impl Service {
                 }
                 ImportItem::Relation(draft) => {
                     let (relation, claims) =
-                        relation_record(draft, now).map_err(|e| at(line, e))?;
+                        relation_with_claims(draft, now).map_err(|e| at(line, e))?;
                     defined.define(line, &relation.id, "relation")?;
                     defined.relations.insert(relation.id.as_str().into());
                     if !defined.check_references(line, &relation, &claims, false)? {
@@ -274,7 +247,7 @@ impl Service {
                         }
                         ImportItem::Relation(draft) => {
                             let (relation, claims) =
-                                relation_record(draft, now).map_err(|e| at(line, e))?;
+                                relation_with_claims(draft, now).map_err(|e| at(line, e))?;
                             let denied = all_deny(&claims);
                             summary.claims_added += claims.len();
                             // An end defined further on is indexed once every entity is in.

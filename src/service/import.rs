@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::model::{
     check_slug, validate_claim, validate_relation, Claim, ClaimDraft, Entity, EntityDraft,
-    EntityKind, ModelError, PartialDate, Period, Relation, RelationDraft, SourceDraft, Stance,
-    Timestamp,
+    EntityKind, ModelError, Relation, RelationDraft, SourceDraft, Stance, Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
-use super::records::{entity_record, source_record};
+use super::records::{derived_relation_id, entity_record, relation_record, source_record};
 use super::{all_deny, Result, Service, ServiceError};
 
 /// One record of an import, as read from a file.
@@ -243,14 +242,10 @@ impl Service {
         index_relations: &mut Vec<(Relation, bool)>,
         touched_denied: &mut Vec<String>,
     ) -> Result<()> {
-        let id = draft.id.clone().unwrap_or_else(|| {
-            format!(
-                "{}-{}-{}",
-                draft.from,
-                draft.kind.as_str().to_lowercase().replace('_', "-"),
-                draft.to
-            )
-        });
+        let id = draft
+            .id
+            .clone()
+            .unwrap_or_else(|| derived_relation_id(&draft));
         check_slug("id", &id).map_err(|e| at(line, e))?;
         if let Some(first) = new_relations.insert(id.clone(), line) {
             return Err(at(
@@ -279,32 +274,7 @@ impl Service {
         let from_kind = kind_of(&draft.from, "from")?;
         let to_kind = kind_of(&draft.to, "to")?;
         let existing = self.store.relation(&id)?;
-        let mut relation = Relation {
-            id: id.clone(),
-            kind: draft.kind,
-            from: draft.from,
-            to: draft.to,
-            status: draft.status,
-            role: draft.role,
-            description: draft.description,
-            amount: draft.amount,
-            period: Period {
-                start: draft
-                    .start
-                    .as_deref()
-                    .map(|d| PartialDate::parse(d, "start"))
-                    .transpose()
-                    .map_err(|e| at(line, e))?,
-                end: draft
-                    .end
-                    .as_deref()
-                    .map(|d| PartialDate::parse(d, "end"))
-                    .transpose()
-                    .map_err(|e| at(line, e))?,
-            },
-            created_at: now,
-            updated_at: now,
-        };
+        let mut relation = relation_record(id.clone(), &draft, now).map_err(|e| at(line, e))?;
         validate_relation(&relation, from_kind, to_kind).map_err(|e| at(line, e))?;
         let (mut known, mut next): (HashSet<ClaimKey>, u32) = (HashSet::new(), 1);
         if let Some(existing) = &existing {

@@ -2,12 +2,12 @@
 
 use crate::model::{
     check_slug, slugify, validate_claim, validate_entity, validate_relation, Claim, ClaimDraft,
-    Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Period, Relation, RelationDraft,
+    Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Relation, RelationDraft,
     RelationPatch, Source, SourceDraft, Timestamp,
 };
 use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
 
-use super::records::{entity_record, source_record};
+use super::records::{derived_relation_id, entity_record, relation_record, source_record};
 use super::{all_deny, Change, ChangeKind, RecordType, Result, Service, ServiceError};
 
 /// What a delete removed, so a client can update its view without asking again.
@@ -332,30 +332,7 @@ impl Service {
         draft: &RelationDraft,
         now: Timestamp,
     ) -> Result<Relation> {
-        let relation = Relation {
-            id,
-            kind: draft.kind,
-            from: draft.from.clone(),
-            to: draft.to.clone(),
-            status: draft.status,
-            role: draft.role.clone(),
-            description: draft.description.clone(),
-            amount: draft.amount.clone(),
-            period: Period {
-                start: draft
-                    .start
-                    .as_deref()
-                    .map(|d| PartialDate::parse(d, "start"))
-                    .transpose()?,
-                end: draft
-                    .end
-                    .as_deref()
-                    .map(|d| PartialDate::parse(d, "end"))
-                    .transpose()?,
-            },
-            created_at: now,
-            updated_at: now,
-        };
+        let relation = relation_record(id, draft, now)?;
         let index = self.read_index();
         let from = index
             .entity_kind(&relation.from)
@@ -378,12 +355,7 @@ impl Service {
             )
             .into());
         }
-        let derived = format!(
-            "{}-{}-{}",
-            draft.from,
-            draft.kind.as_str().to_lowercase().replace('_', "-"),
-            draft.to
-        );
+        let derived = derived_relation_id(&draft);
         let id = self.choose_id(draft.id.as_deref(), &derived)?;
         let relation = self.relation_from_draft(id, &draft, Timestamp::now())?;
         let claims = draft
