@@ -255,8 +255,10 @@ async fn an_online_backup_under_writes_restores_to_a_consistent_graph() {
     assert!(!acknowledged.lock().unwrap().entities.is_empty());
 
     let restored = tempfile::tempdir().unwrap();
+    let file = restored.path().join("graph.backup");
+    std::fs::write(&file, &bytes).unwrap();
     let target = restored.path().join("data");
-    let records = Store::restore(&target, &mut bytes.as_ref()).expect("the backup restores");
+    let records = Store::restore(&target, &file).expect("the backup restores");
     assert!(records > 0);
     let (entities, relations) = check_store(
         &target,
@@ -267,9 +269,10 @@ async fn an_online_backup_under_writes_restores_to_a_consistent_graph() {
     );
     assert!(entities > 11 && relations >= 16);
     // Restoring over an existing store, or from a backup cut short, is refused.
-    assert!(Store::restore(&target, &mut bytes.as_ref()).is_err());
-    let cut = &bytes[..bytes.len() - 5];
-    assert!(Store::restore(&restored.path().join("cut"), &mut &cut[..]).is_err());
+    assert!(Store::restore(&target, &file).is_err());
+    let cut = restored.path().join("cut.backup");
+    std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
+    assert!(Store::restore(&restored.path().join("cut"), &cut).is_err());
     assert!(!restored.path().join("cut").exists());
     server.stop().await;
 }

@@ -15,6 +15,8 @@ mod http;
 mod mutations;
 // Crash safety under SIGKILL, online backup and restore.
 mod durability;
+// Backups: checksums, damaged and cut-short files refused, failed restores leave nothing.
+mod backup;
 // Property tests on the importers, the seed loader and search patterns.
 mod fuzz;
 // The changes subscription over both websocket protocols, with a real client.

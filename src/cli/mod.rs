@@ -660,13 +660,12 @@ fn backup(args: BackupArgs) -> Result<()> {
     }
     file.flush()?;
     drop(file);
-    let records = tiegraph::store::Store::verify_backup(&mut BufReader::new(File::open(&partial)?))
-        .with_context(|| {
-            format!(
-                "the backup in {} is not whole; it was kept for inspection",
-                partial.display()
-            )
-        })?;
+    let records = tiegraph::store::Store::verify_backup(&partial).with_context(|| {
+        format!(
+            "the backup in {} is not whole or is damaged; it was kept for inspection",
+            partial.display()
+        )
+    })?;
     std::fs::rename(&partial, &args.out)?;
     println!("backed up {records} records to {}", args.out.display());
     Ok(())
@@ -703,10 +702,14 @@ fn download_backup(server: SocketAddr, token: Option<&str>, out: &mut impl Write
 }
 
 fn restore(args: RestoreArgs) -> Result<()> {
-    let file =
-        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let records = tiegraph::store::Store::restore(&args.data_dir, &mut BufReader::new(file))
-        .with_context(|| format!("cannot restore into {}", args.data_dir.display()))?;
+    let records =
+        tiegraph::store::Store::restore(&args.data_dir, &args.file).with_context(|| {
+            format!(
+                "cannot restore {} into {}",
+                args.file.display(),
+                args.data_dir.display()
+            )
+        })?;
     // Opening the service rebuilds the index, which checks that no relation dangles.
     let service = open_service(
         &DataArgs {
