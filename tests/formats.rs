@@ -656,3 +656,149 @@ fn ftm_slugs_are_deterministic_slugs() {
     }
     assert_ne!(ftm::ftm_slug("a.b"), ftm::ftm_slug("a-b"));
 }
+
+/// Three lines of `text`-like records, the third with a Latin-1 `é` (0xE9, no UTF-8) in place of
+/// `@`; and where that byte is in its line, counting from 1.
+fn bad_byte_on_line_3(text: &str) -> (Vec<u8>, usize) {
+    assert_eq!(text.lines().count(), 3, "three lines");
+    let third = text.lines().nth(2).unwrap();
+    let column = third.find('@').unwrap() + 1;
+    let bytes = text
+        .bytes()
+        .map(|b| if b == b'@' { 0xE9 } else { b })
+        .collect();
+    (bytes, column)
+}
+
+#[test]
+fn jsonl_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
+    let text = "# a comment counts as a line\n\
+        {\"type\":\"entity\",\"id\":\"acme\",\"kind\":\"COMPANY\",\"name\":\"Acme\"}\n\
+        {\"type\":\"entity\",\"id\":\"cafe\",\"kind\":\"COMPANY\",\"name\":\"Caf@\"}\n";
+    let (bytes, column) = bad_byte_on_line_3(text);
+    let expected = format!("data.jsonl:3: the line is not valid UTF-8 (byte {column})");
+
+    // `read`, then an import (the CLI, /admin/import and the seed loader): nothing is imported.
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let before = jsonl_dump(&service);
+    let imported = jsonl::read(&bytes[..], "data.jsonl").and_then(|items| {
+        service
+            .import(items, &|_| {})
+            .map_err(|source| FormatError::Service {
+                file: "data.jsonl".into(),
+                source,
+            })
+    });
+    match imported {
+        Err(error @ FormatError::BadLine { .. }) => {
+            assert_eq!(error.to_string(), expected);
+            match error {
+                FormatError::BadLine { file, line, .. } => {
+                    assert_eq!((file.as_str(), line), ("data.jsonl", 3))
+                }
+                _ => unreachable!(),
+            }
+        }
+        other => panic!("expected line 3 to be refused, got {other:?}"),
+    }
+    assert_eq!(jsonl_dump(&service), before);
+
+    // `stream`, as the bulk load into an empty store reads it: refused in the checking pass.
+    let empty_dir = tempfile::tempdir().unwrap();
+    let empty = empty_service(&empty_dir);
+    let loaded = empty.bulk_load(
+        || {
+            Ok(
+                jsonl::stream(&bytes[..], "data.jsonl".into()).map(|record| {
+                    record.map_err(|e| tiegraph::service::ServiceError::BadRecord {
+                        line: None,
+                        message: e.to_string(),
+                    })
+                }),
+            )
+        },
+        &|_, _| {},
+    );
+    match loaded {
+        Err(error) => assert!(error.to_string().contains(&expected), "{error}"),
+        Ok(summary) => panic!("expected line 3 to be refused, got {summary:?}"),
+    }
+    assert!(empty.store().is_empty());
+    assert_eq!((empty.entity_count(), empty.relation_count()), (0, 0));
+}
+
+#[test]
+fn csv_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let import = |nodes: &[u8], edges: &[u8]| {
+        csv_import::read(nodes, "nodes.csv", edges, "edges.csv")
+            .and_then(|batch| batch.import(&service, &|_| {}))
+    };
+    let nodes = "id,kind,name\nacme,COMPANY,Acme\nagency,AGENCY,An Agenc@\n";
+    let good_nodes = nodes.replace('@', "y");
+    let claims = r#""[{""stance"":""ASSERTS"",""quote"":""Acme sells to the agency."",""source"":{""id"":""memo"",""title"":""A memo""}}]""#;
+    let edges = "id,source,target,kind,claims\n";
+
+    let (bad_nodes, _) = bad_byte_on_line_3(nodes);
+    match import(&bad_nodes, edges.as_bytes()) {
+        Err(error @ FormatError::BadLine { .. }) => assert_eq!(
+            error.to_string(),
+            "nodes.csv:3: the line is not valid UTF-8 (in column `name`)"
+        ),
+        other => panic!("expected nodes.csv:3 to be refused, got {other:?}"),
+    }
+
+    // The bad byte is in a quoted cell that starts on line 2 and goes on to line 3.
+    let edges = format!(
+        "id,source,target,kind,description,claims\n\
+         acme-vendor-to-agency,acme,agency,VENDOR_TO,\"Sells cloud services,\n\
+         caf@ included\",{claims}\n"
+    );
+    let (bad_edges, _) = bad_byte_on_line_3(&edges);
+    match import(good_nodes.as_bytes(), &bad_edges) {
+        Err(error @ FormatError::BadLine { .. }) => assert_eq!(
+            error.to_string(),
+            "edges.csv:3: the line is not valid UTF-8 (in column `description`)"
+        ),
+        other => panic!("expected edges.csv:3 to be refused, got {other:?}"),
+    }
+
+    // In the header, where the column has no name yet.
+    match import(b"id,kind,n\xE9me\n", edges.as_bytes()) {
+        Err(error @ FormatError::BadLine { .. }) => assert_eq!(
+            error.to_string(),
+            "nodes.csv:1: the line is not valid UTF-8 (in field 3)"
+        ),
+        other => panic!("expected nodes.csv:1 to be refused, got {other:?}"),
+    }
+
+    assert!(service.store().is_empty());
+    assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
+    // The same files, UTF-8 throughout, import.
+    let good_edges = edges.replace('@', "e");
+    import(good_nodes.as_bytes(), good_edges.as_bytes()).unwrap();
+    assert_eq!((service.entity_count(), service.relation_count()), (2, 1));
+}
+
+#[test]
+fn ftm_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let lines: Vec<&str> = FTM.lines().collect();
+    let third =
+        r#"{"id": "org-cafe", "schema": "Organization", "properties": {"name": ["Caf@ United"]}}"#;
+    let (bytes, column) = bad_byte_on_line_3(&[lines[0], lines[1], third].join("\n"));
+    let imported = ftm::read(&bytes[..], "acme.ftm.json", &|_| None)
+        .and_then(|batch| batch.import(&service, &|_| {}));
+    match imported {
+        Err(error @ FormatError::BadLine { .. }) => assert_eq!(
+            error.to_string(),
+            format!("acme.ftm.json:3: the line is not valid UTF-8 (byte {column})")
+        ),
+        other => panic!("expected line 3 to be refused, got {other:?}"),
+    }
+    assert!(service.store().is_empty());
+    assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
+}

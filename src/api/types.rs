@@ -516,12 +516,12 @@ pub struct Subgraph {
 
 #[ComplexObject]
 impl Subgraph {
-    /// The entities, the centre first, then in the order they were reached.
+    /// The entities, the centre first, then by distance from it and by id.
     async fn nodes(&self) -> Vec<Entity> {
         self.view.nodes.iter().map(|id| Entity::lazy(id)).collect()
     }
 
-    /// Every relation between two of the entities.
+    /// Every relation between two of the entities, by id.
     async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<Relation>> {
         self.view
             .edges

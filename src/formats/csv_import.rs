@@ -146,7 +146,12 @@ fn rows<'a>(
         line,
         message,
     };
-    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| bad(1, e.to_string()))?
+        .clone();
+    let header_line = headers.position().map_or(1, |p| p.line() as usize);
+    let headers = text_record(headers, header_line, file, &[])?;
     let columns: Vec<&'static str> = headers
         .iter()
         .map(|h| {
@@ -168,12 +173,13 @@ fn rows<'a>(
         }
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for record in reader.byte_records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
             bad(line, e.to_string())
         })?;
         let line = record.position().map_or(0, |p| p.line() as usize);
+        let record = text_record(record, line, file, &columns)?;
         let cells = columns
             .iter()
             .copied()
@@ -182,6 +188,37 @@ fn rows<'a>(
         rows.push(Row { cells, file, line });
     }
     Ok(rows)
+}
+
+/// A record as text. One that is not UTF-8 is a bad line: the line its first bad byte is on
+/// (`line` is where the record starts; a quoted cell may hold line breaks), and its column.
+fn text_record(
+    record: ::csv::ByteRecord,
+    line: usize,
+    file: &str,
+    columns: &[&str],
+) -> Result<::csv::StringRecord, FormatError> {
+    ::csv::StringRecord::from_byte_record(record).map_err(|e| {
+        let (field, valid_up_to) = (e.utf8_error().field(), e.utf8_error().valid_up_to());
+        let record = e.into_byte_record();
+        let before = record.iter().take(field);
+        let bad_cell = record
+            .get(field)
+            .map(|cell| &cell[..valid_up_to.min(cell.len())]);
+        let breaks: usize = before
+            .chain(bad_cell)
+            .map(|cell| cell.iter().filter(|&&b| b == b'\n').count())
+            .sum();
+        let column = match columns.get(field) {
+            Some(name) => format!("column `{name}`"),
+            None => format!("field {}", field + 1),
+        };
+        FormatError::BadLine {
+            file: file.to_owned(),
+            line: line + breaks,
+            message: format!("the line is not valid UTF-8 (in {column})"),
+        }
+    })
 }
 
 /// Reads a nodes file and an edges file into one batch (imported all or nothing).

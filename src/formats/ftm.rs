@@ -205,12 +205,8 @@ pub fn read(
         message,
     };
     let mut records: Vec<(usize, FtmRecord)> = Vec::new();
-    for (n, line) in input.lines().enumerate() {
-        let line_number = n + 1;
-        let line = line.map_err(|source| FormatError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+    for line in super::numbered_lines(input, file.to_owned()) {
+        let (line_number, line) = line?;
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;

@@ -173,21 +173,15 @@ pub fn read(input: impl BufRead, file: &str) -> Result<Vec<(usize, ImportItem)>,
 }
 
 /// The records of `input` one at a time, for inputs too big to hold: the first bad line ends
-/// the stream with its error.
+/// the stream with its error (a line that is not UTF-8 included, by file and line).
 pub fn stream(
     input: impl BufRead,
     file: String,
 ) -> impl Iterator<Item = Result<(usize, ImportItem), FormatError>> {
-    input.lines().enumerate().filter_map(move |(n, line)| {
-        let line_number = n + 1;
-        let line = match line {
-            Ok(line) => line,
-            Err(source) => {
-                return Some(Err(FormatError::Io {
-                    file: file.clone(),
-                    source,
-                }))
-            }
+    super::numbered_lines(input, file.clone()).filter_map(move |line| {
+        let (line_number, line) = match line {
+            Ok(numbered) => numbered,
+            Err(e) => return Some(Err(e)),
         };
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {

@@ -15,6 +15,8 @@ pub mod generate;
 pub mod jsonl;
 pub mod seed;
 
+use std::io::BufRead;
+
 use thiserror::Error;
 
 pub use batch::{ImportBatch, Origin};
@@ -37,4 +39,58 @@ pub enum FormatError {
         file: String,
         source: crate::service::ServiceError,
     },
+}
+
+/// The lines of `input` numbered from 1, without their `\n` or `\r\n`: `BufRead::lines`, but a
+/// line that is not UTF-8 is a [`FormatError::BadLine`] naming `file`, the line and the byte.
+/// The first error ends them.
+pub(crate) fn numbered_lines(
+    input: impl BufRead,
+    file: String,
+) -> impl Iterator<Item = Result<(usize, String), FormatError>> {
+    let mut input = input;
+    let mut line = 0usize;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        match input.read_until(b'\n', &mut bytes) {
+            Ok(0) => {
+                done = true;
+                None
+            }
+            Ok(_) => {
+                line += 1;
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                }
+                match String::from_utf8(bytes) {
+                    Ok(text) => Some(Ok((line, text))),
+                    Err(e) => {
+                        done = true;
+                        Some(Err(FormatError::BadLine {
+                            file: file.clone(),
+                            line,
+                            message: format!(
+                                "the line is not valid UTF-8 (byte {})",
+                                e.utf8_error().valid_up_to() + 1
+                            ),
+                        }))
+                    }
+                }
+            }
+            Err(source) => {
+                done = true;
+                Some(Err(FormatError::Io {
+                    file: file.clone(),
+                    source,
+                }))
+            }
+        }
+    })
 }

@@ -10,8 +10,11 @@
 mod budget;
 mod connected;
 mod filter;
+#[cfg(test)]
+mod fixture;
 mod index;
 mod neighborhood;
+mod order;
 mod paths;
 mod shortest;
 mod snapshot;

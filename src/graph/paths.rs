@@ -1,6 +1,7 @@
 use petgraph::stable_graph::NodeIndex;
 
-use super::{Budget, EdgeFilter, GraphIndex, HopSpec, Step};
+use super::order::sorted_steps;
+use super::{Budget, EdgeData, EdgeFilter, GraphIndex, HopSpec, Step};
 
 /// A pattern search: from `start`, through `hops` in order, optionally ending at `target`.
 #[derive(Debug, Clone)]
@@ -34,6 +35,10 @@ impl Path {
 
 /// Calls `on_path` with the steps of every simple path matching `query`, depth first, until
 /// `on_path` returns false or the budget runs out (then `budget.exhausted()` says so).
+///
+/// Each entity's relations are followed in relation-id order, so the order paths come in, and
+/// so which are found before a cap or the budget stops the search, depend only on the graph.
+/// The budget pays for all of an entity's relations before the first is followed.
 ///
 /// Filters are applied as the search goes: a hop only follows relations of its kinds, in its
 /// direction, that `query.filter` admits, and only ends on entities of its entity kinds.
@@ -78,6 +83,7 @@ pub fn find_paths(
         on_path,
         steps: Vec::new(),
         visited: vec![query.start],
+        ways: Vec::new(),
     };
     search.visit(query.start, 0, 0);
 }
@@ -90,6 +96,8 @@ struct Search<'a, F> {
     steps: Vec<Step>,
     // Paths are short (a few hops), so a linear scan beats hashing.
     visited: Vec<NodeIndex>,
+    // The sorted steps out of each entity on the current path, by its position: reused buffers.
+    ways: Vec<Vec<Step>>,
 }
 
 impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
@@ -111,15 +119,26 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
         if reps >= spec.max_repeat {
             return true;
         }
-        for step in self.index.steps(node, spec.direction) {
-            if !self.budget.spend() {
-                return false;
-            }
-            let edge = self.index.edge_data(step.edge);
-            if !spec.kinds.admits(edge.kind)
-                || !self.query.filter.admits(edge)
-                || self.visited.contains(&step.to)
-            {
+        let depth = self.steps.len();
+        if self.ways.len() <= depth {
+            self.ways.resize_with(depth + 1, Vec::new);
+        }
+        let mut ways = std::mem::take(&mut self.ways[depth]);
+        let go_on = self.follow(node, hop, reps, &mut ways);
+        self.ways[depth] = ways;
+        go_on
+    }
+
+    /// Follows each step out of `node` that hop `hop` admits, in relation-id order.
+    fn follow(&mut self, node: NodeIndex, hop: usize, reps: u32, ways: &mut Vec<Step>) -> bool {
+        let spec = self.query.hops[hop];
+        let filter = &self.query.filter;
+        let admits = |edge: &EdgeData| spec.kinds.admits(edge.kind) && filter.admits(edge);
+        if !sorted_steps(self.index, node, spec.direction, admits, self.budget, ways) {
+            return false;
+        }
+        for &step in ways.iter() {
+            if self.visited.contains(&step.to) {
                 continue;
             }
             self.steps.push(step);
@@ -132,5 +151,77 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::super::fixture::{
+        budget, hop, key, node, patterns, same_everywhere, ENTITIES, VISITS,
+    };
+    use super::*;
+    use crate::model::Direction;
+
+    /// The paths in the order the search yields them, at most `cap`, and whether it ran out.
+    fn answer(
+        index: &GraphIndex,
+        start: &str,
+        hops: &[HopSpec],
+        target: Option<&str>,
+        cap: usize,
+        visits: u64,
+    ) -> (Vec<Vec<String>>, bool) {
+        let query = PathQuery {
+            start: node(index, start),
+            hops: hops.to_vec(),
+            target: target.map(|t| node(index, t)),
+            filter: EdgeFilter::default(),
+        };
+        let mut found = Vec::new();
+        let mut budget = budget(visits);
+        find_paths(index, &query, &mut budget, |steps| {
+            found.push(key(index, steps));
+            found.len() < cap
+        });
+        (found, budget.exhausted())
+    }
+
+    #[test]
+    fn answers_do_not_depend_on_insertion_order() {
+        let patterns = patterns();
+        same_everywhere(|index| {
+            let mut answers = Vec::new();
+            for (start, _) in ENTITIES {
+                for hops in &patterns {
+                    for target in [None, Some("t")] {
+                        for cap in [1, 4, usize::MAX] {
+                            for visits in VISITS {
+                                answers.push(answer(index, start, hops, target, cap, visits));
+                            }
+                        }
+                    }
+                }
+            }
+            answers
+        });
+    }
+
+    #[test]
+    fn relations_are_followed_in_id_order() {
+        let (paths, exhausted) = same_everywhere(|index| {
+            answer(
+                index,
+                "s",
+                &[hop(Direction::Any, 1, 1)],
+                None,
+                usize::MAX,
+                1_000_000,
+            )
+        });
+        assert_eq!(
+            paths,
+            [["r02"], ["r03"], ["r07"], ["r11"], ["r14"], ["r15"]]
+        );
+        assert!(!exhausted);
     }
 }

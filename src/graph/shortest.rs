@@ -4,6 +4,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 
 use crate::model::Direction;
 
+use super::order::by_relation_id;
 use super::{Budget, EdgeFilter, GraphIndex, Path, Step};
 
 /// Up to `k` shortest loopless paths between two entities, following relations either way.
@@ -19,6 +20,11 @@ pub struct ShortestQuery {
 
 /// The `k` shortest loopless paths, shortest first: bidirectional breadth-first search for the
 /// first, Yen's algorithm over it for the rest. Relations count one each (unweighted).
+///
+/// Ties break by relation ids: the first path is the first of the shortest by relation ids, and
+/// each spur Yen's algorithm tries is the first of its shortest too, so the paths (and which
+/// are found before the budget runs out) depend only on the graph, never on the order it was
+/// loaded in.
 ///
 /// ```
 /// use tiegraph::graph::{shortest_paths, Budget, BudgetLimits, EdgeFilter, GraphIndex, ShortestQuery};
@@ -114,11 +120,13 @@ impl Banned {
     }
 }
 
-/// How a search side reached a node: the node it came from and the step it took.
-type Parents = HashMap<NodeIndex, Option<(NodeIndex, Step)>>;
+/// How many relations from where a search side started each node it reached is.
+type Levels = HashMap<NodeIndex, usize>;
 
-/// One shortest path from `from` to `to` avoiding `banned`, growing the smaller frontier a whole
-/// level at a time so the first meeting level gives a shortest path.
+/// The shortest path from `from` to `to` avoiding `banned` that comes first by relation ids,
+/// growing the smaller frontier a whole level at a time so the first meeting level gives the
+/// shortest length. Levels are sets, so neither the length, nor the path, nor the visits spent
+/// depend on the order the index lists a node's relations in.
 fn bidirectional_bfs(
     index: &GraphIndex,
     from: NodeIndex,
@@ -133,72 +141,189 @@ fn bidirectional_bfs(
     if from == to {
         return Some(Vec::new());
     }
-    let mut forward: Parents = HashMap::from([(from, None)]);
-    let mut backward: Parents = HashMap::from([(to, None)]);
+    let usable = |step: &Step| {
+        !banned.nodes.contains(&step.to)
+            && !banned.edges.contains(&step.edge)
+            && query.filter.admits(index.edge_data(step.edge))
+    };
+    let mut forward: Levels = HashMap::from([(from, 0)]);
+    let mut backward: Levels = HashMap::from([(to, 0)]);
     let mut forward_frontier = vec![from];
     let mut backward_frontier = vec![to];
-    let mut length = 0;
-    while !forward_frontier.is_empty() && !backward_frontier.is_empty() && length < query.max_length
+    let (mut forward_depth, mut backward_depth) = (0, 0);
+    while !forward_frontier.is_empty()
+        && !backward_frontier.is_empty()
+        && forward_depth + backward_depth < query.max_length
     {
         let grow_forward = forward_frontier.len() <= backward_frontier.len();
-        let (frontier, parents, others) = if grow_forward {
-            (&mut forward_frontier, &mut forward, &backward)
+        let (frontier, levels, others, depth) = if grow_forward {
+            (
+                &mut forward_frontier,
+                &mut forward,
+                &backward,
+                &mut forward_depth,
+            )
         } else {
-            (&mut backward_frontier, &mut backward, &forward)
+            (
+                &mut backward_frontier,
+                &mut backward,
+                &forward,
+                &mut backward_depth,
+            )
         };
+        *depth += 1;
         let mut next = Vec::new();
-        let mut meeting = None;
+        let mut meetings = Vec::new();
         for &node in frontier.iter() {
             for step in index.steps(node, Direction::Any) {
                 if !budget.spend() {
                     return None;
                 }
-                if parents.contains_key(&step.to)
-                    || banned.nodes.contains(&step.to)
-                    || banned.edges.contains(&step.edge)
-                    || !query.filter.admits(index.edge_data(step.edge))
-                {
+                if levels.contains_key(&step.to) || !usable(&step) {
                     continue;
                 }
-                parents.insert(step.to, Some((node, step)));
-                if meeting.is_none() && others.contains_key(&step.to) {
-                    meeting = Some(step.to);
+                levels.insert(step.to, *depth);
+                if others.contains_key(&step.to) {
+                    meetings.push(step.to);
                 }
                 next.push(step.to);
             }
         }
         *frontier = next;
-        length += 1;
-        if let Some(meet) = meeting {
-            return Some(join(&forward, &backward, meet));
+        if !meetings.is_empty() {
+            return first_by_relation_ids(index, from, &forward, &backward, &meetings, usable);
         }
     }
     None
 }
 
-/// The forward half up to `meet`, then the backward half turned round.
-fn join(forward: &Parents, backward: &Parents, meet: NodeIndex) -> Vec<Step> {
+/// Among the shortest paths through the two searches' levels, the first by relation ids.
+///
+/// Every shortest path crosses the meeting level at a node `forward_depth` from `from` and
+/// `backward_depth` from `to` (nearer, and the searches would have met a level before), so the
+/// shortest paths are the walks up the forward levels to a meeting node, then down the backward
+/// levels to `to`. Walking from `from`, the least relation id that stays on one of them gives
+/// the first.
+fn first_by_relation_ids(
+    index: &GraphIndex,
+    from: NodeIndex,
+    forward: &Levels,
+    backward: &Levels,
+    meetings: &[NodeIndex],
+    usable: impl Fn(&Step) -> bool,
+) -> Option<Vec<Step>> {
+    let meeting_depth = *forward.get(meetings.first()?)?;
+    // The forward side's nodes on a shortest path: the meetings, and back from them a level at
+    // a time (the search follows relations either way, so a step back is a step).
+    let mut on_path: HashSet<NodeIndex> = meetings.iter().copied().collect();
+    let mut level = meetings.to_vec();
+    for depth in (1..=meeting_depth).rev() {
+        let mut previous = Vec::new();
+        for &node in &level {
+            for step in index.steps(node, Direction::Any) {
+                if forward.get(&step.to) == Some(&(depth - 1))
+                    && usable(&step)
+                    && on_path.insert(step.to)
+                {
+                    previous.push(step.to);
+                }
+            }
+        }
+        level = previous;
+    }
+    let least = |node: NodeIndex, fits: &dyn Fn(&Step) -> bool| {
+        index
+            .steps(node, Direction::Any)
+            .filter(|step| fits(step) && usable(step))
+            .min_by(|a, b| by_relation_id(index, a, b))
+    };
     let mut steps = Vec::new();
-    let mut node = meet;
-    while let Some(Some((previous, step))) = forward.get(&node) {
-        steps.push(*step);
-        node = *previous;
+    let mut node = from;
+    for depth in 1..=meeting_depth {
+        let step = least(node, &|s| {
+            forward.get(&s.to) == Some(&depth) && on_path.contains(&s.to)
+        })?;
+        steps.push(step);
+        node = step.to;
     }
-    steps.reverse();
-    let mut node = meet;
-    while let Some(Some((next, step))) = backward.get(&node) {
-        // The backward search stepped from `next` to `node`; walking forward goes the other way.
-        let direction = match step.direction {
-            Direction::Out => Direction::In,
-            Direction::In => Direction::Out,
-            Direction::Any => Direction::Any,
+    for depth in (0..*backward.get(&node)?).rev() {
+        let step = least(node, &|s| backward.get(&s.to) == Some(&depth))?;
+        steps.push(step);
+        node = step.to;
+    }
+    Some(steps)
+}
+
+#[cfg(test)]
+mod test {
+    use super::super::fixture::{budget, key, node, same_everywhere, ENTITIES, VISITS};
+    use super::*;
+
+    fn answer(
+        index: &GraphIndex,
+        from: &str,
+        to: &str,
+        filter: EdgeFilter,
+        k: usize,
+        visits: u64,
+    ) -> Vec<Vec<String>> {
+        let query = ShortestQuery {
+            from: node(index, from),
+            to: node(index, to),
+            filter,
+            k,
+            max_length: 6,
         };
-        steps.push(Step {
-            edge: step.edge,
-            to: *next,
-            direction,
-        });
-        node = *next;
+        shortest_paths(index, &query, &mut budget(visits))
+            .iter()
+            .map(|p| {
+                assert_eq!(p.start, query.from);
+                assert_eq!(p.end(), query.to);
+                key(index, &p.steps)
+            })
+            .collect()
     }
-    steps
+
+    #[test]
+    fn answers_do_not_depend_on_insertion_order() {
+        let filters = [
+            EdgeFilter::default(),
+            EdgeFilter {
+                include_denied: true,
+                ..EdgeFilter::default()
+            },
+        ];
+        same_everywhere(|index| {
+            let mut answers = Vec::new();
+            for (from, _) in ENTITIES {
+                for (to, _) in ENTITIES {
+                    for filter in filters {
+                        for k in [1, 3, 8] {
+                            for visits in VISITS {
+                                answers.push(answer(index, from, to, filter, k, visits));
+                            }
+                        }
+                    }
+                }
+            }
+            answers
+        });
+    }
+
+    #[test]
+    fn ties_break_by_relation_ids() {
+        let paths =
+            same_everywhere(|index| answer(index, "s", "t", EdgeFilter::default(), 6, 1_000_000));
+        assert_eq!(
+            paths,
+            [
+                vec!["r03", "r09"],
+                vec!["r07", "r05"],
+                vec!["r11", "r01"],
+                vec!["r14", "r09"],
+                vec!["r02", "r04", "r06"],
+                vec!["r02", "r08", "r05"],
+            ]
+        );
+    }
 }
