@@ -11,8 +11,8 @@
 //! ```
 //!
 //! - [`model`]: plain domain types, validation, standing derived from claims. serde only.
-//! - [`store`]: sled trees, key encoding, schema version, one transaction per write, flushed
-//!   before it is acknowledged.
+//! - `store` (private to [`service`]): sled trees, key and record encoding, schema version and
+//!   upgrades, the store's identity, all-or-nothing commits and loads, backups.
 //! - [`graph`]: the in-memory petgraph index of the topology and the traversal algorithms,
 //!   one file per algorithm, each with a budget.
 //! - [`service`]: the one place that writes (store first, then index) and the questions the
@@ -31,4 +31,4 @@ pub mod graph;
 pub mod http;
 pub mod model;
 pub mod service;
-pub mod store;
+mod store;

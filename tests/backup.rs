@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+use tiegraph::service::{restore_backup, verify_backup, BackupError, StoreError};
 use tiegraph::service::{Limits, Service};
-use tiegraph::store::{BackupError, Store, StoreError};
 
 use crate::util::{dump, seeded_service};
 
@@ -104,7 +104,7 @@ fn write_backup(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn refused(dir: &Path, backup: &Path) -> BackupError {
     let before = entries(dir);
     let target = dir.join("target");
-    let error = Store::restore(&target, backup).expect_err("a bad backup is refused");
+    let error = restore_backup(&target, backup).expect_err("a bad backup is refused");
     assert!(
         !target.exists(),
         "a refused restore left {}",
@@ -112,7 +112,7 @@ fn refused(dir: &Path, backup: &Path) -> BackupError {
     );
     assert_eq!(entries(dir), before, "a refused restore left something");
     assert!(
-        Store::verify_backup(backup).is_err(),
+        verify_backup(backup).is_err(),
         "verify accepts what restore refuses"
     );
     error
@@ -122,7 +122,7 @@ fn refused(dir: &Path, backup: &Path) -> BackupError {
 fn a_backup_restores_every_tree_byte_for_byte() {
     let (service, store_dir) = seeded_service();
     let before = dump(&service);
-    let claim = service.store().claims().next().unwrap().unwrap();
+    let claim = service.all_relations().next().unwrap().unwrap().claims[0].clone();
     drop(service);
     // Trees this build knows nothing of, one empty and one named in bytes that are not text,
     // come back too: the backup holds whatever sled holds.
@@ -141,15 +141,15 @@ fn a_backup_restores_every_tree_byte_for_byte() {
     }
     let work = tempfile::tempdir().unwrap();
     let backup = work.path().join("graph.backup");
-    let store = Store::open(store_dir.path()).unwrap();
+    let store = Service::open(store_dir.path(), Limits::default()).unwrap();
     let records = store
         .backup(&mut std::fs::File::create(&backup).unwrap())
         .unwrap();
     drop(store);
-    assert_eq!(Store::verify_backup(&backup).unwrap(), records);
+    assert_eq!(verify_backup(&backup).unwrap(), records);
 
     let target = work.path().join("restored");
-    assert_eq!(Store::restore(&target, &backup).unwrap(), records);
+    assert_eq!(restore_backup(&target, &backup).unwrap(), records);
     assert_eq!(entries(work.path()), ["graph.backup", "restored"]);
     let (original, restored) = (raw_trees(store_dir.path()), raw_trees(&target));
     assert!(original.contains_key(b"an-empty-tree".as_slice()));
@@ -161,7 +161,7 @@ fn a_backup_restores_every_tree_byte_for_byte() {
 
     let service = Service::open(&target, Limits::default()).unwrap();
     assert_eq!(dump(&service), before);
-    let back = service.store().claim(&claim.id).unwrap().unwrap();
+    let back = service.claim(&claim.id).unwrap().unwrap();
     assert_eq!(back.quote, claim.quote);
 
     // Two backups of one store are the same bytes.
@@ -169,7 +169,7 @@ fn a_backup_restores_every_tree_byte_for_byte() {
     service.backup(&mut again).unwrap();
     let mut first = Vec::new();
     drop(service);
-    Store::open(store_dir.path())
+    Service::open(store_dir.path(), Limits::default())
         .unwrap()
         .backup(&mut first)
         .unwrap();
@@ -200,7 +200,9 @@ fn a_flipped_byte_anywhere_is_refused() {
     // A changed letter in a verbatim quote is still valid JSON: only its frame's checksum
     // tells, and says which frame.
     let service = Service::open(seeded.store_dir.path(), Limits::default()).unwrap();
-    let quote = service.store().claims().next().unwrap().unwrap().quote;
+    let quote = service.all_relations().next().unwrap().unwrap().claims[0]
+        .clone()
+        .quote;
     drop(service);
     let word = quote
         .split(|c: char| !c.is_ascii_alphabetic())
@@ -303,9 +305,9 @@ fn a_format_1_backup_still_restores_with_its_checks() {
     assert!(count > 0);
     let work = tempfile::tempdir().unwrap();
     let file = write_backup(work.path(), "old.backup", &v1);
-    assert_eq!(Store::verify_backup(&file).unwrap(), count);
+    assert_eq!(verify_backup(&file).unwrap(), count);
     let target = work.path().join("restored");
-    assert_eq!(Store::restore(&target, &file).unwrap(), count);
+    assert_eq!(restore_backup(&target, &file).unwrap(), count);
     let (original, restored) = (raw_trees(seeded.store_dir.path()), raw_trees(&target));
     for name in V1_TREES {
         assert_eq!(
@@ -356,7 +358,7 @@ fn a_restore_that_fails_after_checking_removes_what_it_wrote() {
     future.extend(1u64.to_be_bytes());
     let work = tempfile::tempdir().unwrap();
     let file = write_backup(work.path(), "future.backup", &future);
-    assert_eq!(Store::verify_backup(&file).unwrap(), 1);
+    assert_eq!(verify_backup(&file).unwrap(), 1);
     let error = refused_after_writing(work.path(), &file);
     assert!(
         matches!(
@@ -369,7 +371,7 @@ fn a_restore_that_fails_after_checking_removes_what_it_wrote() {
 
 fn refused_after_writing(dir: &Path, backup: &Path) -> BackupError {
     let target = dir.join("target");
-    let error = Store::restore(&target, backup).expect_err("refused");
+    let error = restore_backup(&target, backup).expect_err("refused");
     assert!(!target.exists());
     assert_eq!(entries(dir), ["future.backup"]);
     error
@@ -381,7 +383,7 @@ fn a_restore_into_a_store_is_refused_and_into_an_empty_dir_works() {
     let target = seeded.work.path().join("data");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("something"), "kept").unwrap();
-    let error = Store::restore(&target, &seeded.backup).expect_err("not into a full dir");
+    let error = restore_backup(&target, &seeded.backup).expect_err("not into a full dir");
     assert!(matches!(error, BackupError::NotEmpty(_)), "{error}");
     assert_eq!(entries(&target), ["something"]);
     assert_eq!(entries(seeded.work.path()), ["data", "graph.backup"]);
@@ -390,11 +392,11 @@ fn a_restore_into_a_store_is_refused_and_into_an_empty_dir_works() {
     let empty = seeded.work.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let cut = write_backup(seeded.work.path(), "cut.backup", b"TIEGRAPH-BACKUP 2\n\x02");
-    assert!(Store::restore(&empty, &cut).is_err());
+    assert!(restore_backup(&empty, &cut).is_err());
     assert!(entries(&empty).is_empty());
 
     assert_eq!(
-        Store::restore(&empty, &seeded.backup).unwrap(),
+        restore_backup(&empty, &seeded.backup).unwrap(),
         seeded.records
     );
     let service = Service::open(&empty, Limits::default()).unwrap();

@@ -97,7 +97,7 @@ fn apply(service: &Service, write: &Write, relations: &mut Vec<String>) {
                     end: None,
                     claims: vec![claim(stance, Some(name(*from)))],
                 })
-                .map(|(relation, _)| relations.push(relation.id))
+                .map(|record| relations.push(record.relation.id))
         }
         Write::AddClaim(r, stance) => match pick(relations, *r) {
             Some(id) => service.add_claim(&id, claim(*stance, None)).map(drop),

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use tiegraph::service::restore_backup;
 use tiegraph::service::{Limits, Service};
-use tiegraph::store::Store;
 
 use crate::util::{seed_dir, TestServer};
 
@@ -125,34 +125,26 @@ fn check_store(dir: &Path, acknowledged: &Acknowledged) -> (usize, usize) {
             "acknowledged relation {id} was lost"
         );
     }
-    let store = service.store();
     let mut relations = 0;
-    for relation in store.relations() {
-        let relation = relation.unwrap();
+    for record in service.all_relations() {
+        let record = record.unwrap();
+        let relation = &record.relation;
         assert!(
-            !store.claims_of(&relation.id).unwrap().is_empty(),
+            !record.claims.is_empty(),
             "{} has no claim: half applied",
             relation.id
         );
         assert!(
-            store.entity(&relation.from).unwrap().is_some(),
+            service.entity(&relation.from).unwrap().is_some(),
             "{} dangles",
             relation.id
         );
         assert!(
-            store.entity(&relation.to).unwrap().is_some(),
+            service.entity(&relation.to).unwrap().is_some(),
             "{} dangles",
             relation.id
         );
         relations += 1;
-    }
-    for claim in store.claims() {
-        let claim = claim.unwrap();
-        assert!(
-            store.relation(&claim.relation).unwrap().is_some(),
-            "claim {} has no relation",
-            claim.id
-        );
     }
     (service.entity_count(), relations)
 }
@@ -258,7 +250,7 @@ async fn an_online_backup_under_writes_restores_to_a_consistent_graph() {
     let file = restored.path().join("graph.backup");
     std::fs::write(&file, &bytes).unwrap();
     let target = restored.path().join("data");
-    let records = Store::restore(&target, &file).expect("the backup restores");
+    let records = restore_backup(&target, &file).expect("the backup restores");
     assert!(records > 0);
     let (entities, relations) = check_store(
         &target,
@@ -269,10 +261,10 @@ async fn an_online_backup_under_writes_restores_to_a_consistent_graph() {
     );
     assert!(entities > 11 && relations >= 16);
     // Restoring over an existing store, or from a backup cut short, is refused.
-    assert!(Store::restore(&target, &file).is_err());
+    assert!(restore_backup(&target, &file).is_err());
     let cut = restored.path().join("cut.backup");
     std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
-    assert!(Store::restore(&restored.path().join("cut"), &cut).is_err());
+    assert!(restore_backup(&restored.path().join("cut"), &cut).is_err());
     assert!(!restored.path().join("cut").exists());
     server.stop().await;
 }

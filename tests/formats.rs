@@ -30,7 +30,7 @@ fn seeded(dir: &tempfile::TempDir) -> Service {
     let service = empty_service(dir);
     let file = File::open(seed_file()).expect("the seed file");
     let items = jsonl::read(BufReader::new(file), "seed").expect("the seed reads");
-    service.import(items, &|_| {}).expect("the seed imports");
+    service.import(items, &|_, _| {}).expect("the seed imports");
     service
 }
 
@@ -408,7 +408,7 @@ fn csv_export_imports_back_as_it_was_and_again_changes_nothing() {
     let fresh = empty_service(&fresh_dir);
     let summary = csv_batch(&nodes, &edges)
         .unwrap()
-        .import(&fresh, &|_| {})
+        .import(&fresh, &|_, _| {})
         .unwrap();
     assert_eq!(
         (summary.entities_created, summary.relations_created),
@@ -418,7 +418,7 @@ fn csv_export_imports_back_as_it_was_and_again_changes_nothing() {
 
     let again = csv_batch(&nodes, &edges)
         .unwrap()
-        .import(&fresh, &|_| {})
+        .import(&fresh, &|_, _| {})
         .unwrap();
     assert_eq!(created(&again), 0, "{again:?}");
     assert_eq!(jsonl_dump(&fresh), jsonl_dump(&service));
@@ -434,7 +434,10 @@ fn csv_bad_rows_are_reported_by_file_and_line_and_nothing_is_written() {
     let edges = format!(
         "id,source,target,kind,claims\nacme-vendor-to-agency,acme,agency,VENDOR_TO,{claims}\nghost-vendor-to-agency,ghost,agency,VENDOR_TO,{claims}\n"
     );
-    match csv_batch(nodes, &edges).unwrap().import(&service, &|_| {}) {
+    match csv_batch(nodes, &edges)
+        .unwrap()
+        .import(&service, &|_, _| {})
+    {
         Err(FormatError::BadLine {
             file,
             line,
@@ -446,7 +449,7 @@ fn csv_bad_rows_are_reported_by_file_and_line_and_nothing_is_written() {
         other => panic!("expected a bad line, got {other:?}"),
     }
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
-    assert!(service.store().is_empty());
+    assert!(service.is_empty());
 
     // A bad kind is caught while reading, on its own line.
     let bad_kind = "id,kind,name\nacme,COMPANY,Acme\nagency,MINISTRY,An Agency\n";
@@ -495,7 +498,7 @@ fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
         "{:?}",
         batch.notes
     );
-    let summary = batch.import(&service, &|_| {}).unwrap();
+    let summary = batch.import(&service, &|_, _| {}).unwrap();
     assert_eq!(
         (summary.entities_created, summary.relations_created),
         (4, 7)
@@ -526,7 +529,13 @@ fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
         EntityKind::Nonprofit
     );
 
-    let relation = |id: &str| service.relation(&ftm::ftm_slug(id)).unwrap().unwrap();
+    let relation = |id: &str| {
+        service
+            .relation(&ftm::ftm_slug(id))
+            .unwrap()
+            .unwrap()
+            .relation
+    };
     let officer = relation("dir-1");
     assert_eq!(
         (officer.kind, officer.role.as_deref()),
@@ -562,7 +571,7 @@ fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
     );
     assert_eq!(relation("link-1").kind, RelationKind::AssociatedWith);
 
-    let claims = service.claims_of(&officer.id).unwrap();
+    let claims = service.relation(&officer.id).unwrap().unwrap().claims;
     assert_eq!(claims.len(), 1);
     assert!(
         claims[0]
@@ -577,7 +586,11 @@ fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
         (source.url.as_deref(), source.publisher.as_deref()),
         (Some("https://example.org/filing"), Some("Registry"))
     );
-    let paid = service.claims_of(&relation("pay-1").id).unwrap();
+    let paid = service
+        .relation(&relation("pay-1").id)
+        .unwrap()
+        .unwrap()
+        .claims;
     let source = service.source(&paid[0].source).unwrap().unwrap();
     assert_eq!(
         source.published.map(|d| d.to_string()).as_deref(),
@@ -591,12 +604,12 @@ fn ftm_reimport_changes_nothing() {
     let service = empty_service(&dir);
     ftm_batch(FTM, &service)
         .unwrap()
-        .import(&service, &|_| {})
+        .import(&service, &|_, _| {})
         .unwrap();
     let before = jsonl_dump(&service);
     let again = ftm_batch(FTM, &service)
         .unwrap()
-        .import(&service, &|_| {})
+        .import(&service, &|_, _| {})
         .unwrap();
     assert_eq!(created(&again), 0, "{again:?}");
     assert_eq!(jsonl_dump(&service), before);
@@ -620,7 +633,7 @@ fn ftm_bad_rows_are_reported_by_line_and_nothing_is_written() {
     let ghost = [lines[0], r#"{"id": "dir-x", "schema": "Directorship", "properties": {"director": ["p-ghost"], "organization": ["co-acme"]}}"#].join("\n");
     match ftm_batch(&ghost, &service)
         .unwrap()
-        .import(&service, &|_| {})
+        .import(&service, &|_, _| {})
     {
         Err(FormatError::BadLine {
             file,
@@ -636,7 +649,7 @@ fn ftm_bad_rows_are_reported_by_line_and_nothing_is_written() {
         Err(FormatError::BadLine { line: 2, .. }) => {}
         other => panic!("expected line 2 to be refused, got {other:?}"),
     }
-    assert!(service.store().is_empty());
+    assert!(service.is_empty());
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
 }
 
@@ -684,7 +697,7 @@ fn jsonl_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
     let before = jsonl_dump(&service);
     let imported = jsonl::read(&bytes[..], "data.jsonl").and_then(|items| {
         service
-            .import(items, &|_| {})
+            .import(items, &|_, _| {})
             .map_err(|source| FormatError::Service {
                 file: "data.jsonl".into(),
                 source,
@@ -707,24 +720,15 @@ fn jsonl_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
     // `stream`, as the bulk load into an empty store reads it: refused in the checking pass.
     let empty_dir = tempfile::tempdir().unwrap();
     let empty = empty_service(&empty_dir);
-    let loaded = empty.bulk_load(
-        || {
-            Ok(
-                jsonl::stream(&bytes[..], "data.jsonl".into()).map(|record| {
-                    record.map_err(|e| tiegraph::service::ServiceError::BadRecord {
-                        line: None,
-                        message: e.to_string(),
-                    })
-                }),
-            )
-        },
+    let loaded = empty.import_stream(
+        || Ok(jsonl::import_items(&bytes[..], "data.jsonl".into())),
         &|_, _| {},
     );
     match loaded {
         Err(error) => assert!(error.to_string().contains(&expected), "{error}"),
         Ok(summary) => panic!("expected line 3 to be refused, got {summary:?}"),
     }
-    assert!(empty.store().is_empty());
+    assert!(empty.is_empty());
     assert_eq!((empty.entity_count(), empty.relation_count()), (0, 0));
 }
 
@@ -734,7 +738,7 @@ fn csv_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
     let service = empty_service(&dir);
     let import = |nodes: &[u8], edges: &[u8]| {
         csv_import::read(nodes, "nodes.csv", edges, "edges.csv")
-            .and_then(|batch| batch.import(&service, &|_| {}))
+            .and_then(|batch| batch.import(&service, &|_, _| {}))
     };
     let nodes = "id,kind,name\nacme,COMPANY,Acme\nagency,AGENCY,An Agenc@\n";
     let good_nodes = nodes.replace('@', "y");
@@ -774,7 +778,7 @@ fn csv_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
         other => panic!("expected nodes.csv:1 to be refused, got {other:?}"),
     }
 
-    assert!(service.store().is_empty());
+    assert!(service.is_empty());
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
     // The same files, UTF-8 throughout, import.
     let good_edges = edges.replace('@', "e");
@@ -791,7 +795,7 @@ fn ftm_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
         r#"{"id": "org-cafe", "schema": "Organization", "properties": {"name": ["Caf@ United"]}}"#;
     let (bytes, column) = bad_byte_on_line_3(&[lines[0], lines[1], third].join("\n"));
     let imported = ftm::read(&bytes[..], "acme.ftm.json", &|_| None)
-        .and_then(|batch| batch.import(&service, &|_| {}));
+        .and_then(|batch| batch.import(&service, &|_, _| {}));
     match imported {
         Err(error @ FormatError::BadLine { .. }) => assert_eq!(
             error.to_string(),
@@ -799,6 +803,6 @@ fn ftm_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
         ),
         other => panic!("expected line 3 to be refused, got {other:?}"),
     }
-    assert!(service.store().is_empty());
+    assert!(service.is_empty());
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
 }

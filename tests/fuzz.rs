@@ -68,7 +68,7 @@ proptest! {
         match jsonl::read(file.as_bytes(), "fuzz.jsonl") {
             Err(error) => prop_assert!(error.to_string().starts_with("fuzz.jsonl:")),
             Ok(items) => {
-                if let Err(error) = service.import(items, &|_| {}) {
+                if let Err(error) = service.import(items, &|_, _| {}) {
                     prop_assert!(!error.to_string().is_empty());
                     prop_assert_eq!(service.entity_count(), 0);
                     prop_assert_eq!(dump(&service), "");
@@ -95,7 +95,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::open(dir.path(), Limits::default()).unwrap();
         if let Ok(items) = jsonl::read(&bytes[..], "bytes") {
-            let _ = service.import(items, &|_| {});
+            let _ = service.import(items, &|_, _| {});
         }
     }
 }

@@ -64,7 +64,9 @@ fn the_output_imports_cleanly_into_a_fresh_store() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let service = Service::open(dir.path(), Limits::default()).expect("a fresh store opens");
     let items = jsonl::read(&out[..], "generated").expect("the output parses");
-    let summary = service.import(items, &|_| {}).expect("the output imports");
+    let summary = service
+        .import(items, &|_, _| {})
+        .expect("the output imports");
     assert_eq!(summary.entities_created, 300);
     assert_eq!(summary.relations_created, 2_000);
     assert_eq!(service.entity_count(), 300);
@@ -76,8 +78,7 @@ fn the_output_imports_cleanly_into_a_fresh_store() {
             .relation(&format!("r{r}"))
             .expect("reads work")
             .expect("every relation landed");
-        let claims = service.claims_of(&relation.id).expect("claims read");
-        standings.insert(service.standing(&relation, &claims));
+        standings.insert(service.standing(&relation.relation, &relation.claims));
     }
     for standing in [
         Standing::Confirmed,

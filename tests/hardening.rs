@@ -72,7 +72,7 @@ fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
             }
         }
     }
-    service.import(items, &|_| {}).unwrap();
+    service.import(items, &|_, _| {}).unwrap();
     (service, dir)
 }
 

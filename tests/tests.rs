@@ -19,6 +19,9 @@ mod durability;
 mod backup;
 // Property tests on the importers, the seed loader and search patterns.
 mod fuzz;
+// Layout 2 and the v1 upgrade, damaged snapshots and stores, ids and claim numbers, the
+// change log replayed into an index.
+mod integrity;
 // The changes subscription over both websocket protocols, with a real client.
 mod live;
 // Limits, load shedding, slow clients, tokens, metrics.

@@ -112,3 +112,62 @@ impl TestServer {
         answer["data"].clone()
     }
 }
+
+/// Writes `service`'s records into `dir` as a store of layout 1 (JSON records; claims and
+/// citations in trees of their own), the way builds before layout 2 wrote them.
+pub fn write_v1_store(service: &Service, dir: &Path) {
+    let db = sled::open(dir).expect("open sled");
+    let tree = |name: &str| db.open_tree(name).expect("tree");
+    let (entities, sources, relations, claims, citations, meta) = (
+        tree("entities"),
+        tree("sources"),
+        tree("relations"),
+        tree("claims"),
+        tree("citations"),
+        tree("meta"),
+    );
+    for entity in service.all_entities() {
+        let entity = entity.unwrap();
+        entities
+            .insert(entity.id.as_bytes(), serde_json::to_vec(&entity).unwrap())
+            .unwrap();
+    }
+    for source in service.all_sources() {
+        let source = source.unwrap();
+        sources
+            .insert(source.id.as_bytes(), serde_json::to_vec(&source).unwrap())
+            .unwrap();
+    }
+    for record in service.all_relations() {
+        let record = record.unwrap();
+        let id = &record.relation.id;
+        relations
+            .insert(id.as_bytes(), serde_json::to_vec(&record.relation).unwrap())
+            .unwrap();
+        for claim in &record.claims {
+            let key = |prefix: &str| [prefix.as_bytes(), &[0], claim.id.as_bytes()].concat();
+            claims
+                .insert(key(id), serde_json::to_vec(claim).unwrap())
+                .unwrap();
+            citations.insert(key(&claim.source), &[]).unwrap();
+        }
+    }
+    meta.insert("schema_version", &1u32.to_be_bytes()).unwrap();
+    meta.insert("sequence", &7u64.to_be_bytes()).unwrap();
+    db.flush().unwrap();
+}
+
+/// Every record of the graph, in full (timestamps and claim ids included).
+pub fn records(service: &Service) -> String {
+    let mut out = String::new();
+    for source in service.all_sources() {
+        out.push_str(&format!("{:?}\n", source.unwrap()));
+    }
+    for entity in service.all_entities() {
+        out.push_str(&format!("{:?}\n", entity.unwrap()));
+    }
+    for relation in service.all_relations() {
+        out.push_str(&format!("{:?}\n", relation.unwrap()));
+    }
+    out
+}

@@ -53,6 +53,7 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::Invalid(e) => (ErrorCode::BadUserInput, Some(e.field().to_owned())),
         ServiceError::NotFound { field, .. } => (ErrorCode::NotFound, Some((*field).to_owned())),
         ServiceError::AlreadyExists { .. } => (ErrorCode::AlreadyExists, Some("id".to_owned())),
+        ServiceError::DuplicateClaim { .. } => (ErrorCode::AlreadyExists, Some("claim".to_owned())),
         ServiceError::HasRelations { .. }
         | ServiceError::SourceInUse { .. }
         | ServiceError::LastClaim { .. } => (ErrorCode::InUse, None),

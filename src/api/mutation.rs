@@ -118,7 +118,7 @@ impl MutationRoot {
         let draft = model::RelationDraft::from(input);
         blocking(ctx, move |s| s.create_relation(draft))
             .await
-            .map(|(relation, _)| Relation(relation))
+            .map(Relation)
     }
 
     /// Changes a relation's status, role, description, amount or period.

@@ -71,21 +71,32 @@ impl SubscriptionRoot {
         #[graphql(desc = "Only changes touching this entity.")] entity: Option<ID>,
     ) -> impl Stream<Item = ChangeEvent> {
         let receiver = service(ctx).subscribe();
-        stream::unfold((receiver, entity), |(mut receiver, entity)| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(change) => {
-                        let wanted = entity
-                            .as_ref()
-                            .is_none_or(|e| change.entities.contains(&e.0));
-                        if wanted {
-                            return Some((ChangeEvent(change), (receiver, entity)));
-                        }
+        // Each commit's change record carries its events; they are handed out one at a time.
+        let pending = std::collections::VecDeque::<Change>::new();
+        stream::unfold(
+            (receiver, entity, pending),
+            |(mut receiver, entity, mut pending)| async move {
+                loop {
+                    if let Some(change) = pending.pop_front() {
+                        return Some((ChangeEvent(change), (receiver, entity, pending)));
                     }
-                    // Lagged: too slow to keep up; Closed: shutting down. Either ends the feed.
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                    match receiver.recv().await {
+                        Ok(record) => pending.extend(
+                            record
+                                .events
+                                .iter()
+                                .filter(|change| {
+                                    entity
+                                        .as_ref()
+                                        .is_none_or(|e| change.entities.contains(&e.0))
+                                })
+                                .cloned(),
+                        ),
+                        // Lagged: too slow to keep up; Closed: shutting down. Either ends the feed.
+                        Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 }

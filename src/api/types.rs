@@ -197,7 +197,7 @@ impl Entity {
             .map_err(to_graphql)?;
         let items = relations
             .into_iter()
-            .map(|r| (r.id.clone(), Relation(r)))
+            .map(|r| (r.relation.id.clone(), Relation(r)))
             .collect();
         Ok(RelationConnection::new(items, after.is_some(), has_next))
     }
@@ -276,56 +276,57 @@ pub struct Amount {
     pub currency: String,
 }
 
-pub struct Relation(pub model::Relation);
+/// A relation and its claims, read together: as one commit left them.
+pub struct Relation(pub model::RelationWithClaims);
 
 /// A directed tie between two entities, with the claims that report it.
 #[Object]
 impl Relation {
     /// The relation's id.
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.relation.id.clone())
     }
 
     /// What sort of tie it is.
     async fn kind(&self) -> RelationKind {
-        self.0.kind.into()
+        self.0.relation.kind.into()
     }
 
     /// The entity the tie goes from (the supplier, the donor, the sub-unit, the officer…).
     async fn from(&self) -> Entity {
-        Entity::lazy(&self.0.from)
+        Entity::lazy(&self.0.relation.from)
     }
 
     /// The entity the tie goes to (the customer, the recipient, the parent body…).
     async fn to(&self) -> Entity {
-        Entity::lazy(&self.0.to)
+        Entity::lazy(&self.0.relation.to)
     }
 
     /// Where the tie stands in its life, when the sources say.
     async fn status(&self) -> Option<Status> {
-        self.0.status.map(Into::into)
+        self.0.relation.status.map(Into::into)
     }
 
     /// How well it is supported, derived from its claims.
-    async fn standing(&self, ctx: &Context<'_>) -> Result<Standing> {
-        let service = service(ctx);
-        let claims = service.claims_of(&self.0.id).map_err(to_graphql)?;
-        Ok(service.standing(&self.0, &claims).into())
+    async fn standing(&self, ctx: &Context<'_>) -> Standing {
+        service(ctx)
+            .standing(&self.0.relation, &self.0.claims)
+            .into()
     }
 
     /// The capacity or form of the tie: "chief executive", "boycott threat".
     async fn role(&self) -> Option<&str> {
-        self.0.role.as_deref()
+        self.0.relation.role.as_deref()
     }
 
     /// What the tie is, in a sentence.
     async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+        self.0.relation.description.as_deref()
     }
 
     /// Money involved, when the sources say how much.
     async fn amount(&self) -> Option<Amount> {
-        self.0.amount.as_ref().map(|a| Amount {
+        self.0.relation.amount.as_ref().map(|a| Amount {
             value: a.value,
             currency: a.currency.clone(),
         })
@@ -333,28 +334,27 @@ impl Relation {
 
     /// When the tie began: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
     async fn start(&self) -> Option<String> {
-        self.0.period.start.map(|d| d.to_string())
+        self.0.relation.period.start.map(|d| d.to_string())
     }
 
     /// When the tie ended: YYYY, YYYY-MM or YYYY-MM-DD, as precisely as known.
     async fn end(&self) -> Option<String> {
-        self.0.period.end.map(|d| d.to_string())
+        self.0.relation.period.end.map(|d| d.to_string())
     }
 
     /// The claims reporting (or denying) the tie, in the order they were recorded; never empty.
-    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
-        let claims = service(ctx).claims_of(&self.0.id).map_err(to_graphql)?;
-        Ok(claims.into_iter().map(Claim).collect())
+    async fn claims(&self) -> Vec<Claim> {
+        self.0.claims.iter().cloned().map(Claim).collect()
     }
 
     /// When it was first recorded (RFC 3339, UTC).
     async fn created_at(&self) -> String {
-        self.0.created_at.to_rfc3339()
+        self.0.relation.created_at.to_rfc3339()
     }
 
     /// When it last changed (RFC 3339, UTC).
     async fn updated_at(&self) -> String {
-        self.0.updated_at.to_rfc3339()
+        self.0.relation.updated_at.to_rfc3339()
     }
 }
 

@@ -327,7 +327,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let service = Arc::new(open_service(&args.data, limits)?);
-    if service.store().is_empty() {
+    if service.is_empty() {
         seed_empty_store(&service, &args.seed_dir)?;
     }
     tracing::info!(
@@ -423,30 +423,7 @@ fn import(args: ImportArgs) -> Result<()> {
         bail!("give the file to import")
     };
     let service = open_service(&args.data, Limits::default())?;
-    if service.store().is_empty() {
-        return bulk_load(&service, &file);
-    }
-    let name = file.display().to_string();
-    let file = File::open(&file).with_context(|| format!("cannot open {name}"))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let reading = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template(
-            "reading  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let items = jsonl::read(BufReader::new(reading.wrap_read(file)), &name)?;
-    reading.finish();
-    let total = items.len() as u64;
-    let checking = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("loading  {bar:40} {pos}/{len} records {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let summary = service.import(items, &|done| checking.set_position(done as u64));
-    checking.finish();
-    let summary = summary.with_context(|| format!("{name}: nothing was imported"))?;
-    print_summary(&summary);
-    Ok(())
+    import_file(&service, &file)
 }
 
 /// FtM and CSV: read into a batch that remembers each record's file and line, then import it.
@@ -488,7 +465,7 @@ fn import_batch(args: ImportArgs) -> Result<()> {
         ProgressStyle::with_template("loading  {bar:40} {pos}/{len} records {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let summary = batch.import(&service, &|done| checking.set_position(done as u64));
+    let summary = batch.import(&service, &|_, done| checking.set_position(done));
     checking.finish();
     let summary = summary.context("nothing was imported")?;
     print_summary(&summary);
@@ -527,7 +504,7 @@ fn import_through_server(server: SocketAddr, args: &ImportArgs) -> Result<()> {
 
 /// An empty store takes the file in two streaming passes (check, then write) with a progress
 /// bar over the file's bytes for each, so memory stays flat whatever the file's size.
-fn bulk_load(service: &Service, path: &Path) -> Result<()> {
+fn import_file(service: &Service, path: &Path) -> Result<()> {
     let name = path.display().to_string();
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot open {name}"))?
@@ -538,31 +515,35 @@ fn bulk_load(service: &Service, path: &Path) -> Result<()> {
         ))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
     };
+    // The service reads the file once per pass: check, write, then index what it wrote
+    // (definitions, then relations).
     let bars = [
         ProgressBar::new(size).with_style(style("checking")),
         ProgressBar::new(size).with_style(style("writing ")),
+        ProgressBar::new(size).with_style(style("indexing")),
+        ProgressBar::new(size).with_style(style("indexing")),
     ];
     let pass = std::cell::Cell::new(0usize);
     let open = || {
-        let current = pass.get();
+        let current = pass.get().min(bars.len() - 1);
         pass.set(current + 1);
         if current > 0 {
-            bars[0].finish();
+            bars[current - 1].finish();
         }
         let file = File::open(path).map_err(|e| tiegraph::service::ServiceError::BadRecord {
+            file: Some(name.clone()),
             line: None,
-            message: format!("cannot open {name}: {e}"),
+            message: format!("cannot open it: {e}"),
         })?;
-        let reader = BufReader::with_capacity(1 << 20, bars[current.min(1)].wrap_read(file));
-        Ok(jsonl::stream(reader, name.clone()).map(|record| {
-            record.map_err(|e| tiegraph::service::ServiceError::BadRecord {
-                line: None,
-                message: e.to_string(),
-            })
-        }))
+        let reader = BufReader::with_capacity(1 << 20, bars[current].wrap_read(file));
+        Ok(jsonl::import_items(reader, name.clone()))
     };
-    let summary = service.bulk_load(open, &|_, _| {});
-    bars[1].finish();
+    let summary = service
+        .import_stream(open, &|_, _| {})
+        .map_err(|e| e.in_file(&name));
+    for bar in &bars {
+        bar.finish_and_clear();
+    }
     let summary = summary.with_context(|| format!("{name}: nothing was imported"))?;
     print_summary(&summary);
     Ok(())
@@ -646,13 +627,13 @@ fn backup(args: BackupArgs) -> Result<()> {
             download_backup(*server, token.as_deref(), &mut file)?;
         }
         (None, Some(dir)) => {
-            let store = tiegraph::store::Store::open(dir).with_context(|| {
+            let service = Service::open(dir, Limits::default()).with_context(|| {
                 format!(
                     "cannot open the store in {} (is the server still running? then use --server)",
                     dir.display()
                 )
             })?;
-            store.backup(&mut file).context("backup failed")?;
+            service.backup(&mut file).context("backup failed")?;
         }
         (None, None) => {
             bail!("say what to back up: --server ADDR (online) or --data-dir DIR (stopped)")
@@ -660,7 +641,7 @@ fn backup(args: BackupArgs) -> Result<()> {
     }
     file.flush()?;
     drop(file);
-    let records = tiegraph::store::Store::verify_backup(&partial).with_context(|| {
+    let records = tiegraph::service::verify_backup(&partial).with_context(|| {
         format!(
             "the backup in {} is not whole or is damaged; it was kept for inspection",
             partial.display()
@@ -703,7 +684,7 @@ fn download_backup(server: SocketAddr, token: Option<&str>, out: &mut impl Write
 
 fn restore(args: RestoreArgs) -> Result<()> {
     let records =
-        tiegraph::store::Store::restore(&args.data_dir, &args.file).with_context(|| {
+        tiegraph::service::restore_backup(&args.data_dir, &args.file).with_context(|| {
             format!(
                 "cannot restore {} into {}",
                 args.file.display(),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::model::SourceDraft;
-use crate::service::{ImportItem, ImportSummary, Service, ServiceError};
+use crate::service::{ImportItem, ImportSummary, LoadPhase, Service, ServiceError};
 
 use super::FormatError;
 
@@ -104,7 +104,7 @@ impl ImportBatch {
     pub fn import(
         self,
         service: &Service,
-        progress: &dyn Fn(usize),
+        progress: &dyn Fn(LoadPhase, u64),
     ) -> Result<ImportSummary, FormatError> {
         let ImportBatch { items, origins, .. } = self;
         // The service numbers records by what it is given: hand it positions, map them back.
@@ -119,6 +119,7 @@ impl ImportBatch {
                 ServiceError::BadRecord {
                     line: Some(n),
                     message,
+                    ..
                 } => match origins.get(n.wrapping_sub(1)) {
                     Some(origin) => FormatError::BadLine {
                         file: origin.file.clone(),
@@ -128,6 +129,7 @@ impl ImportBatch {
                     None => FormatError::Service {
                         file: files(&origins),
                         source: ServiceError::BadRecord {
+                            file: None,
                             line: Some(n),
                             message,
                         },

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, RelationDraft, RelationKind,
-    SourceDraft, Stance, Status,
+    RelationWithClaims, SourceDraft, Stance, Status,
 };
 use crate::service::{ImportItem, Service, ServiceError};
 
@@ -199,11 +199,37 @@ pub fn stream(
     })
 }
 
+/// [`stream`] as an import takes it: read errors become the service's record errors, still
+/// naming the file and line.
+pub fn import_items(
+    input: impl BufRead,
+    file: String,
+) -> impl Iterator<Item = Result<(usize, ImportItem), ServiceError>> {
+    let name = file.clone();
+    stream(input, file).map(move |record| {
+        record.map_err(|e| match e {
+            FormatError::BadLine {
+                file,
+                line,
+                message,
+            } => ServiceError::BadRecord {
+                file: Some(file),
+                line: Some(line),
+                message,
+            },
+            other => ServiceError::BadRecord {
+                file: Some(name.clone()),
+                line: None,
+                message: other.to_string(),
+            },
+        })
+    })
+}
+
 /// Writes the whole graph: sources, then entities, then relations with their claims, each in id
 /// order, so that reading the output into an empty store gives back the same graph.
 pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteError> {
-    let store = service.store();
-    for source in store.sources() {
+    for source in service.all_sources() {
         let s = source?;
         let record = Record::Source(SourceRecord {
             id: Some(s.id),
@@ -214,7 +240,7 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
         });
         write_line(&mut out, &record)?;
     }
-    for entity in store.entities() {
+    for entity in service.all_entities() {
         let e = entity?;
         let record = Record::Entity(EntityRecord {
             id: Some(e.id),
@@ -235,10 +261,12 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
         });
         write_line(&mut out, &record)?;
     }
-    for relation in store.relations() {
-        let r = relation?;
-        let claims = store
-            .claims_of(&r.id)?
+    for relation in service.all_relations() {
+        let RelationWithClaims {
+            relation: r,
+            claims,
+        } = relation?;
+        let claims = claims
             .into_iter()
             .map(|c| ClaimRecord {
                 source: c.source,
@@ -272,8 +300,6 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
 /// Why writing failed: reading the store, or the output.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Service(#[from] ServiceError),
     #[error("cannot write the output: {0}")]

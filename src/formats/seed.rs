@@ -31,7 +31,7 @@ pub fn load_dir(
         })?;
         let items = jsonl::read(BufReader::new(file), &name)?;
         let summary = service
-            .import(items, &|_| {})
+            .import(items, &|_, _| {})
             .map_err(|source| FormatError::Service {
                 file: name.clone(),
                 source,

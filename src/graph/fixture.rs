@@ -6,7 +6,9 @@ use std::fmt::Debug;
 
 use petgraph::stable_graph::NodeIndex;
 
-use crate::model::{Direction, Entity, EntityKind, Period, Relation, RelationKind, Timestamp};
+use crate::model::{
+    Claim, Direction, Entity, EntityKind, Period, Relation, RelationKind, Stance, Timestamp,
+};
 
 use super::{Budget, BudgetLimits, EntityKindSet, GraphIndex, HopSpec, KindSet, Step};
 
@@ -87,8 +89,22 @@ fn add_relation(
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
     };
+    let claims = [Claim {
+        id: format!("{id}.c1"),
+        relation: id.into(),
+        source: "s".into(),
+        stance: if denied {
+            Stance::Denies
+        } else {
+            Stance::Asserts
+        },
+        claimant: None,
+        quote: "q".into(),
+        recorded_at: Timestamp(0),
+    }];
+    index.upsert_source("s");
     assert!(
-        index.upsert_relation(&relation, denied),
+        index.upsert_relation(&relation, &claims),
         "{id}: both ends are in"
     );
 }
@@ -162,10 +178,10 @@ fn interleaved() -> GraphIndex {
 pub(super) fn builds() -> Vec<(&'static str, GraphIndex)> {
     let mut snapshot = Vec::new();
     backwards_with_deletions()
-        .write_snapshot(&mut snapshot, 1)
+        .write_snapshot(&mut snapshot, b"tag")
         .expect("a snapshot writes to memory");
-    let (from_snapshot, _) =
-        GraphIndex::read_snapshot(&mut &snapshot[..]).expect("the snapshot reads back");
+    let from_snapshot = GraphIndex::read_snapshot(&mut std::io::Cursor::new(snapshot), b"tag")
+        .expect("the snapshot reads back");
     vec![
         ("in id order", in_id_order()),
         ("backwards with deletions", backwards_with_deletions()),

@@ -1,11 +1,11 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{DaySpan, Direction, Entity, EntityKind, Relation, RelationKind};
+use crate::model::{Claim, DaySpan, Direction, Entity, EntityKind, Relation, RelationKind, Stance};
 
 /// What the index keeps of an entity: enough to filter and to search by name.
 #[derive(Debug, Clone)]
@@ -31,6 +31,38 @@ pub struct EdgeData {
     pub denied: bool,
     /// When the relation held, as day numbers.
     pub span: DaySpan,
+    /// The source slot (see [`Provenance`]) its first claim cites; most relations cite one
+    /// source, so the others, if any, are kept apart.
+    pub(super) source: u32,
+}
+
+/// No source slot.
+pub(super) const NO_SOURCE: u32 = u32::MAX;
+
+/// Whether every claim denies the relation (and there is at least one): such relations are
+/// hidden from traversals unless asked for.
+pub fn all_deny(claims: &[Claim]) -> bool {
+    !claims.is_empty() && claims.iter().all(|c| c.stance == Stance::Denies)
+}
+
+/// Where relations' claims come from: which sources they cite, and which entities other than
+/// their ends made them. Kept in the index (a few bytes per relation) so that "what cites this
+/// source" and "what did this entity say about others" cost what they find, not a scan of
+/// every claim, and so that the store needs no citation records of its own.
+#[derive(Default)]
+pub(super) struct Provenance {
+    /// Source ids by slot; a deleted source's slot is `None` until reused.
+    pub(super) sources: Vec<Option<Box<str>>>,
+    pub(super) slots: HashMap<Box<str>, u32>,
+    free: Vec<u32>,
+    /// The edges citing each slot, in no order.
+    cited_by: Vec<Vec<u32>>,
+    /// Slots beyond the first that an edge cites.
+    pub(super) more_sources: HashMap<u32, Box<[u32]>>,
+    /// Entities other than its ends who made claims about an edge.
+    pub(super) outside_claimants: HashMap<u32, Box<[NodeIndex]>>,
+    /// The edges each entity made claims about without being one of their ends.
+    stated_by: HashMap<NodeIndex, Vec<u32>>,
 }
 
 /// One way out of an entity along one relation.
@@ -110,6 +142,25 @@ pub struct GraphIndex {
     // Ordered so that listing entities by id is a range scan, and cursors are ids.
     pub(super) entities: BTreeMap<Box<str>, NodeIndex>,
     relations: RelationIds,
+    pub(super) provenance: Provenance,
+}
+
+/// What kind of record holds an id: ids are unique across entities, relations and sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Entity,
+    Relation,
+    Source,
+}
+
+impl Holder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Holder::Entity => "entity",
+            Holder::Relation => "relation",
+            Holder::Source => "source",
+        }
+    }
 }
 
 fn search_text(entity: &Entity) -> Box<str> {
@@ -192,46 +243,222 @@ impl GraphIndex {
                 .collect();
             for edge in touching {
                 let id = self.relations.get(edge).to_owned();
-                self.relations.remove(&id);
-                self.graph.remove_edge(edge);
+                self.remove_relation(&id);
+            }
+            if let Some(stated) = self.provenance.stated_by.remove(&node) {
+                for e in stated {
+                    if let Some(claimants) = self.provenance.outside_claimants.get_mut(&e) {
+                        let kept: Box<[NodeIndex]> =
+                            claimants.iter().copied().filter(|&n| n != node).collect();
+                        if kept.is_empty() {
+                            self.provenance.outside_claimants.remove(&e);
+                        } else {
+                            *claimants = kept;
+                        }
+                    }
+                }
             }
             self.graph.remove_node(node);
         }
     }
 
-    /// Adds a relation, or refreshes it; returns false if an end is not in the index.
-    pub fn upsert_relation(&mut self, relation: &Relation, denied: bool) -> bool {
+    /// Adds a relation with its claims, or refreshes it; returns false if an end (or a source
+    /// or claimant a claim names) is not in the index, and then changes nothing.
+    pub fn upsert_relation(&mut self, relation: &Relation, claims: &[Claim]) -> bool {
         let (Some(&from), Some(&to)) = (
             self.entities.get(relation.from.as_str()),
             self.entities.get(relation.to.as_str()),
         ) else {
             return false;
         };
+        let mut sources: Vec<u32> = Vec::new();
+        let mut claimants: Vec<NodeIndex> = Vec::new();
+        for claim in claims {
+            let Some(&slot) = self.provenance.slots.get(claim.source.as_str()) else {
+                return false;
+            };
+            if !sources.contains(&slot) {
+                sources.push(slot);
+            }
+            if let Some(claimant) = &claim.claimant {
+                let Some(&node) = self.entities.get(claimant.as_str()) else {
+                    return false;
+                };
+                if node != from && node != to && !claimants.contains(&node) {
+                    claimants.push(node);
+                }
+            }
+        }
         let data = EdgeData {
             kind: relation.kind,
-            denied,
+            denied: all_deny(claims),
             span: relation.period.into(),
+            source: sources.first().copied().unwrap_or(NO_SOURCE),
         };
-        match self.relations.find(&relation.id) {
-            Some(edge) => self.graph[edge] = data,
+        let edge = match self.relations.find(&relation.id) {
+            Some(edge) => {
+                self.forget_provenance(edge);
+                self.graph[edge] = data;
+                edge
+            }
             None => self.insert_edge(&relation.id, from, to, data),
-        }
+        };
+        self.record_provenance(edge, &sources, &claimants);
         true
     }
 
-    pub(super) fn insert_edge(&mut self, id: &str, from: NodeIndex, to: NodeIndex, data: EdgeData) {
+    pub(super) fn insert_edge(
+        &mut self,
+        id: &str,
+        from: NodeIndex,
+        to: NodeIndex,
+        data: EdgeData,
+    ) -> EdgeIndex {
         let edge = self.graph.add_edge(from, to, data);
         self.relations.insert(id, edge);
+        edge
     }
 
-    pub fn set_denied(&mut self, relation: &str, denied: bool) {
-        if let Some(edge) = self.relations.find(relation) {
-            self.graph[edge].denied = denied;
+    /// Files `edge` under its sources and its outside claimants; the first source is already in
+    /// the edge's data.
+    pub(super) fn record_provenance(
+        &mut self,
+        edge: EdgeIndex,
+        sources: &[u32],
+        claimants: &[NodeIndex],
+    ) {
+        let e = edge.index() as u32;
+        let p = &mut self.provenance;
+        for &slot in sources {
+            if let Some(citing) = p.cited_by.get_mut(slot as usize) {
+                citing.push(e);
+            }
+        }
+        if sources.len() > 1 {
+            p.more_sources.insert(e, sources[1..].into());
+        }
+        if !claimants.is_empty() {
+            for &node in claimants {
+                p.stated_by.entry(node).or_default().push(e);
+            }
+            p.outside_claimants.insert(e, claimants.into());
+        }
+    }
+
+    fn forget_provenance(&mut self, edge: EdgeIndex) {
+        let e = edge.index() as u32;
+        let first = self.graph[edge].source;
+        let p = &mut self.provenance;
+        let more = p.more_sources.remove(&e).unwrap_or_default();
+        for slot in std::iter::once(first).chain(more.iter().copied()) {
+            if let Some(citing) = p.cited_by.get_mut(slot as usize) {
+                if let Some(at) = citing.iter().position(|&x| x == e) {
+                    citing.swap_remove(at);
+                }
+            }
+        }
+        for node in p.outside_claimants.remove(&e).unwrap_or_default().iter() {
+            if let Some(stated) = p.stated_by.get_mut(node) {
+                stated.retain(|&x| x != e);
+                if stated.is_empty() {
+                    p.stated_by.remove(node);
+                }
+            }
+        }
+    }
+
+    /// Adds a source id (claims may then cite it); a no-op for one already there.
+    pub fn upsert_source(&mut self, id: &str) {
+        let p = &mut self.provenance;
+        if p.slots.contains_key(id) {
+            return;
+        }
+        let slot = match p.free.pop() {
+            Some(slot) => {
+                p.sources[slot as usize] = Some(id.into());
+                slot
+            }
+            None => {
+                p.sources.push(Some(id.into()));
+                p.cited_by.push(Vec::new());
+                (p.sources.len() - 1) as u32
+            }
+        };
+        p.slots.insert(id.into(), slot);
+    }
+
+    /// Removes a source id; the service only does so once no claim cites it.
+    pub fn remove_source(&mut self, id: &str) {
+        let p = &mut self.provenance;
+        if let Some(slot) = p.slots.remove(id) {
+            p.sources[slot as usize] = None;
+            p.cited_by[slot as usize].clear();
+            p.free.push(slot);
+        }
+    }
+
+    /// Every source id, in id order.
+    pub fn source_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.provenance.slots.keys().map(|k| &**k).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn source_count(&self) -> usize {
+        self.provenance.slots.len()
+    }
+
+    /// Ids of the relations with a claim citing `source`, in id order.
+    pub fn relations_citing(&self, source: &str) -> Vec<&str> {
+        let Some(&slot) = self.provenance.slots.get(source) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<&str> = self.provenance.cited_by[slot as usize]
+            .iter()
+            .map(|&e| self.relation_id(EdgeIndex::new(e as usize)))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Ids of the relations `entity` made a claim about without being one of their ends, in
+    /// id order.
+    pub fn statements_by(&self, entity: &str) -> Vec<&str> {
+        let Some(node) = self.node(entity) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<&str> = self
+            .provenance
+            .stated_by
+            .get(&node)
+            .map(|edges| {
+                edges
+                    .iter()
+                    .map(|&e| self.relation_id(EdgeIndex::new(e as usize)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Which kind of record holds `id`, if any.
+    pub fn holder(&self, id: &str) -> Option<Holder> {
+        if self.entities.contains_key(id) {
+            Some(Holder::Entity)
+        } else if self.relations.find(id).is_some() {
+            Some(Holder::Relation)
+        } else if self.provenance.slots.contains_key(id) {
+            Some(Holder::Source)
+        } else {
+            None
         }
     }
 
     pub fn remove_relation(&mut self, id: &str) {
-        if let Some(edge) = self.relations.remove(id) {
+        if let Some(edge) = self.relations.find(id) {
+            self.forget_provenance(edge);
+            self.relations.remove(id);
             self.graph.remove_edge(edge);
         }
     }

@@ -54,7 +54,7 @@ impl Path {
 /// let mut index = GraphIndex::new();
 /// index.upsert_entity(&entity("acme", EntityKind::Company));
 /// index.upsert_entity(&entity("agency", EntityKind::Agency));
-/// index.upsert_relation(&relation("r1", RelationKind::VendorTo, "acme", "agency"), false);
+/// index.upsert_relation(&relation("r1", RelationKind::VendorTo, "acme", "agency"), &[]);
 /// let query = PathQuery {
 ///     start: index.node("agency").unwrap(),
 ///     hops: vec![HopSpec { kinds: KindSet::of(&[RelationKind::VendorTo]), direction: Direction::In,

@@ -36,9 +36,9 @@ pub struct ShortestQuery {
 ///     created_at: Timestamp(0), updated_at: Timestamp(0) };
 /// let mut index = GraphIndex::new();
 /// for id in ["a", "b", "c"] { index.upsert_entity(&entity(id)); }
-/// index.upsert_relation(&relation("ab", "a", "b"), false);
-/// index.upsert_relation(&relation("cb", "c", "b"), false);
-/// index.upsert_relation(&relation("ac", "a", "c"), false);
+/// index.upsert_relation(&relation("ab", "a", "b"), &[]);
+/// index.upsert_relation(&relation("cb", "c", "b"), &[]);
+/// index.upsert_relation(&relation("ac", "a", "c"), &[]);
 /// let query = ShortestQuery { from: index.node("a").unwrap(), to: index.node("b").unwrap(),
 ///     filter: EdgeFilter::default(), k: 2, max_length: 6 };
 /// let paths = shortest_paths(&index, &query, &mut Budget::new(BudgetLimits::default()));

@@ -37,8 +37,17 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
     let service = state.service.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let items = jsonl::read(body.as_ref(), "request body").map_err(|e| e.to_string())?;
-        service.import(items, &|_| {}).map_err(|e| e.to_string())
+        // Streamed through the same passes as `tiegraph import`: the parsed records are never
+        // all held at once, only the body is.
+        let open = || {
+            Ok(jsonl::import_items(
+                body.as_ref(),
+                "request body".to_owned(),
+            ))
+        };
+        service
+            .import_stream(open, &|_, _| {})
+            .map_err(|e| e.in_file("request body").to_string())
     })
     .await;
     match done {
@@ -51,6 +60,7 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "relationsUpdated": summary.relations_updated,
             "claimsAdded": summary.claims_added,
             "unchanged": summary.unchanged,
+            "sequence": summary.sequence,
             "seconds": summary.elapsed.as_secs_f64(),
         }))
         .into_response(),

@@ -252,7 +252,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let service = &state.service;
-    let store_bytes = service.store().size_on_disk().ok();
+    let store_bytes = service.size_on_disk().ok();
     let body = state.metrics.render(
         service.entity_count(),
         service.relation_count(),

@@ -206,3 +206,12 @@ pub struct RelationPatch {
     pub start: Option<Option<String>>,
     pub end: Option<Option<String>>,
 }
+
+/// A relation together with its claims, as one commit left them: stored, read and announced as
+/// one unit, so nobody sees a relation without the claims that support it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelationWithClaims {
+    pub relation: Relation,
+    /// In the order they were recorded.
+    pub claims: Vec<Claim>,
+}

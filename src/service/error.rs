@@ -15,20 +15,26 @@ pub enum ServiceError {
         id: String,
         field: &'static str,
     },
-    #[error("the id `{id}` is already taken by a {what}")]
+    #[error("the id `{id}` is already taken by {}", article(what))]
     AlreadyExists { what: &'static str, id: String },
-    #[error(
-        "entity `{id}` still has {count} relation(s); delete them first or pass cascade: true"
-    )]
-    HasRelations { id: String, count: usize },
+    #[error("entity `{id}` {}; delete those first or pass cascade: true", in_use(*relations, *claims))]
+    HasRelations {
+        id: String,
+        relations: usize,
+        claims: usize,
+    },
+    #[error("relation `{relation}` already has this claim (`{id}`): same source, stance, claimant and quote")]
+    DuplicateClaim { id: String, relation: String },
     #[error("source `{id}` is cited by {count} claim(s); delete those claims first")]
     SourceInUse { id: String, count: usize },
     #[error("claim `{id}` is the last claim of relation `{relation}`: a relation needs a claim; delete the relation instead")]
     LastClaim { id: String, relation: String },
     #[error("invalid pattern: {0}")]
     BadQuery(String),
-    #[error("{line_prefix}{message}", line_prefix = line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    #[error("{}{message}", place(file.as_deref(), *line))]
     BadRecord {
+        /// The input's name, once the caller has said it.
+        file: Option<String>,
         line: Option<usize>,
         message: String,
     },
@@ -40,7 +46,50 @@ pub enum ServiceError {
     Unavailable,
 }
 
+fn article(what: &str) -> String {
+    match what.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {what}"),
+        _ => format!("a {what}"),
+    }
+}
+
+fn in_use(relations: usize, claims: usize) -> String {
+    let mut parts = Vec::new();
+    if relations > 0 {
+        parts.push(format!("is an end of {relations} relation(s)"));
+    }
+    if claims > 0 {
+        parts.push(format!("made claims about {claims} other relation(s)"));
+    }
+    parts.join(" and ")
+}
+
+fn place(file: Option<&str>, line: Option<usize>) -> String {
+    match (file, line) {
+        (Some(file), Some(line)) => format!("{file}:{line}: "),
+        (Some(file), None) => format!("{file}: "),
+        (None, Some(line)) => format!("line {line}: "),
+        (None, None) => String::new(),
+    }
+}
+
 impl ServiceError {
+    /// Names the input a record error came from, so it reads `FILE:LINE: …`.
+    pub fn in_file(self, name: &str) -> Self {
+        match self {
+            ServiceError::BadRecord {
+                file: None,
+                line,
+                message,
+            } => ServiceError::BadRecord {
+                file: Some(name.to_owned()),
+                line,
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn not_found(what: &'static str, id: &str, field: &'static str) -> Self {
         ServiceError::NotFound {
             what,

@@ -6,31 +6,44 @@
 //! announce the change. On open it rebuilds the index from the store. It knows nothing of
 //! GraphQL, HTTP or file formats: callers hand it model drafts and get model records back.
 
-mod bulk;
 mod changes;
 mod error;
-mod import;
+mod load;
 mod reads;
 mod records;
 mod writes;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::broadcast;
 
-use crate::graph::{BudgetLimits, GraphIndex};
-use crate::model::{Claim, Stance};
-use crate::store::{Store, StoreError};
+use crate::graph::{BudgetLimits, GraphIndex, SnapshotError};
+use crate::store::Store;
 
-pub use bulk::BulkPhase;
-pub use changes::{Change, ChangeKind, RecordType};
+pub use changes::{Change, ChangeKind, ChangeRecord, RecordType};
 pub use error::ServiceError;
-pub use import::{ImportItem, ImportSummary};
+pub use load::{ImportItem, ImportSummary, LoadPhase};
 pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
     Reach, ShortestRequest, SubgraphView, Topology,
 };
+pub use writes::Deleted;
+
+// What callers may know of the store: the ops a change record carries, the errors, the layout
+// version. The store itself stays behind the service.
+pub use crate::store::{BackupError, Op, StoreError, SCHEMA_VERSION};
+
+/// Restores a backup into `dir`, which must hold no store yet (see `tiegraph restore`): the
+/// backup is verified whole before anything is written, and nothing is left behind on failure.
+pub fn restore_backup(dir: &Path, backup: &Path) -> Result<u64, BackupError> {
+    Store::restore(dir, backup)
+}
+
+/// Reads a backup through without restoring it: whether it is whole, and its record count.
+pub fn verify_backup(backup: &Path) -> Result<u64, BackupError> {
+    Store::verify_backup(backup)
+}
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -74,7 +87,7 @@ pub struct Service {
     // One writer at a time: a write validates against the index, and nothing may change the
     // index between that check and the write landing. Reads never take it.
     writer: Mutex<()>,
-    changes: broadcast::Sender<Change>,
+    changes: broadcast::Sender<Arc<ChangeRecord>>,
     limits: Limits,
     /// Where the index snapshot lives: beside the store.
     snapshot: PathBuf,
@@ -83,30 +96,40 @@ pub struct Service {
 /// The index snapshot's file name in the data directory.
 const SNAPSHOT_FILE: &str = "index.snapshot";
 
-/// The saved index, if there is one and it was saved at the store's current sequence.
-fn load_snapshot(path: &Path, sequence: u64) -> Option<GraphIndex> {
+/// Change records buffered for subscribers; one further behind is dropped rather than buffered.
+const CHANGE_BUFFER: usize = 1024;
+
+/// What a snapshot must be tagged with to be this store's at this commit.
+fn snapshot_tag(store: &Store) -> Result<Vec<u8>> {
+    let mut tag = store.id().to_vec();
+    tag.extend_from_slice(&store.sequence()?.to_le_bytes());
+    Ok(tag)
+}
+
+/// The saved index, if there is one, it is this store's at its current commit, and it is whole.
+fn load_snapshot(path: &Path, tag: &[u8]) -> Option<GraphIndex> {
     let file = std::fs::File::open(path).ok()?;
-    match GraphIndex::read_snapshot(&mut std::io::BufReader::with_capacity(1 << 20, file)) {
-        Ok((index, saved)) if saved == sequence => Some(index),
-        Ok(_) => None,
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    match GraphIndex::read_snapshot(&mut input, tag) {
+        Ok(index) => Some(index),
+        Err(SnapshotError::Stale) => {
+            tracing::info!("the index snapshot is not this store's current one; rebuilding");
+            None
+        }
         Err(error) => {
-            tracing::warn!(%error, "ignoring an unreadable index snapshot");
+            tracing::warn!(%error, path = %path.display(), "ignoring the index snapshot; rebuilding the index from the store");
             None
         }
     }
 }
 
-/// Subscribers further behind than this many changes are dropped rather than buffered.
-const CHANGE_BUFFER: usize = 1024;
-
 impl Service {
-    /// Opens the store in `dir` and rebuilds the index from it.
     /// Opens the store in `dir` and loads the index: from the snapshot saved at the last clean
-    /// shutdown when it is still current, else by rebuilding it from the store.
+    /// shutdown when it is this store's at its current commit, else by rebuilding it.
     pub fn open(dir: &Path, limits: Limits) -> Result<Self> {
         let store = Store::open(dir)?;
         let snapshot = dir.join(SNAPSHOT_FILE);
-        let index = match load_snapshot(&snapshot, store.sequence()?) {
+        let index = match load_snapshot(&snapshot, &snapshot_tag(&store)?) {
             Some(index) => index,
             None => build_index(&store)?,
         };
@@ -125,28 +148,40 @@ impl Service {
         &self.limits
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Whether the store holds no record at all (a new store, to be seeded).
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
     }
 
-    /// Makes everything durable; the server calls it on shutdown.
+    /// Bytes the store takes on disk, the index snapshot included.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        let snapshot = std::fs::metadata(&self.snapshot).map_or(0, |m| m.len());
+        Ok(self.store.size_on_disk()? + snapshot)
+    }
+
+    /// The store's commit sequence: how many commits it has seen.
+    pub fn sequence(&self) -> Result<u64> {
+        Ok(self.store.sequence()?)
+    }
+
     /// Makes everything durable and saves the index beside the store, so the next open is fast.
     pub fn flush(&self) -> Result<()> {
         let _writer = self.lock_writer();
         self.store.flush()?;
-        self.save_snapshot()
+        self.save_snapshot()?;
+        Ok(self.store.seal()?)
     }
 
-    /// Writes the index snapshot, tagged with the store's sequence. The caller holds the writer
-    /// lock, so the two agree. Written to a temporary file and renamed: a crash leaves the old
-    /// snapshot or the new one, never half of one.
+    /// Writes the index snapshot, tagged with the store's identity and sequence. The caller
+    /// holds the writer lock, so the two agree. Written to a temporary file and renamed: a
+    /// crash leaves the old snapshot or the new one, never half of one.
     fn save_snapshot(&self) -> Result<()> {
         let path = &self.snapshot;
-        let sequence = self.store.sequence()?;
+        let tag = snapshot_tag(&self.store)?;
         let partial = path.with_extension("partial");
         let written = std::fs::File::create(&partial).and_then(|file| {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-            self.read_index().write_snapshot(&mut out, sequence)?;
+            self.read_index().write_snapshot(&mut out, &tag)?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()
         });
         match written.and_then(|()| std::fs::rename(&partial, path)) {
@@ -167,10 +202,31 @@ impl Service {
         Ok(self.store.backup(out)?)
     }
 
-    /// A live feed of committed writes. A subscriber that falls more than a buffer behind gets
-    /// `Lagged` and should be dropped.
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+    /// A live feed of the change log: every commit's record, in commit order. A subscriber
+    /// that falls more than a buffer behind gets `Lagged` and should be dropped.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeRecord>> {
         self.changes.subscribe()
+    }
+
+    /// Commits `ops` (already validated by the caller, who holds the writer lock), then feeds
+    /// them to the index, then announces them: the order every small write follows.
+    fn commit(&self, ops: Vec<Op>, events: Vec<Change>) -> Result<u64> {
+        let sequence = self.store.commit(&ops)?;
+        let record = ChangeRecord {
+            sequence,
+            part: 0,
+            last: true,
+            ops,
+            events,
+        };
+        record.apply_to(&mut self.write_index());
+        self.announce(record);
+        Ok(sequence)
+    }
+
+    fn announce(&self, record: ChangeRecord) {
+        // No subscriber is not an error: the feed is best-effort, the store is the record.
+        let _ = self.changes.send(Arc::new(record));
     }
 
     pub fn entity_count(&self) -> usize {
@@ -197,63 +253,35 @@ impl Service {
     }
 }
 
-/// Whether every claim denies: such relations are hidden from traversals unless asked for.
-pub(crate) fn all_deny<'a>(claims: impl IntoIterator<Item = &'a Claim>) -> bool {
-    let mut any = false;
-    for claim in claims {
-        if claim.stance == Stance::Asserts {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
-/// Reads the whole store into a fresh index. Relations and claims are both stored in relation-id
-/// order, so one merged pass finds each relation's claims without holding them all.
+/// Reads the whole store into a fresh index.
 fn build_index(store: &Store) -> Result<GraphIndex> {
     let mut index = GraphIndex::new();
+    for source in store.sources() {
+        index.upsert_source(&source?.id);
+    }
     for entity in store.entities() {
         index.upsert_entity(&entity?);
     }
-    let mut claims = store.claims().peekable();
-    for relation in store.relations() {
-        let relation = relation?;
-        let mut asserted = false;
-        let mut denied = false;
-        while let Some(next) = claims.peek() {
-            let claim = match next {
-                Ok(claim) => claim,
-                Err(_) => {
-                    return Err(claims
-                        .next()
-                        .and_then(|r| r.err())
-                        .map(ServiceError::from)
-                        .unwrap_or(ServiceError::Unavailable))
-                }
-            };
-            if claim.relation.as_str() > relation.id.as_str() {
-                break;
-            }
-            if claim.relation == relation.id {
-                match claim.stance {
-                    Stance::Asserts => asserted = true,
-                    Stance::Denies => denied = true,
-                }
-            }
-            claims.next();
-        }
-        if !index.upsert_relation(&relation, denied && !asserted) {
+    for record in store.relations() {
+        let record = record?;
+        if !index.upsert_relation(&record.relation, &record.claims) {
+            let r = &record.relation;
             return Err(ServiceError::Store(StoreError::Corrupt {
                 tree: crate::store::trees::RELATIONS,
-                key: relation.id.clone(),
+                key: r.id.clone(),
                 message: format!(
-                    "an end of the relation is missing ({} -> {})",
-                    relation.from, relation.to
+                    "it names an entity or source that is not in the store ({} -> {})",
+                    r.from, r.to
                 ),
             }));
         }
     }
     index.shrink_to_fit();
     Ok(index)
+}
+
+/// Rebuilds an index from a store directory's records alone, ignoring any snapshot: for
+/// checking that a snapshot or a replayed change log gives the same index.
+pub fn rebuild_index(dir: &Path) -> Result<GraphIndex> {
+    build_index(&Store::open(dir)?)
 }

@@ -8,9 +8,8 @@ use crate::graph::{
 };
 use crate::model::{
     derive_standing, Claim, Direction, Entity, EntityKind, PartialDate, Relation, RelationKind,
-    Source, Standing,
+    RelationWithClaims, Source, Standing,
 };
-use crate::store::claim_sequence;
 
 use super::{Result, Service, ServiceError};
 
@@ -18,7 +17,7 @@ use super::{Result, Service, ServiceError};
 #[derive(Debug, Clone)]
 pub enum NodeRecord {
     Entity(Entity),
-    Relation(Relation),
+    Relation(RelationWithClaims),
     Source(Source),
     Claim(Claim),
 }
@@ -134,7 +133,8 @@ impl Service {
         Ok(self.store.entity(id)?)
     }
 
-    pub fn relation(&self, id: &str) -> Result<Option<Relation>> {
+    /// A relation with its claims, as one commit left them.
+    pub fn relation(&self, id: &str) -> Result<Option<RelationWithClaims>> {
         Ok(self.store.relation(id)?)
     }
 
@@ -160,23 +160,36 @@ impl Service {
         Ok(self.store.claim(id)?.map(NodeRecord::Claim))
     }
 
-    /// A relation's claims in the order they were recorded.
-    pub fn claims_of(&self, relation: &str) -> Result<Vec<Claim>> {
-        Ok(self.store.claims_of(relation)?)
-    }
-
-    /// The claims citing a source, ordered by relation then sequence.
+    /// The claims citing a source, ordered by relation then as recorded.
     pub fn claims_citing(&self, source: &str) -> Result<Vec<Claim>> {
+        let relations: Vec<String> = self
+            .read_index()
+            .relations_citing(source)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let mut claims = Vec::new();
-        for id in self.store.citing_claims(source)? {
-            if let Some(claim) = self.store.claim(&id)? {
-                claims.push(claim);
+        for id in relations {
+            if let Some(record) = self.store.relation(&id)? {
+                claims.extend(record.claims.into_iter().filter(|c| c.source == source));
             }
         }
-        claims.sort_by(|a, b| {
-            (&a.relation, claim_sequence(&a.id)).cmp(&(&b.relation, claim_sequence(&b.id)))
-        });
         Ok(claims)
+    }
+
+    /// Every source, entity and relation in the store, in id order, for whole-graph exports.
+    pub fn all_sources(&self) -> impl Iterator<Item = Result<Source>> + '_ {
+        self.store.sources().map(|r| r.map_err(ServiceError::from))
+    }
+
+    pub fn all_entities(&self) -> impl Iterator<Item = Result<Entity>> + '_ {
+        self.store.entities().map(|r| r.map_err(ServiceError::from))
+    }
+
+    pub fn all_relations(&self) -> impl Iterator<Item = Result<RelationWithClaims>> + '_ {
+        self.store
+            .relations()
+            .map(|r| r.map_err(ServiceError::from))
     }
 
     /// A relation's standing: a claim counts as a party's when its claimant is an end of the
@@ -234,7 +247,7 @@ impl Service {
         include_denied: bool,
         after: Option<&str>,
         first: usize,
-    ) -> Result<(Vec<Relation>, bool)> {
+    ) -> Result<(Vec<RelationWithClaims>, bool)> {
         let filter = EdgeFilter {
             kinds: KindSet::of(kinds),
             include_denied,
@@ -574,19 +587,22 @@ fn parse_path_cursor(cursor: &str) -> Result<(usize, Vec<String>)> {
     Ok((length, key))
 }
 
-/// The graph's shape as the index holds it, in id order: for consistency checks and exports
-/// that need the whole topology without the records' details.
+/// The graph's shape as an index holds it, in id order: for consistency checks (a snapshot, a
+/// rebuild and a replayed change log must agree) and exports that need the whole topology.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topology {
     pub entities: Vec<(String, EntityKind)>,
     /// `(id, kind, from, to, denied)` of every relation.
     pub relations: Vec<(String, RelationKind, String, String, bool)>,
+    /// Every source, with the relations citing it.
+    pub sources: Vec<(String, Vec<String>)>,
+    /// Every entity that made claims about relations it is not an end of, with those relations.
+    pub statements: Vec<(String, Vec<String>)>,
 }
 
-impl Service {
-    pub fn topology(&self) -> Topology {
-        let index = self.read_index();
-        let entities = index
+impl Topology {
+    pub fn of(index: &GraphIndex) -> Topology {
+        let entities: Vec<(String, EntityKind)> = index
             .entity_ids()
             .filter_map(|id| index.entity_kind(id).map(|kind| (id.to_owned(), kind)))
             .collect();
@@ -606,9 +622,28 @@ impl Service {
             })
             .collect();
         relations.sort();
+        let owned = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect::<Vec<_>>();
+        let sources = index
+            .source_ids()
+            .into_iter()
+            .map(|id| (id.to_owned(), owned(index.relations_citing(id))))
+            .collect();
+        let statements = entities
+            .iter()
+            .map(|(id, _)| (id.clone(), owned(index.statements_by(id))))
+            .filter(|(_, said)| !said.is_empty())
+            .collect();
         Topology {
             entities,
             relations,
+            sources,
+            statements,
         }
+    }
+}
+
+impl Service {
+    pub fn topology(&self) -> Topology {
+        Topology::of(&self.read_index())
     }
 }

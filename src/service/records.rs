@@ -1,9 +1,12 @@
-//! Records made from drafts and checked on their own: shared by every way records come in.
+//! Records made from drafts and checked on their own, with the id rules and the claim
+//! de-duplication rule: shared by every way records come in (mutations and every import).
 
 use crate::model::{
-    slugify, validate_entity, validate_source, Entity, EntityDraft, ModelError, PartialDate,
-    Period, Relation, RelationDraft, Source, SourceDraft, Timestamp,
+    slugify, validate_claim, validate_entity, validate_source, Claim, ClaimDraft, Entity,
+    EntityDraft, ModelError, PartialDate, Period, Relation, RelationDraft, Source, SourceDraft,
+    Timestamp,
 };
+use crate::store::claim_id;
 
 /// A source from its draft, its id made from the title when absent, recorded `now`.
 pub(super) fn source_record(
@@ -81,4 +84,69 @@ pub(super) fn relation_record(
         created_at: now,
         updated_at: now,
     })
+}
+
+/// The one rule for when two claims are the same statement: same source, stance, claimant
+/// and quote. A relation never holds the same statement twice, whichever way it came in.
+pub(super) fn same_statement(claim: &Claim, draft: &ClaimDraft) -> bool {
+    (&claim.source, claim.stance, &claim.claimant, &claim.quote)
+        == (&draft.source, draft.stance, &draft.claimant, &draft.quote)
+}
+
+/// The claim numbered `n` of `relation` from its draft, recorded `now`, checked on its own.
+/// Errors name the field as `claims[i].field` when `position` is given.
+pub(super) fn claim_record(
+    relation: &str,
+    n: u32,
+    draft: ClaimDraft,
+    now: Timestamp,
+    position: Option<usize>,
+) -> Result<Claim, ModelError> {
+    let claim = Claim {
+        id: claim_id(relation, n),
+        relation: relation.to_owned(),
+        source: draft.source,
+        stance: draft.stance,
+        claimant: draft.claimant,
+        quote: draft.quote,
+        recorded_at: now,
+    };
+    validate_claim(&claim).map_err(|ModelError::Invalid { field, message }| {
+        let field = match position {
+            Some(i) => format!("claims[{i}].{field}"),
+            None => format!("claim.{field}"),
+        };
+        ModelError::Invalid { field, message }
+    })?;
+    Ok(claim)
+}
+
+/// `existing` claims followed by the drafts that are new statements, numbered from `next`;
+/// returns the claims, how many were added, and the number the next claim will get. Errors
+/// name a draft's field by its position when `positioned` (imports carry a list of claims;
+/// `createRelation` takes one).
+pub(super) fn merge_claims(
+    relation: &str,
+    mut claims: Vec<Claim>,
+    mut next: u32,
+    drafts: Vec<ClaimDraft>,
+    now: Timestamp,
+    positioned: bool,
+) -> Result<(Vec<Claim>, usize, u32), ModelError> {
+    let mut added = 0;
+    for (i, draft) in drafts.into_iter().enumerate() {
+        if claims.iter().any(|c| same_statement(c, &draft)) {
+            continue;
+        }
+        claims.push(claim_record(
+            relation,
+            next,
+            draft,
+            now,
+            positioned.then_some(i),
+        )?);
+        next += 1;
+        added += 1;
+    }
+    Ok((claims, added, next))
 }

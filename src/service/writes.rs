@@ -1,14 +1,19 @@
-//! Every write: validate against the index, commit to the store, update the index, announce.
+//! Every mutation: validate against the index, then [`Service::commit`] (store, index, change
+//! record, in that order) with records built by `records`.
 
+use crate::graph::Holder;
 use crate::model::{
-    check_slug, slugify, validate_claim, validate_entity, validate_relation, Claim, ClaimDraft,
-    Entity, EntityDraft, EntityPatch, ModelError, PartialDate, Relation, RelationDraft,
-    RelationPatch, Source, SourceDraft, Timestamp,
+    check_slug, slugify, validate_entity, validate_relation, Claim, ClaimDraft, Entity,
+    EntityDraft, EntityPatch, ModelError, PartialDate, Relation, RelationDraft, RelationPatch,
+    RelationWithClaims, Source, SourceDraft, Timestamp,
 };
-use crate::store::{claim_id, claim_sequence, Op, WriteBatch};
+use crate::store::Op;
 
-use super::records::{derived_relation_id, entity_record, relation_record, source_record};
-use super::{all_deny, Change, ChangeKind, RecordType, Result, Service, ServiceError};
+use super::records::{
+    claim_record, derived_relation_id, entity_record, merge_claims, relation_record,
+    same_statement, source_record,
+};
+use super::{Change, ChangeKind, RecordType, Result, Service, ServiceError};
 
 /// What a delete removed, so a client can update its view without asking again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,27 +23,46 @@ pub struct Deleted {
     pub claims: Vec<String>,
 }
 
+fn event(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> Change {
+    Change {
+        kind,
+        record,
+        id: id.to_owned(),
+        entities: entities.iter().map(|e| (*e).to_owned()).collect(),
+    }
+}
+
+fn relation_event(kind: ChangeKind, relation: &Relation) -> Change {
+    event(
+        kind,
+        RecordType::Relation,
+        &relation.id,
+        &[&relation.from, &relation.to],
+    )
+}
+
+fn claim_event(kind: ChangeKind, claim: &str, relation: &Relation) -> Change {
+    event(
+        kind,
+        RecordType::Claim,
+        claim,
+        &[&relation.from, &relation.to],
+    )
+}
+
 impl Service {
     /// Which type already holds `id`, if any: ids are unique across entities, relations and sources.
-    pub(super) fn id_holder(&self, id: &str) -> Result<Option<&'static str>> {
-        let index = self.read_index();
-        if index.node(id).is_some() {
-            return Ok(Some("entity"));
-        }
-        if index.edge(id).is_some() {
-            return Ok(Some("relation"));
-        }
-        drop(index);
-        Ok(self.store.source(id)?.map(|_| "source"))
+    pub(super) fn id_holder(&self, id: &str) -> Option<Holder> {
+        self.read_index().holder(id)
     }
 
     /// `wanted` if given (and free), else a slug of `text` made unique with a numeric suffix.
     fn choose_id(&self, wanted: Option<&str>, text: &str) -> Result<String> {
         if let Some(id) = wanted {
             check_slug("id", id)?;
-            return match self.id_holder(id)? {
-                Some(what) => Err(ServiceError::AlreadyExists {
-                    what,
+            return match self.id_holder(id) {
+                Some(holder) => Err(ServiceError::AlreadyExists {
+                    what: holder.name(),
                     id: id.to_owned(),
                 }),
                 None => Ok(id.to_owned()),
@@ -47,21 +71,18 @@ impl Service {
         let base = slugify(text);
         let mut candidate = base.clone();
         let mut n = 2;
-        while self.id_holder(&candidate)?.is_some() {
+        while self.id_holder(&candidate).is_some() {
             candidate = format!("{base}-{n}");
             n += 1;
         }
         Ok(candidate)
     }
 
-    fn announce(&self, kind: ChangeKind, record: RecordType, id: &str, entities: Vec<String>) {
-        // No subscriber is not an error: the feed is best-effort, the store is the record.
-        let _ = self.changes.send(Change {
-            kind,
-            record,
-            id: id.to_owned(),
-            entities,
-        });
+    /// A relation as stored, with the number its next claim gets.
+    fn stored_relation(&self, id: &str, field: &'static str) -> Result<(RelationWithClaims, u32)> {
+        self.store
+            .relation_and_next(id)?
+            .ok_or_else(|| ServiceError::not_found("relation", id, field))
     }
 
     pub fn create_entity(&self, draft: EntityDraft) -> Result<Entity> {
@@ -74,16 +95,13 @@ impl Service {
             },
             Timestamp::now(),
         )?;
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutEntity(entity.clone())],
-        })?;
-        self.write_index().upsert_entity(&entity);
-        self.announce(
+        let events = vec![event(
             ChangeKind::Created,
             RecordType::Entity,
             &entity.id,
-            vec![entity.id.clone()],
-        );
+            &[&entity.id],
+        )];
+        self.commit(vec![Op::PutEntity(entity.clone())], events)?;
         Ok(entity)
     }
 
@@ -97,138 +115,111 @@ impl Service {
         validate_entity(&entity)?;
         if entity.kind != current.kind {
             // A new kind must still suit every relation the entity is an end of.
-            for relation_id in self.read_index().relations_of(id) {
-                if let Some(relation) = self.store.relation(relation_id)? {
-                    let kind_of = |end: &str| {
-                        if end == id {
-                            Some(entity.kind)
-                        } else {
-                            self.read_index_kind(end)
-                        }
-                    };
-                    if let (Some(from), Some(to)) = (kind_of(&relation.from), kind_of(&relation.to))
-                    {
-                        validate_relation(&relation, from, to).map_err(|e| {
-                            ModelError::invalid(
-                                "kind",
-                                format!("relation `{}` would no longer be valid: {e}", relation.id),
-                            )
-                        })?;
+            let relations: Vec<String> = self
+                .read_index()
+                .relations_of(id)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            for relation_id in relations {
+                let Some(record) = self.store.relation(&relation_id)? else {
+                    continue;
+                };
+                let relation = record.relation;
+                let kind_of = |end: &str| {
+                    if end == id {
+                        Some(entity.kind)
+                    } else {
+                        self.read_index().entity_kind(end)
                     }
+                };
+                if let (Some(from), Some(to)) = (kind_of(&relation.from), kind_of(&relation.to)) {
+                    validate_relation(&relation, from, to).map_err(|e| {
+                        ModelError::invalid(
+                            "kind",
+                            format!("relation `{}` would no longer be valid: {e}", relation.id),
+                        )
+                    })?;
                 }
             }
         }
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutEntity(entity.clone())],
-        })?;
-        self.write_index().upsert_entity(&entity);
-        self.announce(
-            ChangeKind::Updated,
-            RecordType::Entity,
-            id,
-            vec![id.to_owned()],
-        );
+        let events = vec![event(ChangeKind::Updated, RecordType::Entity, id, &[id])];
+        self.commit(vec![Op::PutEntity(entity.clone())], events)?;
         Ok(entity)
     }
 
-    fn read_index_kind(&self, id: &str) -> Option<crate::model::EntityKind> {
-        self.read_index().entity_kind(id)
-    }
-
-    /// Deletes an entity. With `cascade`, also its relations and the claims it made (and a
-    /// relation left with no claim by that); without, refuses while any of those exist.
+    /// Deletes an entity. With `cascade`, also its relations and the claims it made about
+    /// others (and a relation left with no claim by that); without, refuses while any exist.
     pub fn delete_entity(&self, id: &str, cascade: bool) -> Result<Deleted> {
         let _writer = self.lock_writer();
         if self.store.entity(id)?.is_none() {
             return Err(ServiceError::not_found("entity", id, "id"));
         }
-        let relations: Vec<String> = self
-            .read_index()
-            .relations_of(id)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let statements = self.claims_by_claimant(id)?;
-        if !cascade && (!relations.is_empty() || !statements.is_empty()) {
+        let (mut doomed, statements): (Vec<String>, Vec<String>) = {
+            let index = self.read_index();
+            let own = index
+                .relations_of(id)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let said = index
+                .statements_by(id)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            (own, said)
+        };
+        doomed.sort();
+        doomed.dedup();
+        if !cascade && (!doomed.is_empty() || !statements.is_empty()) {
             return Err(ServiceError::HasRelations {
                 id: id.to_owned(),
-                count: relations.len() + statements.len(),
+                relations: doomed.len(),
+                claims: statements.len(),
             });
         }
         let mut deleted = Deleted {
             entities: vec![id.to_owned()],
             ..Deleted::default()
         };
-        let mut batch = WriteBatch::default();
-        let mut doomed_relations: Vec<String> = relations;
-        // A claim by the entity about a relation that survives: drop the claim, and the
-        // relation with it if nothing else supports it.
-        let mut trimmed: Vec<String> = Vec::new();
-        for claim in &statements {
-            if doomed_relations.contains(&claim.relation) {
+        let mut ops = Vec::new();
+        let mut events = Vec::new();
+        // A relation the entity only spoke of loses the entity's claims, and goes with them
+        // if nothing else supports it.
+        for relation_id in &statements {
+            let (mut record, next_claim) = self.stored_relation(relation_id, "id")?;
+            let (gone, kept): (Vec<Claim>, Vec<Claim>) = record
+                .claims
+                .into_iter()
+                .partition(|c| c.claimant.as_deref() == Some(id));
+            if kept.is_empty() {
+                doomed.push(relation_id.clone());
                 continue;
             }
-            let remaining = self
-                .store
-                .claims_of(&claim.relation)?
-                .into_iter()
-                .filter(|c| c.claimant.as_deref() != Some(id))
-                .count();
-            if remaining == 0 {
-                doomed_relations.push(claim.relation.clone());
-            } else {
-                batch.push(Op::DeleteClaim(claim.clone()));
+            for claim in &gone {
                 deleted.claims.push(claim.id.clone());
-                if !trimmed.contains(&claim.relation) {
-                    trimmed.push(claim.relation.clone());
-                }
+                events.push(claim_event(
+                    ChangeKind::Deleted,
+                    &claim.id,
+                    &record.relation,
+                ));
             }
+            record.claims = kept;
+            ops.push(Op::PutRelation { record, next_claim });
         }
-        doomed_relations.sort();
-        doomed_relations.dedup();
-        for relation in &doomed_relations {
-            for claim in self.store.claims_of(relation)? {
-                deleted.claims.push(claim.id.clone());
-                batch.push(Op::DeleteClaim(claim));
-            }
-            batch.push(Op::DeleteRelation(relation.clone()));
+        for relation_id in &doomed {
+            let (record, _) = self.stored_relation(relation_id, "id")?;
+            deleted
+                .claims
+                .extend(record.claims.iter().map(|c| c.id.clone()));
+            events.push(relation_event(ChangeKind::Deleted, &record.relation));
+            ops.push(Op::DeleteRelation(relation_id.clone()));
         }
-        batch.push(Op::DeleteEntity(id.to_owned()));
-        self.store.commit(&batch)?;
-        {
-            let mut index = self.write_index();
-            for relation in &doomed_relations {
-                index.remove_relation(relation);
-            }
-            index.remove_entity(id);
-        }
-        for relation in &trimmed {
-            self.refresh_denied(relation)?;
-        }
-        deleted.relations = doomed_relations;
-        for relation in &deleted.relations {
-            self.announce(ChangeKind::Deleted, RecordType::Relation, relation, vec![]);
-        }
-        self.announce(
-            ChangeKind::Deleted,
-            RecordType::Entity,
-            id,
-            vec![id.to_owned()],
-        );
+        ops.push(Op::DeleteEntity(id.to_owned()));
+        events.push(event(ChangeKind::Deleted, RecordType::Entity, id, &[id]));
+        self.commit(ops, events)?;
+        deleted.relations = doomed;
         Ok(deleted)
-    }
-
-    /// Claims whose claimant is `id`. Claimants are not indexed because only deleting an entity
-    /// asks, and that is rare: this walks every claim, so keep it off hot paths.
-    fn claims_by_claimant(&self, id: &str) -> Result<Vec<Claim>> {
-        let mut found = Vec::new();
-        for claim in self.store.claims() {
-            let claim = claim?;
-            if claim.claimant.as_deref() == Some(id) {
-                found.push(claim);
-            }
-        }
-        Ok(found)
     }
 
     pub fn create_source(&self, draft: SourceDraft) -> Result<Source> {
@@ -241,10 +232,13 @@ impl Service {
             },
             Timestamp::now(),
         )?;
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutSource(source.clone())],
-        })?;
-        self.announce(ChangeKind::Created, RecordType::Source, &source.id, vec![]);
+        let events = vec![event(
+            ChangeKind::Created,
+            RecordType::Source,
+            &source.id,
+            &[],
+        )];
+        self.commit(vec![Op::PutSource(source.clone())], events)?;
         Ok(source)
     }
 
@@ -263,10 +257,8 @@ impl Service {
             Timestamp::now(),
         )?;
         source.created_at = current.created_at;
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutSource(source.clone())],
-        })?;
-        self.announce(ChangeKind::Updated, RecordType::Source, id, vec![]);
+        let events = vec![event(ChangeKind::Updated, RecordType::Source, id, &[])];
+        self.commit(vec![Op::PutSource(source.clone())], events)?;
         Ok(source)
     }
 
@@ -275,31 +267,26 @@ impl Service {
         if self.store.source(id)?.is_none() {
             return Err(ServiceError::not_found("source", id, "id"));
         }
-        let citing = self.store.citing_claims(id)?;
+        let citing = self.claims_citing(id)?;
         if !citing.is_empty() {
             return Err(ServiceError::SourceInUse {
                 id: id.to_owned(),
                 count: citing.len(),
             });
         }
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::DeleteSource(id.to_owned())],
-        })?;
-        self.announce(ChangeKind::Deleted, RecordType::Source, id, vec![]);
+        let events = vec![event(ChangeKind::Deleted, RecordType::Source, id, &[])];
+        self.commit(vec![Op::DeleteSource(id.to_owned())], events)?;
         Ok(())
     }
 
-    /// Checks a claim draft against the graph and makes it the `n`th claim of `relation`.
-    fn claim_from_draft(&self, relation: &str, n: u32, draft: ClaimDraft) -> Result<Claim> {
-        if self.store.source(&draft.source)?.is_none() {
-            return Err(ServiceError::not_found(
-                "source",
-                &draft.source,
-                "claim.source",
-            ));
+    /// Checks that what a claim draft names exists.
+    fn check_claim_references(&self, draft: &ClaimDraft, field: &'static str) -> Result<()> {
+        let index = self.read_index();
+        if index.holder(&draft.source) != Some(Holder::Source) {
+            return Err(ServiceError::not_found("source", &draft.source, field));
         }
         if let Some(claimant) = &draft.claimant {
-            if self.read_index().node(claimant).is_none() {
+            if index.node(claimant).is_none() {
                 return Err(ServiceError::not_found(
                     "entity",
                     claimant,
@@ -307,22 +294,7 @@ impl Service {
                 ));
             }
         }
-        let claim = Claim {
-            id: claim_id(relation, n),
-            relation: relation.to_owned(),
-            source: draft.source,
-            stance: draft.stance,
-            claimant: draft.claimant,
-            quote: draft.quote,
-            recorded_at: Timestamp::now(),
-        };
-        validate_claim(&claim).map_err(|ModelError::Invalid { field, message }| {
-            ModelError::Invalid {
-                field: format!("claim.{field}"),
-                message,
-            }
-        })?;
-        Ok(claim)
+        Ok(())
     }
 
     /// Builds a relation from a draft, checking its ends against the index.
@@ -346,7 +318,7 @@ impl Service {
     }
 
     /// Creates a relation together with its claims (at least one: nothing enters without a source).
-    pub fn create_relation(&self, draft: RelationDraft) -> Result<(Relation, Vec<Claim>)> {
+    pub fn create_relation(&self, draft: RelationDraft) -> Result<RelationWithClaims> {
         let _writer = self.lock_writer();
         if draft.claims.is_empty() {
             return Err(ModelError::invalid(
@@ -357,35 +329,33 @@ impl Service {
         }
         let derived = derived_relation_id(&draft);
         let id = self.choose_id(draft.id.as_deref(), &derived)?;
-        let relation = self.relation_from_draft(id, &draft, Timestamp::now())?;
-        let claims = draft
-            .claims
-            .iter()
-            .zip(1..)
-            .map(|(claim, n)| self.claim_from_draft(&relation.id, n, claim.clone()))
-            .collect::<Result<Vec<_>>>()?;
-        let mut batch = WriteBatch {
-            ops: vec![Op::PutRelation(relation.clone())],
-        };
-        batch.ops.extend(claims.iter().cloned().map(Op::PutClaim));
-        self.store.commit(&batch)?;
-        self.write_index()
-            .upsert_relation(&relation, all_deny(&claims));
-        self.announce(
-            ChangeKind::Created,
-            RecordType::Relation,
-            &relation.id,
-            vec![relation.from.clone(), relation.to.clone()],
-        );
-        Ok((relation, claims))
+        let now = Timestamp::now();
+        let relation = self.relation_from_draft(id, &draft, now)?;
+        for claim in &draft.claims {
+            self.check_claim_references(claim, "claim.source")?;
+        }
+        let first = self.store.first_claim_number(&relation.id)?;
+        let (claims, _, next_claim) =
+            merge_claims(&relation.id, Vec::new(), first, draft.claims, now, false)?;
+        let record = RelationWithClaims { relation, claims };
+        let events = vec![relation_event(ChangeKind::Created, &record.relation)];
+        self.commit(
+            vec![Op::PutRelation {
+                record: record.clone(),
+                next_claim,
+            }],
+            events,
+        )?;
+        Ok(record)
     }
 
-    pub fn update_relation(&self, id: &str, patch: RelationPatch) -> Result<Relation> {
+    pub fn update_relation(&self, id: &str, patch: RelationPatch) -> Result<RelationWithClaims> {
         let _writer = self.lock_writer();
-        let current = self
-            .store
-            .relation(id)?
-            .ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
+        let (current, next_claim) = self.stored_relation(id, "id")?;
+        let RelationWithClaims {
+            relation: current,
+            claims,
+        } = current;
         let format_date = |d: Option<PartialDate>| d.map(|d| d.to_string());
         let draft = RelationDraft {
             id: None,
@@ -403,107 +373,79 @@ impl Service {
         let mut relation =
             self.relation_from_draft(current.id.clone(), &draft, Timestamp::now())?;
         relation.created_at = current.created_at;
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutRelation(relation.clone())],
-        })?;
-        let denied = all_deny(&self.store.claims_of(id)?);
-        self.write_index().upsert_relation(&relation, denied);
-        self.announce(
-            ChangeKind::Updated,
-            RecordType::Relation,
-            id,
-            vec![relation.from.clone(), relation.to.clone()],
-        );
-        Ok(relation)
+        let events = vec![relation_event(ChangeKind::Updated, &relation)];
+        let record = RelationWithClaims { relation, claims };
+        self.commit(
+            vec![Op::PutRelation {
+                record: record.clone(),
+                next_claim,
+            }],
+            events,
+        )?;
+        Ok(record)
     }
 
     pub fn delete_relation(&self, id: &str) -> Result<Deleted> {
         let _writer = self.lock_writer();
-        let relation = self
-            .store
-            .relation(id)?
-            .ok_or_else(|| ServiceError::not_found("relation", id, "id"))?;
-        let claims = self.store.claims_of(id)?;
-        let mut deleted = Deleted {
+        let (record, _) = self.stored_relation(id, "id")?;
+        let deleted = Deleted {
             relations: vec![id.to_owned()],
+            claims: record.claims.iter().map(|c| c.id.clone()).collect(),
             ..Deleted::default()
         };
-        let mut batch = WriteBatch::default();
-        for claim in claims {
-            deleted.claims.push(claim.id.clone());
-            batch.push(Op::DeleteClaim(claim));
-        }
-        batch.push(Op::DeleteRelation(id.to_owned()));
-        self.store.commit(&batch)?;
-        self.write_index().remove_relation(id);
-        self.announce(
-            ChangeKind::Deleted,
-            RecordType::Relation,
-            id,
-            vec![relation.from, relation.to],
-        );
+        let events = vec![relation_event(ChangeKind::Deleted, &record.relation)];
+        self.commit(vec![Op::DeleteRelation(id.to_owned())], events)?;
         Ok(deleted)
     }
 
     pub fn add_claim(&self, relation_id: &str, draft: ClaimDraft) -> Result<Claim> {
         let _writer = self.lock_writer();
-        let relation = self
-            .store
-            .relation(relation_id)?
-            .ok_or_else(|| ServiceError::not_found("relation", relation_id, "relation"))?;
-        let mut claims = self.store.claims_of(relation_id)?;
-        let next = claims
-            .iter()
-            .map(|c| claim_sequence(&c.id))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let claim = self.claim_from_draft(relation_id, next, draft)?;
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::PutClaim(claim.clone())],
-        })?;
-        claims.push(claim.clone());
-        self.write_index()
-            .set_denied(relation_id, all_deny(&claims));
-        self.announce(
+        let (mut record, next_claim) = self.stored_relation(relation_id, "relation")?;
+        self.check_claim_references(&draft, "claim.source")?;
+        if let Some(same) = record.claims.iter().find(|c| same_statement(c, &draft)) {
+            return Err(ServiceError::DuplicateClaim {
+                id: same.id.clone(),
+                relation: relation_id.to_owned(),
+            });
+        }
+        let claim = claim_record(relation_id, next_claim, draft, Timestamp::now(), None)?;
+        record.claims.push(claim.clone());
+        let events = vec![claim_event(
             ChangeKind::Created,
-            RecordType::Claim,
             &claim.id,
-            vec![relation.from, relation.to],
-        );
+            &record.relation,
+        )];
+        self.commit(
+            vec![Op::PutRelation {
+                record,
+                next_claim: next_claim + 1,
+            }],
+            events,
+        )?;
         Ok(claim)
     }
 
     pub fn delete_claim(&self, id: &str) -> Result<()> {
         let _writer = self.lock_writer();
-        let claim = self
+        let not_found = || ServiceError::not_found("claim", id, "id");
+        let relation_id = crate::store::relation_of_claim(id).ok_or_else(not_found)?;
+        let (mut record, next_claim) = self
             .store
-            .claim(id)?
-            .ok_or_else(|| ServiceError::not_found("claim", id, "id"))?;
-        let remaining: Vec<Claim> = self
-            .store
-            .claims_of(&claim.relation)?
-            .into_iter()
-            .filter(|c| c.id != id)
-            .collect();
-        if remaining.is_empty() {
+            .relation_and_next(relation_id)?
+            .ok_or_else(not_found)?;
+        let before = record.claims.len();
+        record.claims.retain(|c| c.id != id);
+        if record.claims.len() == before {
+            return Err(not_found());
+        }
+        if record.claims.is_empty() {
             return Err(ServiceError::LastClaim {
                 id: id.to_owned(),
-                relation: claim.relation,
+                relation: relation_id.to_owned(),
             });
         }
-        self.store.commit(&WriteBatch {
-            ops: vec![Op::DeleteClaim(claim.clone())],
-        })?;
-        self.write_index()
-            .set_denied(&claim.relation, all_deny(&remaining));
-        self.announce(ChangeKind::Deleted, RecordType::Claim, id, vec![]);
-        Ok(())
-    }
-
-    fn refresh_denied(&self, relation: &str) -> Result<()> {
-        let claims = self.store.claims_of(relation)?;
-        self.write_index().set_denied(relation, all_deny(&claims));
+        let events = vec![claim_event(ChangeKind::Deleted, id, &record.relation)];
+        self.commit(vec![Op::PutRelation { record, next_claim }], events)?;
         Ok(())
     }
 }

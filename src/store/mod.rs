@@ -1,97 +1,110 @@
 //! Durable storage of records in sled.
 //!
 //! Owns the on-disk layout: one tree per concern (names in [`trees`]), the key encoding
-//! (in [`keys`], nowhere else), the record encoding, and the schema version kept in the
-//! `meta` tree and checked on open. A [`WriteBatch`] is applied in one transaction across
-//! trees and flushed before [`Store::commit`] returns, so a write acknowledged is a write kept.
-//! It knows the model's types but nothing of the graph index, GraphQL or HTTP, and it
-//! enforces no domain rule: the service validates before it writes. Backups and restores of
-//! the raw trees are in [`backup`].
+//! (in [`keys`]), the record encoding (in `codec`: compact binary, a relation stored with its
+//! claims), the schema version and the store's identity kept in the `meta` tree, and the
+//! upgrade from older layouts (`upgrade`). Every way in is all-or-nothing and durable before
+//! it returns: [`Store::commit`] applies a small batch in one transaction; a [`Load`] streams a
+//! batch of any size, keeping an undo journal on disk so that an interrupted load is rolled
+//! back when the store is next opened. Each of the two moves the commit sequence once.
+//!
+//! A damaged store is refused, never read as empty: the identity file beside sled's files
+//! (`tiegraph.id`) records the store's id and a sequence it is known to have reached, and a
+//! store that lost its records or its commits fails to open with a message saying so.
+//!
+//! It knows the model's types but nothing of the graph index, GraphQL or HTTP, and it enforces
+//! no domain rule: the service validates before it writes, and is the store's only user.
 
 mod backup;
+mod codec;
 mod keys;
+mod load;
+mod upgrade;
 
 pub use backup::BackupError;
+pub use keys::{claim_id, relation_of_claim};
+pub use load::Load;
 
-pub use keys::{claim_id, claim_sequence};
+use std::path::{Path, PathBuf};
 
-use std::path::Path;
-
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use thiserror::Error;
 
-use crate::model::{Claim, Entity, Relation, Source};
+use crate::model::{Claim, Entity, RelationWithClaims, Source};
 
-/// The layout version this build reads and writes. Bump it with an upgrade step in
-/// [`Store::open`] whenever keys or record encodings change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The layout version this build reads and writes. Version 1 stored JSON records with claims
+/// and citations in trees of their own; opening such a store upgrades it (see `upgrade`).
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// The names of sled's trees: one per concern.
+/// The names of sled's trees: one per concern. Layout 2's names differ from layout 1's, so an
+/// upgrade can write the new trees beside the old ones and switch over in one step.
 pub mod trees {
     pub const META: &str = "meta";
-    pub const ENTITIES: &str = "entities";
-    pub const RELATIONS: &str = "relations";
-    pub const SOURCES: &str = "sources";
-    /// Claims keyed by relation first, so that a relation's claims are one prefix scan.
-    pub const CLAIMS: &str = "claims";
-    /// Which claims cite a source: `<source id> 0x00 <claim id>` to nothing.
-    pub const CITATIONS: &str = "citations";
+    pub const ENTITIES: &str = "entities.2";
+    pub const RELATIONS: &str = "relations.2";
+    pub const SOURCES: &str = "sources.2";
+    /// The next claim number of each deleted relation, so a relation re-created under the same
+    /// id never hands out a claim id that was used before.
+    pub const RETIRED: &str = "retired.2";
+    /// The undo journal of the load in progress, if any.
+    pub const UNDO: &str = "undo.2";
 }
 
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
-/// Counts committed writes, so a saved copy of the index can tell whether it is current.
+const STORE_ID_KEY: &[u8] = b"store_id";
+/// Counts commits, so a saved index and a replica can tell which state they hold.
 const SEQUENCE_KEY: &[u8] = b"sequence";
-/// Present while a bulk load writes without transactions; found on open, it means the load was
-/// interrupted and the store holds part of a file.
-const BULK_LOAD_KEY: &[u8] = b"bulk_load_in_progress";
+/// Present while a load writes outside a transaction; found on open, the load is rolled back.
+const LOAD_KEY: &[u8] = b"load_in_progress";
+
+/// The identity file's name in the data directory.
+const IDENTITY_FILE: &str = "tiegraph.id";
 
 /// sled's page cache. Its default (1 GiB) would double the server's memory; the index answers
 /// traversals, so the cache only serves record lookups.
 const CACHE_BYTES: u64 = 64 << 20;
+
+/// An identity no other store has: sixteen random bytes, made when the store is created.
+pub type StoreId = [u8; 16];
 
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("storage engine error: {0}")]
     Engine(#[from] sled::Error),
     #[error(
-        "the data directory holds schema version {found}, but this build reads version {expected}"
+        "the data directory holds schema version {found}, but this build reads versions 1 to {expected}"
     )]
     SchemaVersion { found: u32, expected: u32 },
-    #[error("a bulk load into this store was interrupted, so it holds part of a file: delete the data directory and import again")]
-    InterruptedLoad,
+    #[error("the store in {dir} is damaged: {problem}. Nothing was changed; restore a backup into a new directory (`tiegraph restore --data-dir NEW FILE`), or move the directory away to start empty")]
+    Damaged { dir: String, problem: String },
     #[error("corrupt record in tree `{tree}` at key `{key}`: {message}")]
     Corrupt {
         tree: &'static str,
         key: String,
         message: String,
     },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
-/// One change to one record.
-#[derive(Debug, Clone)]
+/// One change to one record; a batch of them is what a commit writes and what its change
+/// record carries, so applying the same ops to another store or index gives the same state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Op {
     PutEntity(Entity),
     DeleteEntity(String),
-    PutRelation(Relation),
-    DeleteRelation(String),
     PutSource(Source),
     DeleteSource(String),
-    PutClaim(Claim),
-    DeleteClaim(Claim),
-}
-
-/// Changes that must land together or not at all.
-#[derive(Debug, Clone, Default)]
-pub struct WriteBatch {
-    pub ops: Vec<Op>,
-}
-
-impl WriteBatch {
-    pub fn push(&mut self, op: Op) {
-        self.ops.push(op);
-    }
+    /// A relation with all its claims, and the number its next claim gets.
+    PutRelation {
+        record: RelationWithClaims,
+        next_claim: u32,
+    },
+    DeleteRelation(String),
 }
 
 /// The durable record store. Cheap to clone: sled's handles are reference counted.
@@ -102,198 +115,210 @@ pub struct Store {
     entities: sled::Tree,
     relations: sled::Tree,
     sources: sled::Tree,
-    claims: sled::Tree,
-    citations: sled::Tree,
+    retired: sled::Tree,
+    undo: sled::Tree,
+    dir: PathBuf,
+    id: StoreId,
 }
 
-/// A record's encoded bytes, ready to go in a tree.
-type Encoded = Vec<u8>;
-
-fn encode<T: Serialize>(record: &T) -> Encoded {
-    // Our record types hold only strings, numbers and enums, which serde_json cannot fail on.
-    serde_json::to_vec(record).unwrap_or_default()
+/// What the identity file says: which store lives here, and a sequence it has reached.
+#[derive(Debug, Serialize, Deserialize)]
+struct Identity {
+    store: String,
+    sequence: u64,
 }
 
-fn decode<T: DeserializeOwned>(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        tree,
-        key: String::from_utf8_lossy(key).into_owned(),
-        message: e.to_string(),
-    })
+fn hex(id: &StoreId) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`, checking its schema version.
+    /// Opens (creating if needed) the store in `dir`: checks that it is whole and of a known
+    /// version, upgrades an older layout, and rolls back a load that was interrupted.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        // sled releases a closed store's file lock from a background thread, a moment after the
-        // last handle is dropped: reopening in the same process may find it still held.
-        let mut attempts = 0;
-        loop {
-            match sled::Config::new()
-                .path(dir)
-                .cache_capacity(CACHE_BYTES)
-                .open()
-            {
-                Ok(db) => return Self::from_db(db),
-                Err(sled::Error::Io(e))
-                    if attempts < 100 && e.to_string().contains("could not acquire lock") =>
-                {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => return Err(e.into()),
+        let damaged = |problem: String| StoreError::Damaged {
+            dir: dir.display().to_string(),
+            problem,
+        };
+        let identity = read_identity(dir)?;
+        // sled may panic on a damaged file instead of returning an error: that is a damaged
+        // store too, not a reason to take the process down.
+        let opened = std::panic::catch_unwind(|| open_db(dir))
+            .map_err(|_| damaged("the storage engine could not read its files".into()))?;
+        let db = match opened {
+            Ok(db) => db,
+            Err(sled::Error::Corruption { .. }) => {
+                return Err(damaged("the storage engine found corrupt data".into()))
             }
-        }
-    }
-
-    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+            Err(e) => return Err(e.into()),
+        };
         let meta = db.open_tree(trees::META)?;
-        match meta.get(SCHEMA_VERSION_KEY)? {
-            Some(bytes) => {
-                let found = <[u8; 4]>::try_from(bytes.as_ref())
+        let version = match meta.get(SCHEMA_VERSION_KEY)? {
+            Some(bytes) => Some(
+                <[u8; 4]>::try_from(bytes.as_ref())
                     .map(u32::from_be_bytes)
-                    .unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::SchemaVersion {
-                        found,
-                        expected: SCHEMA_VERSION,
-                    });
-                }
+                    .map_err(|_| damaged("its schema version is unreadable".into()))?,
+            ),
+            None => None,
+        };
+        match version {
+            None if identity.is_some() => {
+                return Err(damaged(
+                    "its records are gone, though its identity file says it held some".into(),
+                ))
+            }
+            None if holds_records(&db)? => {
+                return Err(damaged("it has records but no schema version".into()))
             }
             None => {
+                let mut id = [0u8; 16];
+                getrandom::fill(&mut id).map_err(|e| StoreError::Io {
+                    path: dir.display().to_string(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                meta.insert(STORE_ID_KEY, &id)?;
                 meta.insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())?;
                 db.flush()?;
             }
+            Some(1) => upgrade::v1_to_v2(&db)?,
+            Some(SCHEMA_VERSION) => upgrade::drop_v1_trees(&db)?,
+            Some(found) => {
+                return Err(StoreError::SchemaVersion {
+                    found,
+                    expected: SCHEMA_VERSION,
+                })
+            }
         }
-        if meta.contains_key(BULK_LOAD_KEY)? {
-            return Err(StoreError::InterruptedLoad);
-        }
-        Ok(Store {
+        let id: StoreId = match meta.get(STORE_ID_KEY)? {
+            Some(bytes) => <StoreId>::try_from(bytes.as_ref())
+                .map_err(|_| damaged("its store id is unreadable".into()))?,
+            None => return Err(damaged("it has no store id".into())),
+        };
+        let store = Store {
             entities: db.open_tree(trees::ENTITIES)?,
             relations: db.open_tree(trees::RELATIONS)?,
             sources: db.open_tree(trees::SOURCES)?,
-            claims: db.open_tree(trees::CLAIMS)?,
-            citations: db.open_tree(trees::CITATIONS)?,
+            retired: db.open_tree(trees::RETIRED)?,
+            undo: db.open_tree(trees::UNDO)?,
             meta,
             db,
-        })
+            dir: dir.to_owned(),
+            id,
+        };
+        load::recover(&store)?;
+        let sequence = store.sequence()?;
+        match identity {
+            Some(identity) if identity.store != hex(&id) => {
+                return Err(damaged(format!(
+                    "its identity file names store {}, but the records are those of store {}",
+                    identity.store,
+                    hex(&id)
+                )))
+            }
+            Some(identity) if identity.sequence > sequence => {
+                return Err(damaged(format!(
+                    "it has lost commits: it had reached commit {}, its records stop at commit {sequence}",
+                    identity.sequence
+                )))
+            }
+            Some(_) => {}
+            None => store.seal()?,
+        }
+        Ok(store)
     }
 
-    /// Applies every change of `batch` in one transaction, then flushes to disk.
-    pub fn commit(&self, batch: &WriteBatch) -> Result<(), StoreError> {
-        if batch.ops.is_empty() {
-            return Ok(());
-        }
-        let encoded: Vec<(&Op, Option<Encoded>)> = batch
-            .ops
-            .iter()
-            .map(|op| {
-                let bytes = match op {
-                    Op::PutEntity(e) => Some(encode(e)),
-                    Op::PutRelation(r) => Some(encode(r)),
-                    Op::PutSource(s) => Some(encode(s)),
-                    Op::PutClaim(c) => Some(encode(c)),
-                    _ => None,
-                };
-                (op, bytes)
-            })
-            .collect();
-        let result: Result<(), TransactionError<()>> = (
+    /// This store's identity: a saved index is only ever used with the store it was saved from.
+    pub fn id(&self) -> StoreId {
+        self.id
+    }
+
+    /// Records in the identity file that the store has reached its current sequence, so that a
+    /// store found behind it later is known to have lost commits. Called at clean shutdown and
+    /// after loads; a crash between two seals only means the check is less strict.
+    pub fn seal(&self) -> Result<(), StoreError> {
+        let identity = Identity {
+            store: hex(&self.id),
+            sequence: self.sequence()?,
+        };
+        let path = self.dir.join(IDENTITY_FILE);
+        let partial = path.with_extension("partial");
+        let text = serde_json::to_vec_pretty(&identity).unwrap_or_default();
+        std::fs::write(&partial, text)
+            .and_then(|()| std::fs::File::open(&partial)?.sync_all())
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(io_error(&path))
+    }
+
+    /// Applies every op of `ops` in one transaction, moves the sequence, then flushes to disk.
+    /// Returns the new sequence.
+    pub fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+        let result: Result<u64, TransactionError<()>> = (
             &self.entities,
             &self.relations,
             &self.sources,
-            &self.claims,
-            &self.citations,
+            &self.retired,
             &self.meta,
         )
-            .transaction(|(entities, relations, sources, claims, citations, meta)| {
-                for (op, bytes) in &encoded {
-                    let bytes = bytes.clone().unwrap_or_default();
+            .transaction(|(entities, relations, sources, retired, meta)| {
+                for op in ops {
                     match op {
-                        Op::PutEntity(e) => entities.insert(e.id.as_bytes(), bytes).map(drop)?,
-                        Op::DeleteEntity(id) => entities.remove(id.as_bytes()).map(drop)?,
-                        Op::PutRelation(r) => relations.insert(r.id.as_bytes(), bytes).map(drop)?,
-                        Op::DeleteRelation(id) => relations.remove(id.as_bytes()).map(drop)?,
-                        Op::PutSource(s) => sources.insert(s.id.as_bytes(), bytes).map(drop)?,
-                        Op::DeleteSource(id) => sources.remove(id.as_bytes()).map(drop)?,
-                        Op::PutClaim(c) => {
-                            claims.insert(keys::claim(&c.relation, &c.id), bytes)?;
-                            citations.insert(keys::citation(&c.source, &c.id), &[])?;
+                        Op::PutEntity(e) => {
+                            entities.insert(e.id.as_bytes(), codec::encode_entity(e))?;
                         }
-                        Op::DeleteClaim(c) => {
-                            claims.remove(keys::claim(&c.relation, &c.id))?;
-                            citations.remove(keys::citation(&c.source, &c.id))?;
+                        Op::DeleteEntity(id) => {
+                            entities.remove(id.as_bytes())?;
+                        }
+                        Op::PutSource(s) => {
+                            sources.insert(s.id.as_bytes(), codec::encode_source(s))?;
+                        }
+                        Op::DeleteSource(id) => {
+                            sources.remove(id.as_bytes())?;
+                        }
+                        Op::PutRelation { record, next_claim } => {
+                            let key = record.relation.id.as_bytes();
+                            relations.insert(key, codec::encode_relation(record, *next_claim))?;
+                            retired.remove(key)?;
+                        }
+                        Op::DeleteRelation(id) => {
+                            if let Some(old) = relations.remove(id.as_bytes())? {
+                                let next = codec::decode_relation(id.as_bytes(), &old)
+                                    .map(|d| d.next_claim)
+                                    .unwrap_or(u32::MAX / 2);
+                                retired.insert(id.as_bytes(), &next.to_be_bytes())?;
+                            }
                         }
                     }
                 }
-                let sequence = meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b));
-                meta.insert(SEQUENCE_KEY, &(sequence + 1).to_be_bytes())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+                let sequence = meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b)) + 1;
+                meta.insert(SEQUENCE_KEY, &sequence.to_be_bytes())?;
+                Ok::<u64, ConflictableTransactionError<()>>(sequence)
             });
-        match result {
-            Ok(()) => {}
+        let sequence = match result {
+            Ok(sequence) => sequence,
             Err(TransactionError::Storage(e)) => return Err(StoreError::Engine(e)),
             // Our closure never aborts; sled retries conflicts itself.
-            Err(TransactionError::Abort(())) => {}
-        }
+            Err(TransactionError::Abort(())) => self.sequence()?,
+        };
         self.db.flush()?;
-        Ok(())
+        Ok(sequence)
     }
 
-    /// How many commits the store has seen: a saved index is current only for the same number.
+    /// Starts a load of any size, all or nothing (see [`Load`]). The caller keeps other
+    /// writers out until it is finished.
+    pub fn begin_load(&self) -> Result<Load<'_>, StoreError> {
+        Load::begin(self)
+    }
+
+    /// How many commits the store has seen.
     pub fn sequence(&self) -> Result<u64, StoreError> {
         Ok(self.meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b)))
-    }
-
-    /// Marks the start (or, once everything is written and flushed, the end) of a bulk load, so
-    /// that an interrupted one is noticed when the store is next opened.
-    pub fn mark_bulk_load(&self, in_progress: bool) -> Result<(), StoreError> {
-        if in_progress {
-            self.meta.insert(BULK_LOAD_KEY, &[])?;
-        } else {
-            self.db.flush()?;
-            let sequence = self.sequence()?;
-            self.meta
-                .insert(SEQUENCE_KEY, &(sequence + 1).to_be_bytes())?;
-            self.meta.remove(BULK_LOAD_KEY)?;
-        }
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Writes many records without a transaction, for bulk loads that have been validated as a
-    /// whole beforehand and bracketed by [`Store::mark_bulk_load`]; the caller flushes.
-    pub fn load_unchecked(&self, batch: &WriteBatch) -> Result<(), StoreError> {
-        // Plain inserts: sled's atomic batches cost far more per key and hold everything in
-        // memory, and a bulk load's all-or-nothing comes from its marker, not from sled.
-        for op in &batch.ops {
-            match op {
-                Op::PutEntity(e) => self.entities.insert(e.id.as_bytes(), encode(e)).map(drop)?,
-                Op::DeleteEntity(id) => self.entities.remove(id.as_bytes()).map(drop)?,
-                Op::PutRelation(r) => self
-                    .relations
-                    .insert(r.id.as_bytes(), encode(r))
-                    .map(drop)?,
-                Op::DeleteRelation(id) => self.relations.remove(id.as_bytes()).map(drop)?,
-                Op::PutSource(s) => self.sources.insert(s.id.as_bytes(), encode(s)).map(drop)?,
-                Op::DeleteSource(id) => self.sources.remove(id.as_bytes()).map(drop)?,
-                Op::PutClaim(c) => {
-                    self.claims
-                        .insert(keys::claim(&c.relation, &c.id), encode(c))?;
-                    self.citations
-                        .insert(keys::citation(&c.source, &c.id), &[])?;
-                }
-                Op::DeleteClaim(c) => {
-                    self.claims.remove(keys::claim(&c.relation, &c.id))?;
-                    self.citations.remove(keys::citation(&c.source, &c.id))?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Makes everything written so far durable.
@@ -303,63 +328,80 @@ impl Store {
     }
 
     pub fn entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
-        get(&self.entities, trees::ENTITIES, id.as_bytes())
-    }
-
-    pub fn relation(&self, id: &str) -> Result<Option<Relation>, StoreError> {
-        get(&self.relations, trees::RELATIONS, id.as_bytes())
-    }
-
-    pub fn source(&self, id: &str) -> Result<Option<Source>, StoreError> {
-        get(&self.sources, trees::SOURCES, id.as_bytes())
-    }
-
-    /// Looks a claim up by its id alone; a claim's id names its relation (see [`keys`]).
-    pub fn claim(&self, id: &str) -> Result<Option<Claim>, StoreError> {
-        match keys::relation_of_claim(id) {
-            Some(relation) => get(&self.claims, trees::CLAIMS, &keys::claim(relation, id)),
+        match self.entities.get(id.as_bytes())? {
+            Some(bytes) => codec::decode_entity(id.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    /// A relation's claims, in the order they were recorded.
-    pub fn claims_of(&self, relation: &str) -> Result<Vec<Claim>, StoreError> {
-        let mut claims: Vec<Claim> = self
-            .claims
-            .scan_prefix(keys::claims_prefix(relation))
-            .map(|item| {
-                let (key, value) = item?;
-                decode(trees::CLAIMS, &key, &value)
-            })
-            .collect::<Result<_, _>>()?;
-        claims.sort_by_key(|c| keys::claim_sequence(&c.id));
-        Ok(claims)
+    /// A relation with its claims, as one commit left them.
+    pub fn relation(&self, id: &str) -> Result<Option<RelationWithClaims>, StoreError> {
+        Ok(self.relation_and_next(id)?.map(|(record, _)| record))
     }
 
-    /// The ids of the claims that cite `source`, in key order.
-    pub fn citing_claims(&self, source: &str) -> Result<Vec<String>, StoreError> {
-        let prefix = keys::citations_prefix(source);
-        self.citations
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|key| Ok(String::from_utf8_lossy(&key?[prefix.len()..]).into_owned()))
-            .collect()
+    /// A relation with its claims and the number its next claim gets; for a relation that does
+    /// not exist, the number a new one under that id starts from.
+    pub fn relation_and_next(
+        &self,
+        id: &str,
+    ) -> Result<Option<(RelationWithClaims, u32)>, StoreError> {
+        match self.relations.get(id.as_bytes())? {
+            Some(bytes) => {
+                let decoded = codec::decode_relation(id.as_bytes(), &bytes)?;
+                Ok(Some((decoded.relation, decoded.next_claim)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The first claim number of a new relation under `id`: 1, or where a deleted relation of
+    /// that id left off.
+    pub fn first_claim_number(&self, id: &str) -> Result<u32, StoreError> {
+        Ok(match self.retired.get(id.as_bytes())? {
+            Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref())
+                .map(u32::from_be_bytes)
+                .unwrap_or(u32::MAX / 2),
+            None => 1,
+        })
+    }
+
+    pub fn source(&self, id: &str) -> Result<Option<Source>, StoreError> {
+        match self.sources.get(id.as_bytes())? {
+            Some(bytes) => codec::decode_source(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks a claim up by its id alone; a claim's id names its relation (see [`keys`]).
+    pub fn claim(&self, id: &str) -> Result<Option<Claim>, StoreError> {
+        let Some(relation) = keys::relation_of_claim(id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .relation(relation)?
+            .and_then(|r| r.claims.into_iter().find(|c| c.id == id)))
     }
 
     pub fn entities(&self) -> impl Iterator<Item = Result<Entity, StoreError>> + '_ {
-        scan(&self.entities, trees::ENTITIES)
+        self.entities.iter().map(|item| {
+            let (key, value) = item?;
+            codec::decode_entity(&key, &value)
+        })
     }
 
-    pub fn relations(&self) -> impl Iterator<Item = Result<Relation, StoreError>> + '_ {
-        scan(&self.relations, trees::RELATIONS)
+    /// Every relation with its claims, in id order.
+    pub fn relations(&self) -> impl Iterator<Item = Result<RelationWithClaims, StoreError>> + '_ {
+        self.relations.iter().map(|item| {
+            let (key, value) = item?;
+            codec::decode_relation(&key, &value).map(|d| d.relation)
+        })
     }
 
     pub fn sources(&self) -> impl Iterator<Item = Result<Source, StoreError>> + '_ {
-        scan(&self.sources, trees::SOURCES)
-    }
-
-    pub fn claims(&self) -> impl Iterator<Item = Result<Claim, StoreError>> + '_ {
-        scan(&self.claims, trees::CLAIMS)
+        self.sources.iter().map(|item| {
+            let (key, value) = item?;
+            codec::decode_source(&key, &value)
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -370,14 +412,49 @@ impl Store {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
+}
 
-    /// Whether the schema-version record is present: a sanity check for tools.
-    pub fn schema_version(&self) -> Result<Option<u32>, StoreError> {
-        Ok(self
-            .meta
-            .get(SCHEMA_VERSION_KEY)?
-            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
-            .map(u32::from_be_bytes))
+fn open_db(dir: &Path) -> Result<sled::Db, sled::Error> {
+    // sled releases a closed store's file lock from a background thread, a moment after the
+    // last handle is dropped: reopening in the same process may find it still held.
+    let mut attempts = 0;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if attempts < 100 && e.to_string().contains("could not acquire lock") =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn holds_records(db: &sled::Db) -> Result<bool, sled::Error> {
+    for name in db.tree_names() {
+        if !db.open_tree(&name)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn read_identity(dir: &Path) -> Result<Option<Identity>, StoreError> {
+    let path = dir.join(IDENTITY_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Damaged {
+                dir: dir.display().to_string(),
+                problem: format!("its identity file {} is unreadable ({e})", path.display()),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(&path)(e)),
     }
 }
 
@@ -385,25 +462,4 @@ fn decode_u64(bytes: &[u8]) -> u64 {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
         .unwrap_or(0)
-}
-
-fn get<T: DeserializeOwned>(
-    tree: &sled::Tree,
-    name: &'static str,
-    key: &[u8],
-) -> Result<Option<T>, StoreError> {
-    match tree.get(key)? {
-        Some(bytes) => decode(name, key, &bytes).map(Some),
-        None => Ok(None),
-    }
-}
-
-fn scan<'a, T: DeserializeOwned + 'a>(
-    tree: &'a sled::Tree,
-    name: &'static str,
-) -> impl Iterator<Item = Result<T, StoreError>> + 'a {
-    tree.iter().map(move |item| {
-        let (key, value) = item?;
-        decode(name, &key, &value)
-    })
 }

@@ -26,7 +26,7 @@ use std::io::Write;
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 
-use crate::model::{Claim, Entity, Relation, Source, Standing};
+use crate::model::{Claim, Entity, Relation, RelationWithClaims, Source, Standing};
 use crate::service::{Service, ServiceError};
 
 pub use scope::{PatternHop, Scope};
@@ -195,10 +195,9 @@ impl ExportGraph {
         }
         let mut edges = Vec::with_capacity(edge_ids.len());
         for id in edge_ids {
-            let Some(relation) = service.relation(&id)? else {
+            let Some(RelationWithClaims { relation, claims }) = service.relation(&id)? else {
                 continue;
             };
-            let claims = service.claims_of(&relation.id)?;
             let standing = service.standing(&relation, &claims);
             let mut cited = Vec::with_capacity(claims.len());
             for claim in claims {

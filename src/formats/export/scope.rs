@@ -158,17 +158,14 @@ impl Scope {
     ) -> Result<(Vec<String>, Vec<String>, bool), ExportError> {
         match self {
             Scope::All => {
-                let store = service.store();
-                let nodes = store
-                    .entities()
+                let nodes = service
+                    .all_entities()
                     .map(|e| e.map(|e| e.id))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(crate::service::ServiceError::from)?;
-                let edges = store
-                    .relations()
-                    .map(|r| r.map(|r| r.id))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(crate::service::ServiceError::from)?;
+                    .collect::<Result<Vec<_>, _>>()?;
+                let edges = service
+                    .all_relations()
+                    .map(|r| r.map(|r| r.relation.id))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok((nodes, edges, false))
             }
             Scope::Neighborhood {

@@ -1,0 +1,643 @@
+//! Loading many records at once, into any store, all or nothing: the seed, `tiegraph import`,
+//! `POST /admin/import` and the FtM and CSV readers all come through [`Service::import_stream`].
+//!
+//! Three passes over the input, so that memory holds ids, never the records themselves:
+//! 1. **check**: every record on its own (built by `records`, as mutations build theirs), every
+//!    id once in the file and unique across types in the graph, every reference to something
+//!    the file or the graph defines. A bad record anywhere stops the load here: nothing written.
+//! 2. **write**: each record merged with what the store holds (created times kept, claims
+//!    de-duplicated by the one rule in `records`, claim numbers continued), written in chunks
+//!    through a store [`Load`](crate::store::Load), whose undo journal makes the whole load
+//!    one commit, rolled back if it is interrupted at any point.
+//! 3. **announce**: once the load is durable, the records that changed are read back and sent,
+//!    in parts, as the commit's change record: applied to the index (sources and entities
+//!    first, then relations) and broadcast to subscribers.
+//!
+//! Importing the same records twice changes nothing: records are matched by id (derived the
+//! same way each time when absent) and claims by their content.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::graph::{GraphIndex, Holder};
+use crate::model::{
+    check_slug, validate_relation, EntityDraft, EntityKind, ModelError, RelationDraft,
+    RelationWithClaims, SourceDraft, Timestamp,
+};
+use crate::store::{Load, Op};
+
+use super::records::{
+    claim_record, derived_relation_id, entity_record, merge_claims, relation_record, source_record,
+};
+use super::{Change, ChangeKind, ChangeRecord, RecordType, Result, Service, ServiceError};
+
+/// One record of an import, as read from a file.
+#[derive(Debug, Clone)]
+pub enum ImportItem {
+    Entity(EntityDraft),
+    Source(SourceDraft),
+    Relation(RelationDraft),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub entities_created: usize,
+    pub entities_updated: usize,
+    pub sources_created: usize,
+    pub sources_updated: usize,
+    pub relations_created: usize,
+    pub relations_updated: usize,
+    pub claims_added: usize,
+    /// Records that were already there exactly as given.
+    pub unchanged: usize,
+    /// The commit sequence the import produced (unchanged when it changed nothing).
+    pub sequence: u64,
+    /// Time spent checking the input before writing.
+    pub checked_in: Duration,
+    pub elapsed: Duration,
+}
+
+/// Which pass an import is in, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadPhase {
+    Checking,
+    Writing,
+    Indexing,
+}
+
+/// Ops per chunk written and per part of the change record: large enough to amortise sled's
+/// per-batch work and a flush per chunk, small enough to keep memory flat.
+const CHUNK: usize = 20_000;
+
+/// A record's number in the input, as the caller counts it (a line, or a position).
+type Line = usize;
+
+fn at(line: Line, error: impl std::fmt::Display) -> ServiceError {
+    ServiceError::BadRecord {
+        file: None,
+        line: Some(line),
+        message: error.to_string(),
+    }
+}
+
+/// What pass 2 did to each record, by position, for pass 3.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Outcome {
+    Unchanged,
+    Created,
+    Updated,
+}
+
+/// An id the file defines: as what, where, and (for entities) of which kind.
+struct Defined {
+    holder: Holder,
+    line: u32,
+    kind: Option<EntityKind>,
+}
+
+/// What pass 1 learns of the file's ids.
+#[derive(Default)]
+struct Definitions {
+    ids: HashMap<Box<str>, Defined>,
+}
+
+impl Definitions {
+    fn define(
+        &mut self,
+        index: &GraphIndex,
+        line: Line,
+        id: &str,
+        holder: Holder,
+        kind: Option<EntityKind>,
+    ) -> Result<()> {
+        if let Some(first) = self.ids.get(id) {
+            return Err(at(
+                line,
+                format!(
+                    "the id `{id}` is given twice (first on line {}, as {})",
+                    first.line,
+                    first.holder.name()
+                ),
+            ));
+        }
+        match index.holder(id) {
+            Some(other) if other != holder => {
+                return Err(at(
+                    line,
+                    ServiceError::AlreadyExists {
+                        what: other.name(),
+                        id: id.to_owned(),
+                    },
+                ))
+            }
+            _ => {}
+        }
+        self.ids.insert(
+            id.into(),
+            Defined {
+                holder,
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                kind,
+            },
+        );
+        Ok(())
+    }
+
+    fn entity_kind(&self, index: &GraphIndex, id: &str) -> Option<EntityKind> {
+        match self.ids.get(id) {
+            Some(defined) => defined.kind,
+            None => index.entity_kind(id),
+        }
+    }
+
+    fn is(&self, index: &GraphIndex, id: &str, holder: Holder) -> bool {
+        match self.ids.get(id) {
+            Some(defined) => defined.holder == holder,
+            None => index.holder(id) == Some(holder),
+        }
+    }
+
+    /// Checks a relation's references; `Ok(false)` when one may still be defined further on.
+    fn check_references(
+        &self,
+        index: &GraphIndex,
+        line: Line,
+        draft: &RelationDraft,
+        relation: &crate::model::Relation,
+        final_check: bool,
+    ) -> Result<bool> {
+        let missing = |what: &'static str, id: &str, field: String| -> Result<bool> {
+            if final_check {
+                Err(at(
+                    line,
+                    format!("invalid {field}: no {what} has the id `{id}`"),
+                ))
+            } else {
+                Ok(false)
+            }
+        };
+        let (Some(from), Some(to)) = (
+            self.entity_kind(index, &draft.from),
+            self.entity_kind(index, &draft.to),
+        ) else {
+            let (end, field) = match self.entity_kind(index, &draft.from) {
+                None => (&draft.from, "from"),
+                Some(_) => (&draft.to, "to"),
+            };
+            return missing("entity", end, field.to_owned());
+        };
+        validate_relation(relation, from, to).map_err(|e| at(line, e))?;
+        for (i, claim) in draft.claims.iter().enumerate() {
+            if !self.is(index, &claim.source, Holder::Source) {
+                return missing("source", &claim.source, format!("claims[{i}].source"));
+            }
+            if let Some(claimant) = &claim.claimant {
+                if !self.is(index, claimant, Holder::Entity) {
+                    return missing("entity", claimant, format!("claims[{i}].claimant"));
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A relation draft's id: its own, or the one derived from its ends and kind.
+fn relation_id(draft: &RelationDraft) -> String {
+    draft
+        .id
+        .clone()
+        .unwrap_or_else(|| derived_relation_id(draft))
+}
+
+impl Service {
+    /// Imports a small batch held in memory (the FtM and CSV readers, the seed): the same
+    /// passes as [`Service::import_stream`], over the batch.
+    pub fn import(
+        &self,
+        items: Vec<(Line, ImportItem)>,
+        progress: &dyn Fn(LoadPhase, u64),
+    ) -> Result<ImportSummary> {
+        self.import_stream(|| Ok(items.iter().cloned().map(Ok)), progress)
+    }
+
+    /// Imports everything `open` yields, into an empty store or not: checked whole, then
+    /// written as one commit, or nothing. `open` is called once per pass and must yield the
+    /// same records each time.
+    pub fn import_stream<I>(
+        &self,
+        mut open: impl FnMut() -> Result<I>,
+        progress: &dyn Fn(LoadPhase, u64),
+    ) -> Result<ImportSummary>
+    where
+        I: Iterator<Item = Result<(Line, ImportItem)>>,
+    {
+        let started = Instant::now();
+        let _writer = self.lock_writer();
+        let now = Timestamp::now();
+        let counts = self.check_input(&mut open, now, progress)?;
+        let checked_in = started.elapsed();
+
+        let mut load = self.store.begin_load()?;
+        let into_empty = load.into_empty_store();
+        let (outcomes, mut summary) = self.write_input(&mut open, &mut load, now, progress)?;
+        summary.checked_in = checked_in;
+        if outcomes.iter().all(|o| *o == Outcome::Unchanged) {
+            // Nothing to commit: the load is dropped, which rolls back nothing.
+            drop(load);
+            summary.sequence = self.store.sequence()?;
+            summary.elapsed = started.elapsed();
+            return Ok(summary);
+        }
+        let sequence = load.finish()?;
+        summary.sequence = sequence;
+
+        if into_empty {
+            // Sized exactly, so the loaded index does not keep the slack of doubling growth.
+            *self.write_index() = GraphIndex::with_capacity(counts.0, counts.1);
+        }
+        self.announce_input(&mut open, &outcomes, sequence, into_empty, now, progress)?;
+        if into_empty {
+            self.write_index().shrink_to_fit();
+            // A big load is worth saving: the next open need not rebuild it.
+            self.save_snapshot()?;
+        }
+        self.store.seal()?;
+        summary.elapsed = started.elapsed();
+        Ok(summary)
+    }
+
+    /// Pass 1. Returns how many entities and relations the file defines.
+    fn check_input<I>(
+        &self,
+        open: &mut impl FnMut() -> Result<I>,
+        now: Timestamp,
+        progress: &dyn Fn(LoadPhase, u64),
+    ) -> Result<(usize, usize)>
+    where
+        I: Iterator<Item = Result<(Line, ImportItem)>>,
+    {
+        let index = self.read_index();
+        let mut defined = Definitions::default();
+        let mut forward: Vec<(Line, RelationDraft, crate::model::Relation)> = Vec::new();
+        let (mut entities, mut relations) = (0, 0);
+        let mut seen = 0u64;
+        for item in open()? {
+            let (line, item) = item?;
+            match item {
+                ImportItem::Source(draft) => {
+                    let source = source_record(draft, now).map_err(|e| at(line, e))?;
+                    defined.define(&index, line, &source.id, Holder::Source, None)?;
+                }
+                ImportItem::Entity(draft) => {
+                    let entity = entity_record(draft, now).map_err(|e| at(line, e))?;
+                    let id = entity.id.as_str();
+                    if let Some(existing) = index.entity_kind(id) {
+                        if existing != entity.kind && !index.relations_of(id).is_empty() {
+                            return Err(at(
+                                line,
+                                format!("entity `{id}` has relations, so an import will not change its kind; use updateEntity"),
+                            ));
+                        }
+                    }
+                    defined.define(&index, line, id, Holder::Entity, Some(entity.kind))?;
+                    entities += 1;
+                }
+                ImportItem::Relation(draft) => {
+                    let id = relation_id(&draft);
+                    check_slug("id", &id).map_err(|e| at(line, e))?;
+                    if draft.claims.is_empty() {
+                        return Err(at(
+                            line,
+                            ModelError::invalid(
+                                "claims",
+                                "a relation needs at least one claim citing a source",
+                            ),
+                        ));
+                    }
+                    let relation = relation_record(id, &draft, now).map_err(|e| at(line, e))?;
+                    for (i, claim) in draft.claims.iter().enumerate() {
+                        claim_record(&relation.id, 1, claim.clone(), now, Some(i))
+                            .map_err(|e| at(line, e))?;
+                    }
+                    if let Some(edge) = index.edge(&relation.id) {
+                        let same = index.edge_data(edge).kind == relation.kind
+                            && index.ends(edge).is_some_and(|(from, to)| {
+                                *index.node_data(from).id == *relation.from
+                                    && *index.node_data(to).id == *relation.to
+                            });
+                        if !same {
+                            return Err(at(
+                                line,
+                                format!("relation `{}` exists with another kind or other ends; delete it first", relation.id),
+                            ));
+                        }
+                    }
+                    defined.define(&index, line, &relation.id, Holder::Relation, None)?;
+                    if !defined.check_references(&index, line, &draft, &relation, false)? {
+                        forward.push((line, draft, relation));
+                    }
+                    relations += 1;
+                }
+            }
+            seen += 1;
+            if seen.is_multiple_of(100_000) {
+                progress(LoadPhase::Checking, seen);
+            }
+        }
+        for (line, draft, relation) in &forward {
+            defined.check_references(&index, *line, draft, relation, true)?;
+        }
+        progress(LoadPhase::Checking, seen);
+        Ok((entities, relations))
+    }
+
+    /// Pass 2: every record merged with the store's and written through `load`. Parsing and
+    /// merging take one core and sled's inserts another: a second thread writes the chunks
+    /// the first builds, through a short queue that keeps memory flat.
+    fn write_input<I>(
+        &self,
+        open: &mut impl FnMut() -> Result<I>,
+        load: &mut Load<'_>,
+        now: Timestamp,
+        progress: &dyn Fn(LoadPhase, u64),
+    ) -> Result<(Vec<Outcome>, ImportSummary)>
+    where
+        I: Iterator<Item = Result<(Line, ImportItem)>>,
+    {
+        let into_empty = load.into_empty_store();
+        let mut summary = ImportSummary::default();
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let (chunks, queue) = std::sync::mpsc::sync_channel::<Vec<Op>>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            let writer = scope.spawn(move || -> Result<()> {
+                for chunk in queue {
+                    load.write(&chunk)?;
+                }
+                Ok(())
+            });
+            let built = (|| -> Result<()> {
+                let mut chunk: Vec<Op> = Vec::with_capacity(CHUNK);
+                for item in open()? {
+                    let (line, item) = item?;
+                    let (outcome, op) = self.merge(line, item, into_empty, now, &mut summary)?;
+                    outcomes.push(outcome);
+                    if let Some(op) = op {
+                        chunk.push(op);
+                    }
+                    if chunk.len() >= CHUNK {
+                        // A closed queue means the writer failed; its error is reported below.
+                        if chunks.send(std::mem::take(&mut chunk)).is_err() {
+                            break;
+                        }
+                        progress(LoadPhase::Writing, outcomes.len() as u64);
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = chunks.send(chunk);
+                }
+                progress(LoadPhase::Writing, outcomes.len() as u64);
+                Ok(())
+            })();
+            drop(chunks);
+            let wrote = writer.join().unwrap_or(Err(ServiceError::Unavailable));
+            built.and(wrote)
+        })?;
+        Ok((outcomes, summary))
+    }
+
+    /// One record as it will be written, or nothing when the store holds it already.
+    fn merge(
+        &self,
+        line: Line,
+        item: ImportItem,
+        into_empty: bool,
+        now: Timestamp,
+        summary: &mut ImportSummary,
+    ) -> Result<(Outcome, Option<Op>)> {
+        Ok(match item {
+            ImportItem::Source(draft) => {
+                let mut source = source_record(draft, now).map_err(|e| at(line, e))?;
+                let existing = match into_empty {
+                    true => None,
+                    false => self.store.source(&source.id)?,
+                };
+                match existing {
+                    Some(existing) => {
+                        source.created_at = existing.created_at;
+                        if existing == source {
+                            summary.unchanged += 1;
+                            (Outcome::Unchanged, None)
+                        } else {
+                            summary.sources_updated += 1;
+                            (Outcome::Updated, Some(Op::PutSource(source)))
+                        }
+                    }
+                    None => {
+                        summary.sources_created += 1;
+                        (Outcome::Created, Some(Op::PutSource(source)))
+                    }
+                }
+            }
+            ImportItem::Entity(draft) => {
+                let mut entity = entity_record(draft, now).map_err(|e| at(line, e))?;
+                let existing = match into_empty {
+                    true => None,
+                    false => self.store.entity(&entity.id)?,
+                };
+                match existing {
+                    Some(existing) => {
+                        entity.created_at = existing.created_at;
+                        entity.updated_at = existing.updated_at;
+                        if existing == entity {
+                            summary.unchanged += 1;
+                            (Outcome::Unchanged, None)
+                        } else {
+                            entity.updated_at = now;
+                            summary.entities_updated += 1;
+                            (Outcome::Updated, Some(Op::PutEntity(entity)))
+                        }
+                    }
+                    None => {
+                        summary.entities_created += 1;
+                        (Outcome::Created, Some(Op::PutEntity(entity)))
+                    }
+                }
+            }
+            ImportItem::Relation(draft) => {
+                let id = relation_id(&draft);
+                let mut relation = relation_record(id, &draft, now).map_err(|e| at(line, e))?;
+                let existing = match into_empty {
+                    true => None,
+                    false => self.store.relation_and_next(&relation.id)?,
+                };
+                let (claims, next, outcome) = match existing {
+                    Some((existing, next)) => {
+                        relation.created_at = existing.relation.created_at;
+                        relation.updated_at = existing.relation.updated_at;
+                        let changed = existing.relation != relation;
+                        if changed {
+                            relation.updated_at = now;
+                        }
+                        let (claims, added, next) = merge_claims(
+                            &relation.id,
+                            existing.claims,
+                            next,
+                            draft.claims,
+                            now,
+                            true,
+                        )
+                        .map_err(|e| at(line, e))?;
+                        summary.claims_added += added;
+                        if !changed && added == 0 {
+                            summary.unchanged += 1;
+                            return Ok((Outcome::Unchanged, None));
+                        }
+                        summary.relations_updated += 1;
+                        (claims, next, Outcome::Updated)
+                    }
+                    None => {
+                        let first = match into_empty {
+                            true => 1,
+                            false => self.store.first_claim_number(&relation.id)?,
+                        };
+                        let (claims, added, next) =
+                            merge_claims(&relation.id, Vec::new(), first, draft.claims, now, true)
+                                .map_err(|e| at(line, e))?;
+                        summary.claims_added += added;
+                        summary.relations_created += 1;
+                        (claims, next, Outcome::Created)
+                    }
+                };
+                let record = RelationWithClaims { relation, claims };
+                (
+                    outcome,
+                    Some(Op::PutRelation {
+                        record,
+                        next_claim: next,
+                    }),
+                )
+            }
+        })
+    }
+
+    /// Pass 3: the change record of the load, in parts, applied to the index and announced.
+    /// Two sweeps (sources and entities, then relations), so that every part applies to an
+    /// index that already holds what it names. Records are rebuilt from the input when the
+    /// store was empty (they are exactly what was written), else read back from the store.
+    fn announce_input<I>(
+        &self,
+        open: &mut impl FnMut() -> Result<I>,
+        outcomes: &[Outcome],
+        sequence: u64,
+        into_empty: bool,
+        now: Timestamp,
+        progress: &dyn Fn(LoadPhase, u64),
+    ) -> Result<()>
+    where
+        I: Iterator<Item = Result<(Line, ImportItem)>>,
+    {
+        let mut part = 0u32;
+        let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
+        let mut events: Vec<Change> = Vec::with_capacity(CHUNK);
+        let mut done = 0u64;
+        for relations in [false, true] {
+            for (position, item) in open()?.enumerate() {
+                let (line, item) = item?;
+                let outcome = outcomes
+                    .get(position)
+                    .copied()
+                    .unwrap_or(Outcome::Unchanged);
+                if outcome == Outcome::Unchanged
+                    || matches!(item, ImportItem::Relation(_)) != relations
+                {
+                    continue;
+                }
+                let op = if into_empty {
+                    let mut scratch = ImportSummary::default();
+                    self.merge(line, item, true, now, &mut scratch)?.1
+                } else {
+                    self.read_back(item, now)?
+                };
+                let Some(op) = op else { continue };
+                events.push(load_event(&op, outcome));
+                ops.push(op);
+                done += 1;
+                if ops.len() >= CHUNK {
+                    self.publish(sequence, part, false, &mut ops, &mut events);
+                    part += 1;
+                    progress(LoadPhase::Indexing, done);
+                }
+            }
+        }
+        self.publish(sequence, part, true, &mut ops, &mut events);
+        progress(LoadPhase::Indexing, done);
+        Ok(())
+    }
+
+    /// The record an input item names, as the store now holds it.
+    fn read_back(&self, item: ImportItem, now: Timestamp) -> Result<Option<Op>> {
+        Ok(match item {
+            ImportItem::Source(draft) => {
+                let id = source_record(draft, now)?.id;
+                self.store.source(&id)?.map(Op::PutSource)
+            }
+            ImportItem::Entity(draft) => {
+                let id = entity_record(draft, now)?.id;
+                self.store.entity(&id)?.map(Op::PutEntity)
+            }
+            ImportItem::Relation(draft) => self
+                .store
+                .relation_and_next(&relation_id(&draft))?
+                .map(|(record, next_claim)| Op::PutRelation { record, next_claim }),
+        })
+    }
+
+    fn publish(
+        &self,
+        sequence: u64,
+        part: u32,
+        last: bool,
+        ops: &mut Vec<Op>,
+        events: &mut Vec<Change>,
+    ) {
+        let record = ChangeRecord {
+            sequence,
+            part,
+            last,
+            ops: std::mem::take(ops),
+            events: std::mem::take(events),
+        };
+        record.apply_to(&mut self.write_index());
+        self.announce(record);
+    }
+}
+
+fn load_event(op: &Op, outcome: Outcome) -> Change {
+    let kind = match outcome {
+        Outcome::Updated => ChangeKind::Updated,
+        _ => ChangeKind::Created,
+    };
+    let (record, id, entities) = match op {
+        Op::PutEntity(e) => (RecordType::Entity, e.id.clone(), vec![e.id.clone()]),
+        Op::PutSource(s) => (RecordType::Source, s.id.clone(), vec![]),
+        Op::PutRelation { record, .. } => {
+            let r = &record.relation;
+            (
+                RecordType::Relation,
+                r.id.clone(),
+                vec![r.from.clone(), r.to.clone()],
+            )
+        }
+        Op::DeleteEntity(id) | Op::DeleteSource(id) | Op::DeleteRelation(id) => {
+            (RecordType::Entity, id.clone(), vec![])
+        }
+    };
+    Change {
+        kind,
+        record,
+        id,
+        entities,
+    }
+}
