@@ -463,3 +463,6 @@ fn decode_u64(bytes: &[u8]) -> u64 {
         .map(u64::from_be_bytes)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;
