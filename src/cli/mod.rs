@@ -413,6 +413,8 @@ async fn shutdown_signal() {
 }
 
 fn import(args: ImportArgs) -> Result<()> {
+    // Warnings (a rolled-back interrupted import, a damaged snapshot) go to stderr.
+    init_logging();
     if let Some(server) = args.server {
         return import_through_server(server, &args);
     }

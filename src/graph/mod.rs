@@ -25,5 +25,8 @@ pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
 pub use index::{all_deny, EdgeData, GraphIndex, Holder, NodeData, Step};
 pub use neighborhood::{neighborhood, Subgraph};
 pub use paths::{find_paths, Path, PathQuery};
+/// An entity's place in the index: a handle only the index gives out and understands, so that
+/// no other layer needs petgraph.
+pub use petgraph::stable_graph::NodeIndex as Node;
 pub use shortest::{shortest_paths, ShortestQuery};
 pub use snapshot::SnapshotError;

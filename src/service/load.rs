@@ -26,6 +26,7 @@ use crate::model::{
 };
 use crate::store::{Load, Op};
 
+use super::changes::apply_ops;
 use super::records::{
     claim_record, derived_relation_id, entity_record, merge_claims, relation_record, source_record,
 };
@@ -79,6 +80,16 @@ fn at(line: Line, error: impl std::fmt::Display) -> ServiceError {
         line: Some(line),
         message: error.to_string(),
     }
+}
+
+/// How pass 3 announces a load: its commit, whether the store was empty before (then records
+/// are rebuilt from the input instead of read back), and whether the index still needs them.
+#[derive(Clone, Copy)]
+struct Announce {
+    sequence: u64,
+    into_empty: bool,
+    feed_index: bool,
+    now: Timestamp,
 }
 
 /// What pass 2 did to each record, by position, for pass 3.
@@ -240,9 +251,11 @@ impl Service {
         let checked_in = started.elapsed();
 
         let mut load = self.store.begin_load()?;
-        let into_empty = load.into_empty_store();
-        let (outcomes, mut summary) = self.write_input(&mut open, &mut load, now, progress)?;
+        let into_empty = load.was_empty();
+        let (outcomes, mut summary, fresh) =
+            self.write_input(&mut open, &mut load, now, progress, counts)?;
         summary.checked_in = checked_in;
+        tracing::debug!(checked = ?checked_in, written = ?started.elapsed(), "import passes");
         if outcomes.iter().all(|o| *o == Outcome::Unchanged) {
             // Nothing to commit: the load is dropped, which rolls back nothing.
             drop(load);
@@ -252,15 +265,26 @@ impl Service {
         }
         let sequence = load.finish()?;
         summary.sequence = sequence;
+        tracing::debug!(finished = ?started.elapsed(), "import committed");
 
-        if into_empty {
-            // Sized exactly, so the loaded index does not keep the slack of doubling growth.
-            *self.write_index() = GraphIndex::with_capacity(counts.0, counts.1);
+        let indexed = fresh.is_some();
+        if let Some(fresh) = fresh {
+            *self.write_index() = fresh;
         }
-        self.announce_input(&mut open, &outcomes, sequence, into_empty, now, progress)?;
-        if into_empty {
-            self.write_index().shrink_to_fit();
-            // A big load is worth saving: the next open need not rebuild it.
+        // The change record is read back only when someone needs it: to feed the index (a
+        // load into a full store), or a subscriber.
+        if !indexed || self.changes.receiver_count() > 0 {
+            let how = Announce {
+                sequence,
+                into_empty,
+                feed_index: !indexed,
+                now,
+            };
+            self.announce_input(&mut open, &outcomes, &how, progress)?;
+        }
+        tracing::debug!(indexed = ?started.elapsed(), "import indexed");
+        if into_empty || outcomes.len() >= CHUNK {
+            // A big load is worth saving: the next open need not rebuild the index.
             self.save_snapshot()?;
         }
         self.store.seal()?;
@@ -362,14 +386,20 @@ impl Service {
         load: &mut Load<'_>,
         now: Timestamp,
         progress: &dyn Fn(LoadPhase, u64),
-    ) -> Result<(Vec<Outcome>, ImportSummary)>
+        counts: (usize, usize),
+    ) -> Result<(Vec<Outcome>, ImportSummary, Option<GraphIndex>)>
     where
         I: Iterator<Item = Result<(Line, ImportItem)>>,
     {
-        let into_empty = load.into_empty_store();
+        let into_empty = load.was_empty();
         let mut summary = ImportSummary::default();
         let mut outcomes: Vec<Outcome> = Vec::new();
         let (chunks, queue) = std::sync::mpsc::sync_channel::<Vec<Op>>(2);
+        // Into an empty store, the index is built here, from what is written, instead of by
+        // reading everything back afterwards: the records are exactly those written.
+        let mut fresh = into_empty.then(|| GraphIndex::with_capacity(counts.0, counts.1));
+        // Relations whose ends (or sources) the file defines further on.
+        let mut forward: Vec<Op> = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
             let writer = scope.spawn(move || -> Result<()> {
                 for chunk in queue {
@@ -383,9 +413,19 @@ impl Service {
                     let (line, item) = item?;
                     let (outcome, op) = self.merge(line, item, into_empty, now, &mut summary)?;
                     outcomes.push(outcome);
-                    if let Some(op) = op {
-                        chunk.push(op);
+                    let Some(op) = op else { continue };
+                    if let Some(index) = fresh.as_mut() {
+                        match &op {
+                            Op::PutRelation { record, .. }
+                                if !index.upsert_relation(&record.relation, &record.claims) =>
+                            {
+                                forward.push(op.clone())
+                            }
+                            Op::PutRelation { .. } => {}
+                            _ => apply_ops(index, std::slice::from_ref(&op)),
+                        }
                     }
+                    chunk.push(op);
                     if chunk.len() >= CHUNK {
                         // A closed queue means the writer failed; its error is reported below.
                         if chunks.send(std::mem::take(&mut chunk)).is_err() {
@@ -404,7 +444,11 @@ impl Service {
             let wrote = writer.join().unwrap_or(Err(ServiceError::Unavailable));
             built.and(wrote)
         })?;
-        Ok((outcomes, summary))
+        if let Some(index) = fresh.as_mut() {
+            apply_ops(index, &forward);
+            index.shrink_to_fit();
+        }
+        Ok((outcomes, summary, fresh))
     }
 
     /// One record as it will be written, or nothing when the store holds it already.
@@ -530,14 +574,18 @@ impl Service {
         &self,
         open: &mut impl FnMut() -> Result<I>,
         outcomes: &[Outcome],
-        sequence: u64,
-        into_empty: bool,
-        now: Timestamp,
+        how: &Announce,
         progress: &dyn Fn(LoadPhase, u64),
     ) -> Result<()>
     where
         I: Iterator<Item = Result<(Line, ImportItem)>>,
     {
+        let Announce {
+            sequence,
+            into_empty,
+            feed_index,
+            now,
+        } = *how;
         let mut part = 0u32;
         let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
         let mut events: Vec<Change> = Vec::with_capacity(CHUNK);
@@ -565,13 +613,13 @@ impl Service {
                 ops.push(op);
                 done += 1;
                 if ops.len() >= CHUNK {
-                    self.publish(sequence, part, false, &mut ops, &mut events);
+                    self.publish(sequence, part, false, feed_index, &mut ops, &mut events);
                     part += 1;
                     progress(LoadPhase::Indexing, done);
                 }
             }
         }
-        self.publish(sequence, part, true, &mut ops, &mut events);
+        self.publish(sequence, part, true, feed_index, &mut ops, &mut events);
         progress(LoadPhase::Indexing, done);
         Ok(())
     }
@@ -599,6 +647,7 @@ impl Service {
         sequence: u64,
         part: u32,
         last: bool,
+        feed_index: bool,
         ops: &mut Vec<Op>,
         events: &mut Vec<Change>,
     ) {
@@ -609,7 +658,9 @@ impl Service {
             ops: std::mem::take(ops),
             events: std::mem::take(events),
         };
-        record.apply_to(&mut self.write_index());
+        if feed_index {
+            record.apply_to(&mut self.write_index());
+        }
         self.announce(record);
     }
 }

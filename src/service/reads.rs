@@ -1,8 +1,6 @@
 //! The questions the API asks: lookups, lists and graph searches, answered from the index
 //! (topology) and the store (details).
 
-use petgraph::stable_graph::NodeIndex;
-
 use crate::graph::{
     self, Budget, BudgetLimits, EdgeFilter, GraphIndex, HopSpec, KindSet, PathQuery, ShortestQuery,
 };
@@ -357,7 +355,7 @@ impl Service {
         Ok(())
     }
 
-    fn node_or_not_found(index: &GraphIndex, id: &str, field: &'static str) -> Result<NodeIndex> {
+    fn node_or_not_found(index: &GraphIndex, id: &str, field: &'static str) -> Result<graph::Node> {
         index
             .node(id)
             .ok_or_else(|| ServiceError::not_found("entity", id, field))
@@ -544,7 +542,7 @@ impl Service {
     }
 }
 
-fn view_path(index: &GraphIndex, start: NodeIndex, steps: &[graph::Step]) -> PathView {
+fn view_path(index: &GraphIndex, start: graph::Node, steps: &[graph::Step]) -> PathView {
     let mut at = start;
     let hops: Vec<Hop> = steps
         .iter()

@@ -44,7 +44,7 @@ impl<'a> Load<'a> {
     }
 
     /// Whether the store was empty when the load began (such loads keep no journal).
-    pub fn into_empty_store(&self) -> bool {
+    pub fn was_empty(&self) -> bool {
         self.empty_before
     }
 

@@ -130,7 +130,7 @@ fn an_interrupted_load_is_rolled_back_on_open() {
     let store = seeded(dir.path());
     let before: Vec<_> = store.entities().map(Result::unwrap).collect();
     let mut load = store.begin_load().unwrap();
-    assert!(!load.into_empty_store());
+    assert!(!load.was_empty());
     let mut changed = entity("acme");
     changed.name = "Changed".into();
     load.write(&[Op::PutEntity(changed), Op::PutEntity(entity("new"))])
@@ -158,7 +158,7 @@ fn an_interrupted_load_into_an_empty_store_leaves_it_empty() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut load = store.begin_load().unwrap();
-    assert!(load.into_empty_store());
+    assert!(load.was_empty());
     load.write(&[Op::PutEntity(entity("acme"))]).unwrap();
     std::mem::forget(load);
     drop(store);
