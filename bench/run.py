@@ -120,32 +120,39 @@ def run_timed(command, **kwargs):
     return elapsed, usage.ru_maxrss * 1024, out
 
 
-def time_open(args, data_dir, work, label):
-    """Seconds from starting `tiegraph serve` on `data_dir` to /health answering, and its RSS;
-    the server is then stopped with SIGTERM (which saves the index snapshot)."""
+def start_server(args, data_dir, work, label):
+    """Starts `tiegraph serve` on `data_dir`; returns the process, its port and the seconds
+    from starting it to /health answering."""
     port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen([args.bin, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
                                "--seed-dir", str(work / "no-seed")], stdout=subprocess.DEVNULL,
                               stderr=open(work / f"server-{label}.log", "w"))
-    try:
-        while True:
-            if server.poll() is not None:
-                sys.exit(f"the server exited with {server.returncode}; see {work / f'server-{label}.log'}")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.02)
-        seconds = time.perf_counter() - started
-        rss = rss_of(server.pid)[0]
-    finally:
-        server.send_signal(signal.SIGTERM)
+    while True:
+        if server.poll() is not None:
+            sys.exit(f"the server exited with {server.returncode}; see {work / f'server-{label}.log'}")
         try:
-            server.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server, port, time.perf_counter() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+
+
+def stop_server(server):
+    """SIGTERM, which saves the index snapshot, then waits."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def time_open(args, data_dir, work, label):
+    """Seconds from starting `tiegraph serve` on `data_dir` to /health answering, and its RSS."""
+    server, _, seconds = start_server(args, data_dir, work, label)
+    rss = rss_of(server.pid)[0]
+    stop_server(server)
     say(f"open ({label}): serving after {seconds:.2f} s, RSS {rss / 2**20:.0f} MiB")
     return seconds, rss
 
@@ -553,6 +560,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     entities, relations = int(1_000_000 * args.scale), int(5_000_000 * args.scale)
     results = {"scale": args.scale, "entities": entities, "relations": relations, "seed": args.seed,
+               "store_only": args.store_only,
                "samples": args.samples, "started": stamp, "cpus": os.cpu_count(),
                "memory_bytes": psutil.virtual_memory().total}
     say(f"results in {out_dir}, work in {work}")
@@ -596,25 +604,11 @@ def main():
         results["open_and_serve_seconds"], results["server_rss_open"] = time_open(args, data_dir, work, "after import")
         results["server_rss_peak"] = results["server_rss_open"]
     else:
-        port = free_port()
         tiegraph = Tiegraph(args, work)
+        say("starting tiegraph serve")
+        server, port, results["open_and_serve_seconds"] = start_server(args, data_dir, work, "queries")
         tiegraph.url = f"http://127.0.0.1:{port}/graphql"
-        say(f"starting tiegraph serve on port {port}")
-        started = time.perf_counter()
-        server = subprocess.Popen([args.bin, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
-                                   "--seed-dir", str(work / "no-seed")], stdout=subprocess.DEVNULL,
-                                  stderr=open(work / "server.log", "w"))
         try:
-            while True:
-                if server.poll() is not None:
-                    sys.exit(f"the server exited with {server.returncode}; see {work / 'server.log'}")
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                time.sleep(0.02)
-            results["open_and_serve_seconds"] = time.perf_counter() - started
             results["server_rss_open"] = rss_of(server.pid)[0]
             say(f"serving after {results['open_and_serve_seconds']:.2f} s, RSS {results['server_rss_open'] / 2**20:.0f} MiB")
 
@@ -641,11 +635,7 @@ def main():
                 say(f"writes ({clients}): {results[f'writes_{clients}']}")
             results["server_rss_end"], results["server_rss_peak"] = rss_of(server.pid)
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
 
     say("opening again (the snapshot saved at shutdown)")
     results["open_later_seconds"] = [time_open(args, data_dir, work, f"later {i}")[0] for i in (1, 2)]
@@ -702,22 +692,23 @@ def write_report(results, out_dir):
     def fmt(x, unit=""):
         return "n/a" if x is None else f"{x:,.2f}{unit}" if isinstance(x, float) else f"{x:,}{unit}"
 
-    for key, label in (("three_hop", "typed 3-hop, p50 (p99) ms"), ("shortest", "shortest path, p50 (p99) ms"),
-                       ("vendor", "vendor pattern, p50 (p99) ms")):
-        t, k, n = lat("tiegraph", key), lat("kuzu", key), lat("networkx", key)
-        anchors = [x[0] for x in (k, n) if x]
-        ratio = min(anchors) / t[0] if anchors and t and t[0] > 0 else None
-        cell = lambda x: "n/a" if x is None else f"{x[0]:.2f} ({x[1]:.2f})"
-        met = ratio is not None and ratio >= TARGETS[key]
-        rows.append((label, cell(t), cell(k), cell(n), f"{ratio:.2f}x" if ratio else "n/a",
-                     f">= {TARGETS[key]:.0f}x", "yes" if met else "NO"))
-    look = results.get("lookups", {})
-    rows.append(("entity lookups over HTTP, req/s", fmt(look.get("rate")), "", "", "", ">= 30,000",
-                 "yes" if look.get("rate", 0) >= TARGETS["lookups"] else "NO"))
-    for clients in (1, 4):
-        w = results.get(f"writes_{clients}", {})
-        rows.append((f"durable writes, {clients} client(s), /s", fmt(w.get("rate")), "", "", "", ">= 1,000",
-                     "yes" if w.get("rate", 0) >= TARGETS["writes"] else "NO"))
+    if not results.get("store_only"):
+        for key, label in (("three_hop", "typed 3-hop, p50 (p99) ms"), ("shortest", "shortest path, p50 (p99) ms"),
+                           ("vendor", "vendor pattern, p50 (p99) ms")):
+            t, k, n = lat("tiegraph", key), lat("kuzu", key), lat("networkx", key)
+            anchors = [x[0] for x in (k, n) if x]
+            ratio = min(anchors) / t[0] if anchors and t and t[0] > 0 else None
+            cell = lambda x: "n/a" if x is None else f"{x[0]:.2f} ({x[1]:.2f})"
+            met = ratio is not None and ratio >= TARGETS[key]
+            rows.append((label, cell(t), cell(k), cell(n), f"{ratio:.2f}x" if ratio else "n/a",
+                         f">= {TARGETS[key]:.0f}x", "yes" if met else "NO"))
+        look = results.get("lookups", {})
+        rows.append(("entity lookups over HTTP, req/s", fmt(look.get("rate")), "", "", "", ">= 30,000",
+                     "yes" if look.get("rate", 0) >= TARGETS["lookups"] else "NO"))
+        for clients in (1, 4):
+            w = results.get(f"writes_{clients}", {})
+            rows.append((f"durable writes, {clients} client(s), /s", fmt(w.get("rate")), "", "", "", ">= 1,000",
+                         "yes" if w.get("rate", 0) >= TARGETS["writes"] else "NO"))
     kuzu_rate = lambda n, key: fmt(n / results[key]) if key in results else "n/a"
     rows.append(("bulk import into an empty store, relations/s", fmt(results["import_rate"]),
                  kuzu_rate(results["relations"], "kuzu_import_seconds") + " (COPY)", "", "", ">= 150,000",
@@ -760,14 +751,15 @@ def write_report(results, out_dir):
              "", "| workload | tiegraph | Kuzu 0.11.3 | NetworkX | ratio | target | met |",
              "|---|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines += ["", "## Answers",
-              f"- 3-hop ({' <- '.join(f'{k} {e}' for k, e in THREE_HOP)}): {results['agree_three_hop']}/{results['samples']} agree; "
-              f"answer sizes p50 {results['three_hop_answer_sizes']['p50']}, max {results['three_hop_answer_sizes']['max']}",
-              f"- vendor pattern: {results['agree_vendor']}/{results['samples']} agree; answer sizes p50 "
-              f"{results['vendor_answer_sizes']['p50']}, max {results['vendor_answer_sizes']['max']}",
-              f"- shortest path lengths: {results['agree_shortest']}/{len(results.get('tiegraph_shortest', [[], []])[1])} agree",
-              f"- hubs: agency {results['sample_info']['hub_agency']} with {results['sample_info']['hub_agency_vendors']} "
-              f"vendors; highest degrees {results['sample_info']['hubs']}"]
+    if not results["store_only"]:
+        lines += ["", "## Answers",
+                  f"- 3-hop ({' <- '.join(f'{k} {e}' for k, e in THREE_HOP)}): {results['agree_three_hop']}/{results['samples']} agree; "
+                  f"answer sizes p50 {results['three_hop_answer_sizes']['p50']}, max {results['three_hop_answer_sizes']['max']}",
+                  f"- vendor pattern: {results['agree_vendor']}/{results['samples']} agree; answer sizes p50 "
+                  f"{results['vendor_answer_sizes']['p50']}, max {results['vendor_answer_sizes']['max']}",
+                  f"- shortest path lengths: {results['agree_shortest']}/{len(results.get('tiegraph_shortest', [[], []])[1])} agree",
+                  f"- hubs: agency {results['sample_info']['hub_agency']} with {results['sample_info']['hub_agency_vendors']} "
+                  f"vendors; highest degrees {results['sample_info']['hubs']}"]
     if results["mismatches"]:
         lines += ["", f"## MISMATCHES ({len(results['mismatches'])})", ""]
         lines += [f"- {m}" for m in results["mismatches"][:50]]

@@ -338,7 +338,17 @@ impl Service {
         let (claims, _, next_claim) =
             merge_claims(&relation.id, Vec::new(), first, draft.claims, now, false)?;
         let record = RelationWithClaims { relation, claims };
-        let events = vec![relation_event(ChangeKind::Created, &record.relation)];
+        self.commit_relation(ChangeKind::Created, record, next_claim)
+    }
+
+    /// Commits a relation created or changed (not its claims), announcing it as such.
+    fn commit_relation(
+        &self,
+        kind: ChangeKind,
+        record: RelationWithClaims,
+        next_claim: u32,
+    ) -> Result<RelationWithClaims> {
+        let events = vec![relation_event(kind, &record.relation)];
         self.commit(
             vec![Op::PutRelation {
                 record: record.clone(),
@@ -373,16 +383,8 @@ impl Service {
         let mut relation =
             self.relation_from_draft(current.id.clone(), &draft, Timestamp::now())?;
         relation.created_at = current.created_at;
-        let events = vec![relation_event(ChangeKind::Updated, &relation)];
         let record = RelationWithClaims { relation, claims };
-        self.commit(
-            vec![Op::PutRelation {
-                record: record.clone(),
-                next_claim,
-            }],
-            events,
-        )?;
-        Ok(record)
+        self.commit_relation(ChangeKind::Updated, record, next_claim)
     }
 
     pub fn delete_relation(&self, id: &str) -> Result<Deleted> {
