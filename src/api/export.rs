@@ -8,9 +8,9 @@ use crate::graph::HopSpec;
 use crate::model;
 use crate::service::ServiceError;
 
-use super::blocking;
 use super::enums::ExportFormat;
 use super::error::bad_input;
+use super::{blocking, service, Caller, SchemaLimits};
 
 fn to_service_error(error: ExportError) -> ServiceError {
     match error {
@@ -27,6 +27,14 @@ pub(super) async fn export(
     format: ExportFormat,
     scope: Scope,
 ) -> Result<String> {
+    if matches!(scope, Scope::All) {
+        // The schema is only ever built by `build_schema`, which always provides the limits.
+        let policy = ctx.data_unchecked::<SchemaLimits>().export;
+        let caller = ctx.data_opt::<Caller>().copied().unwrap_or_default();
+        policy
+            .check_whole_graph(service(ctx).relation_count(), &caller)
+            .map_err(|refusal| refusal.error())?;
+    }
     let format = format.into();
     blocking(ctx, move |service| {
         ExportGraph::build(service, &scope)
