@@ -20,7 +20,7 @@ async fn ordinary_query_is_answered(server: &TestServer) {
 }
 
 /// A dense graph where simple paths explode: every search on it must hit its budget.
-fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
+pub(crate) fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
     let (service, dir) = seeded_service();
     let mut items = vec![(
         1,

@@ -19,7 +19,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use super::{overloaded, refusal, refusal_with, unauthorized, AppState};
+use super::{challenge, overloaded, refusal, refusal_with, unauthorized, AppState};
 use crate::api::{client_message, ErrorCode};
 use crate::formats::export::{ExportError, ExportFormat, ExportGraph, Scope};
 use crate::service::ServiceError;
@@ -59,10 +59,17 @@ pub async fn get(
         let policy = state.api.limits.export;
         let relations = state.service.relation_count();
         if let Err(refused) = policy.check_whole_graph(relations, &access.caller(credential)) {
-            return match refused.code {
-                ErrorCode::Unauthorized => unauthorized(credential, &refused.message),
-                code => refusal_with(StatusCode::FORBIDDEN, code, &refused.message, refused.limit),
+            let status = match refused.code {
+                ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
             };
+            let mut response = refusal_with(status, refused.code, &refused.message, refused.limit);
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge(credential));
+            }
+            return response;
         }
     }
     // Both slots are held until the body has been sent (they move into it below).
