@@ -923,6 +923,7 @@ async fn exports_count_against_the_limits_and_whole_graph_exports_follow_the_pol
         export: ExportPolicy {
             whole_graph_needs_token: true,
             max_whole_graph_relations: 10,
+            ..ExportPolicy::default()
         },
         ..SchemaLimits::default()
     };

@@ -10,7 +10,7 @@ use crate::service::ServiceError;
 
 use super::enums::ExportFormat;
 use super::error::bad_input;
-use super::{blocking, service, Caller, SchemaLimits};
+use super::{blocking, service, Caller, ExportSlots, SchemaLimits};
 
 fn to_service_error(error: ExportError) -> ServiceError {
     match error {
@@ -19,6 +19,15 @@ fn to_service_error(error: ExportError) -> ServiceError {
         // Writing into memory only fails on a bug; the client gets the generic failure.
         _ => ServiceError::Unavailable,
     }
+}
+
+/// A slot of the export limit, shared with `GET /export`.
+fn take_slot(ctx: &Context<'_>) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    // The schema is only ever built by `build`, which always provides the slots and limits.
+    let max = ctx.data_unchecked::<SchemaLimits>().export.max_concurrent;
+    ctx.data_unchecked::<ExportSlots>()
+        .take(max)
+        .map_err(|refusal| refusal.error())
 }
 
 /// Builds the scope's subgraph and writes it as `format`, on the blocking pool.
@@ -35,8 +44,11 @@ pub(super) async fn export(
             .check_whole_graph(service(ctx).relation_count(), &caller)
             .map_err(|refusal| refusal.error())?;
     }
+    let slot = take_slot(ctx)?;
     let format = format.into();
     blocking(ctx, move |service| {
+        // Held until the document is built, even if the request has gone.
+        let _slot = slot;
         ExportGraph::build(service, &scope)
             .and_then(|graph| graph.to_string(format))
             .map_err(to_service_error)
@@ -53,8 +65,10 @@ pub(super) async fn export_ids(
     edges: Vec<String>,
     partial: bool,
 ) -> Result<String> {
+    let slot = take_slot(ctx)?;
     let format = format.into();
     blocking(ctx, move |service| {
+        let _slot = slot;
         ExportGraph::from_ids(service, title, nodes, edges, partial)
             .and_then(|graph| graph.to_string(format))
             .map_err(to_service_error)

@@ -23,6 +23,7 @@ mod types;
 use std::sync::Arc;
 
 use async_graphql::{Context, Schema};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::service::{Service, ServiceError};
 
@@ -36,7 +37,9 @@ pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use socket::{session, Outgoing, SocketExecutor, SocketLimits, SocketProtocol};
 pub use subscription::SubscriptionRoot;
-pub use transport::{request_from_params, requests_from_body, Received};
+pub use transport::{
+    execute, graphiql_page, request_from_params, requests_from_body, Answer, Received,
+};
 
 pub type TiegraphSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -81,6 +84,8 @@ pub struct ExportPolicy {
     pub whole_graph_needs_token: bool,
     /// A whole-graph export of a graph with more relations than this is refused; 0 for no limit.
     pub max_whole_graph_relations: usize,
+    /// Exports (of any scope, over `GET /export` and GraphQL together) built at once.
+    pub max_concurrent: usize,
 }
 
 impl Default for ExportPolicy {
@@ -88,7 +93,32 @@ impl Default for ExportPolicy {
         ExportPolicy {
             whole_graph_needs_token: false,
             max_whole_graph_relations: 100_000,
+            max_concurrent: 2,
         }
+    }
+}
+
+/// The slots of `ExportPolicy::max_concurrent`, shared by every transport.
+#[derive(Clone)]
+struct ExportSlots(Arc<Semaphore>);
+
+impl ExportSlots {
+    fn take(&self, max: usize) -> Result<OwnedSemaphorePermit, Refusal> {
+        Arc::clone(&self.0)
+            .try_acquire_owned()
+            .map_err(|_| Refusal {
+                limit: Some(LimitHit {
+                    name: "maxConcurrentExports",
+                    max: max as u64,
+                }),
+                ..Refusal::new(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "the server is at its limit of {} exports at once; try again shortly",
+                        grouped(max as u64)
+                    ),
+                )
+            })
     }
 }
 
@@ -131,23 +161,38 @@ impl ExportPolicy {
 pub struct Api {
     pub schema: TiegraphSchema,
     pub limits: SchemaLimits,
+    exports: ExportSlots,
 }
 
 impl Api {
     pub fn new(service: Arc<Service>, limits: SchemaLimits) -> Api {
+        let exports = ExportSlots(Arc::new(Semaphore::new(limits.export.max_concurrent)));
         Api {
-            schema: build_schema(service, limits),
+            schema: build(service, limits, exports.clone()),
             limits,
+            exports,
         }
+    }
+
+    /// A slot to build an export in, held until the export has been sent; refused at once
+    /// when `max_concurrent` exports are being built.
+    pub fn export_slot(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.exports.take(self.limits.export.max_concurrent)
     }
 }
 
 /// Builds the schema over `service`. Depth and complexity are checked by [`limits::Limiter`]
 /// rather than async-graphql's own limits, so the refusal names the limit and the value.
 pub fn build_schema(service: Arc<Service>, limits: SchemaLimits) -> TiegraphSchema {
+    let exports = ExportSlots(Arc::new(Semaphore::new(limits.export.max_concurrent)));
+    build(service, limits, exports)
+}
+
+fn build(service: Arc<Service>, limits: SchemaLimits, exports: ExportSlots) -> TiegraphSchema {
     let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(service)
         .data(limits)
+        .data(exports)
         .extension(limits::Limiter(limits));
     if limits.introspection {
         builder.finish()

@@ -1,14 +1,16 @@
 //! GraphQL requests as a transport receives them: a JSON body (one request or a batch) or the
 //! parameters of a GET, read into async-graphql requests with refusals a person can act on
-//! rather than serde's "data did not match any variant of untagged enum BatchRequest".
+//! rather than serde's "data did not match any variant of untagged enum BatchRequest"; and
+//! their answers, as the transport sends them.
 
 use std::collections::HashMap;
 
-use async_graphql::{Extensions, Request, Value, Variables};
+use async_graphql::{BatchRequest, BatchResponse, Extensions, Request, Value, Variables};
 use serde_json::Value as Json;
 
-use super::error::{grouped, ErrorCode, LimitHit};
-use super::limits::Refusal;
+use super::error::{ensure_codes, grouped, ErrorCode, LimitHit};
+use super::limits::{Prepared, Refusal};
+use super::{Api, Caller};
 
 /// The requests of one HTTP request body.
 pub struct Received {
@@ -174,4 +176,66 @@ pub fn request_from_params(params: &HashMap<String, String>) -> Result<Request, 
         .filter(|n| !n.is_empty())
         .cloned();
     build(query, operation_name, variables, extensions)
+}
+
+/// What running a request gave, ready for the transport to send.
+pub struct Answer {
+    /// The JSON answer: one response, or an array for a batch.
+    pub body: String,
+    /// No data and an error of the kind that stops a request from starting: graphql-over-http
+    /// answers it with a 4xx under its own media type.
+    pub failed_before_running: bool,
+    /// The `extensions.code` of every error, for the metrics.
+    pub codes: Vec<String>,
+}
+
+/// Runs prepared requests as `caller`: one, or a batch when `batched` (one at a time, in order,
+/// as async-graphql runs batches).
+pub async fn execute(api: &Api, prepared: Vec<Prepared>, batched: bool, caller: Caller) -> Answer {
+    let mut requests = prepared.into_iter().map(|p| p.request.data(caller));
+    let batch = match (batched, requests.next()) {
+        (false, Some(request)) => BatchRequest::Single(request),
+        (_, first) => BatchRequest::Batch(first.into_iter().chain(requests).collect()),
+    };
+    let mut response = api.schema.execute_batch(batch).await;
+    let failed_before_running = match &mut response {
+        BatchResponse::Single(r) => ensure_codes(r),
+        // A batch ran, even if some of its operations could not: each answer says so itself.
+        BatchResponse::Batch(rs) => {
+            rs.iter_mut().for_each(|r| {
+                ensure_codes(r);
+            });
+            false
+        }
+    };
+    let responses: Vec<&async_graphql::Response> = match &response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    let codes = responses
+        .iter()
+        .flat_map(|r| &r.errors)
+        .filter_map(|error| match error.extensions.as_ref()?.get("code")? {
+            Value::String(code) => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        super::error::error_document(ErrorCode::Internal, "the answer could not be written", None)
+            .to_string()
+    });
+    Answer {
+        body,
+        failed_before_running,
+        codes,
+    }
+}
+
+/// GraphiQL's page, talking to `/graphql` and `/graphql/ws`.
+pub fn graphiql_page() -> String {
+    async_graphql::http::GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
+        .title("tiegraph")
+        .finish()
 }

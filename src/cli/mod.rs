@@ -418,12 +418,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         export: ExportPolicy {
             whole_graph_needs_token: args.export_all_needs_token,
             max_whole_graph_relations: args.max_export_relations,
+            max_concurrent: args.max_concurrent_exports,
         },
         ..SchemaLimits::default()
     };
     let config = HttpConfig {
         max_concurrency: args.max_concurrency,
-        max_concurrent_exports: args.max_concurrent_exports,
         request_timeout: Duration::from_secs(args.request_timeout),
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),

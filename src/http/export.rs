@@ -72,7 +72,8 @@ pub async fn get(
             return response;
         }
     }
-    // Both slots are held until the body has been sent (they move into it below).
+    // Both slots are held by the build and by the body: a build cut by the request time
+    // limit still holds its memory until it ends, so it keeps its slots until then.
     let Ok(slot) = Arc::clone(&state.concurrency).try_acquire_owned() else {
         state.metrics.shed();
         return overloaded(
@@ -81,17 +82,28 @@ pub async fn get(
             "maxConcurrency",
         );
     };
-    let Ok(export_slot) = Arc::clone(&state.exports).try_acquire_owned() else {
-        state.metrics.shed();
-        return overloaded(
-            state.config.max_concurrent_exports,
-            "exports",
-            "maxConcurrentExports",
-        );
+    let export_slot = match state.api.export_slot() {
+        Ok(slot) => slot,
+        Err(refused) => {
+            state.metrics.shed();
+            let mut response = refusal_with(
+                StatusCode::SERVICE_UNAVAILABLE,
+                refused.code,
+                &refused.message,
+                refused.limit,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
     };
     let service = state.service.clone();
     // Building and writing read the whole subgraph from the store: off the async runtime.
+    let slots = Arc::new((slot, export_slot));
+    let building = Arc::clone(&slots);
     let built = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ExportError> {
+        let _slots = building;
         let graph = ExportGraph::build(&service, &scope)?;
         let mut body = Vec::new();
         graph.write(format, &mut body)?;
@@ -132,7 +144,6 @@ pub async fn get(
         }
     };
     let length = body.len();
-    let slots = (slot, export_slot);
     let body = Body::from_stream(
         futures_util::stream::once(async move {
             Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(body))

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use async_graphql::{BatchRequest, BatchResponse};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -21,8 +20,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{challenge, timed_out, AppState};
 use crate::api::{
-    ensure_codes, error_document, prepare_off_runtime, request_from_params, requests_from_body,
-    unauthorized_message, Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
+    error_document, execute, prepare_off_runtime, request_from_params, requests_from_body,
+    unauthorized_message, Answer, Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -159,7 +158,7 @@ pub async fn get(
     };
     if !params.contains_key("query") && !params.contains_key("extensions") {
         if wants_html(&headers) {
-            return Html(super::graphiql_page()).into_response();
+            return Html(crate::api::graphiql_page()).into_response();
         }
         return request_error(
             StatusCode::BAD_REQUEST,
@@ -201,12 +200,8 @@ pub async fn get(
         return response;
     }
     // The router's time limit applies: a GET only reads.
-    let response = state
-        .api
-        .schema
-        .execute(prepared.request.data(caller))
-        .await;
-    respond(&state, media, BatchResponse::Single(response))
+    let answer = execute(&state.api, vec![prepared], false, caller).await;
+    respond(&state, media, answer)
 }
 
 /// Any other method on `/graphql`: only GET and POST mean something there.
@@ -298,66 +293,34 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     if writes && !caller.can_write {
         return unauthorized(media, caller.credential, "writes need a bearer token");
     }
-    let mut requests = prepared.into_iter().map(|p| p.request.data(caller));
-    let batch = match (received.batched, requests.next()) {
-        (false, Some(request)) => BatchRequest::Single(request),
-        (_, first) => BatchRequest::Batch(first.into_iter().chain(requests).collect()),
-    };
-    let run = state.api.schema.execute_batch(batch);
-    let response = if writes {
+    let run = execute(&state.api, prepared, received.batched, caller);
+    let answer = if writes {
         // A write, once started, lands whether or not anyone waits: answer its outcome.
         run.await
     } else {
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(response) => response,
+            Ok(answer) => answer,
             Err(_) => return timed_out(&state.config, "the query"),
         }
     };
-    respond(&state, media, response)
+    respond(&state, media, answer)
 }
 
-fn respond(state: &AppState, media: MediaType, mut response: BatchResponse) -> Response {
-    let failed_before_running = match &mut response {
-        BatchResponse::Single(r) => ensure_codes(r),
-        // A batch ran, even if some of its operations could not: each answer says so itself.
-        BatchResponse::Batch(rs) => {
-            rs.iter_mut().for_each(|r| {
-                ensure_codes(r);
-            });
-            false
-        }
-    };
+fn respond(state: &AppState, media: MediaType, answer: Answer) -> Response {
+    for code in &answer.codes {
+        state.metrics.graphql_error(code);
+    }
     // A request that could not run at all is the client's fault: 400 under the new media
     // type, 200 under the legacy one.
-    let responses: Vec<&async_graphql::Response> = match &response {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    for error in responses.iter().flat_map(|r| &r.errors) {
-        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
-        if let Some(async_graphql::Value::String(code)) = code {
-            state.metrics.graphql_error(code);
-        }
-    }
-    let status = if failed_before_running && media == MediaType::GraphqlResponse {
+    let status = if answer.failed_before_running && media == MediaType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let body = match serde_json::to_string(&response) {
-        Ok(body) => body,
-        Err(_) => {
-            return refusal_as(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                media,
-                error_document(ErrorCode::Internal, "the answer could not be written", None),
-            )
-        }
-    };
-    let mut answer = (status, body).into_response();
-    answer.headers_mut().insert(
+    let mut response = (status, answer.body).into_response();
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.as_str()),
     );
-    answer
+    response
 }

@@ -53,8 +53,6 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// GraphQL operations (over HTTP and the websocket) and exports running at once.
     concurrency: Arc<Semaphore>,
-    /// Exports being built at once: each holds its whole document in memory.
-    exports: Arc<Semaphore>,
     /// Open subscriptions, across connections.
     subscriptions: Arc<Semaphore>,
     /// `None` while serving; the time by which everything must have ended once shutdown began.
@@ -67,7 +65,6 @@ impl AppState {
             api,
             service,
             concurrency: Arc::new(Semaphore::new(config.max_concurrency)),
-            exports: Arc::new(Semaphore::new(config.max_concurrent_exports)),
             subscriptions: Arc::new(Semaphore::new(config.max_subscriptions)),
             config,
             metrics: Arc::default(),
@@ -104,8 +101,6 @@ pub struct HttpConfig {
     /// GraphQL operations (HTTP and websocket) and exports run at once; more are refused with
     /// 503 at once rather than queued.
     pub max_concurrency: usize,
-    /// Exports built at once (each counts against `max_concurrency` too).
-    pub max_concurrent_exports: usize,
     /// Open connections; more are answered 503 and closed.
     pub max_connections: usize,
     /// Longest a client may take to send a request's head, and longest an idle keep-alive
@@ -135,7 +130,6 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             max_batch: 10,
             max_concurrency: 256,
-            max_concurrent_exports: 2,
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
@@ -371,16 +365,8 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-pub(crate) fn graphiql_page() -> String {
-    async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("tiegraph")
-        .finish()
-}
-
 async fn graphiql() -> Html<String> {
-    Html(graphiql_page())
+    Html(crate::api::graphiql_page())
 }
 
 /// Liveness: the process answers, with the graph's size when the caller may read.
