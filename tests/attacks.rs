@@ -213,6 +213,24 @@ async fn silent_client(address: String) -> Option<Duration> {
         .map(|_| started.elapsed())
 }
 
+/// Sends one request, reads its answer, then idles on the kept-alive connection; returns how
+/// long after the answer the server closed it (at most 8 s).
+async fn idle_after_a_request(address: String) -> Option<Duration> {
+    let mut stream = TcpStream::connect(address).await.ok()?;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = [0u8; 4096];
+    let read = stream.read(&mut answer).await.ok()?;
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+    let answered = Instant::now();
+    match tokio::time::timeout(Duration::from_secs(8), stream.read(&mut answer)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => Some(answered.elapsed()),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn slow_request_heads_are_dropped_at_the_header_timeout_while_the_server_answers() {
     let (service, dir) = seeded_service();
@@ -228,6 +246,10 @@ async fn slow_request_heads_are_dropped_at_the_header_timeout_while_the_server_a
     // Also clients that open a connection and send nothing at all.
     let silent: Vec<_> = (0..50)
         .map(|_| tokio::spawn(silent_client(address(&server))))
+        .collect();
+    // And keep-alive connections left idle after a request.
+    let idle: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(idle_after_a_request(address(&server))))
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     for _ in 0..3 {
@@ -433,7 +455,8 @@ async fn tokens_never_reach_the_log_even_at_trace() {
     )
     .await;
     assert_eq!(next(&mut socket).await["type"], "next");
-    drop(socket);
+    // A clean close, which the websocket library logs at debug: its log is captured.
+    let _ = socket.close(None).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -445,6 +468,10 @@ async fn tokens_never_reach_the_log_even_at_trace() {
     assert!(status.is_some_and(|s| s.success()));
     let log = log.lock().unwrap();
     assert!(log.contains("TRACE"), "not a trace log");
+    assert!(
+        log.contains("Received close frame"),
+        "the websocket library's log is not captured, so this test shows nothing"
+    );
     assert!(
         log.contains("connection_init") || log.contains("request"),
         "the log saw the requests"
