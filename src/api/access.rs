@@ -29,13 +29,6 @@ pub struct Caller {
     pub credential: Credential,
 }
 
-impl Caller {
-    /// Whether the caller showed the server's token (with no token configured, nobody does).
-    pub fn has_token(&self) -> bool {
-        self.credential == Credential::Valid
-    }
-}
-
 /// The message refusing a caller: `need` says what needs a token, and the rest says what was
 /// wrong with what the caller sent, so a wrong token does not read like a missing one.
 pub fn unauthorized_message(credential: Credential, need: &str) -> String {

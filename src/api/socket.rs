@@ -10,7 +10,9 @@
 //! the connection stays open.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
@@ -50,7 +52,19 @@ pub struct SocketExecutor {
     shared: Arc<Semaphore>,
     /// The server's subscription limit.
     subscriptions: Arc<Semaphore>,
+    /// Refusals of this connection not yet sent: a client that sends operations faster than
+    /// it reads their refusals would otherwise grow the protocol handler's table of streams.
+    unsent_refusals: Arc<Semaphore>,
+    /// Set when `unsent_refusals` ran out: the session closes the connection (4429).
+    flooded: Arc<AtomicBool>,
 }
+
+/// Refusals a connection may have waiting to be sent, per operation it may run.
+const UNSENT_REFUSALS_PER_OPERATION: usize = 4;
+
+/// Client messages the protocol handler reads in one go before it sends what is ready: it
+/// reads every message available otherwise, starting each, before it answers any.
+const MESSAGES_PER_POLL: usize = 16;
 
 impl SocketExecutor {
     pub fn new(
@@ -67,6 +81,10 @@ impl SocketExecutor {
             running: Arc::new(Semaphore::new(per_connection)),
             shared,
             subscriptions,
+            unsent_refusals: Arc::new(Semaphore::new(
+                per_connection.saturating_mul(UNSENT_REFUSALS_PER_OPERATION),
+            )),
+            flooded: Arc::default(),
         }
     }
 
@@ -142,8 +160,12 @@ impl Executor for SocketExecutor {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let Ok(slot) = Arc::clone(&self.operations).try_acquire_owned() else {
+            let Ok(unsent) = Arc::clone(&self.unsent_refusals).try_acquire_owned() else {
+                self.flooded.store(true, Ordering::SeqCst);
+                return stream::empty().boxed();
+            };
             let max = self.limits.max_operations_per_connection;
-            return refused(&Refusal {
+            let refusal = refused(&Refusal {
                 limit: Some(LimitHit {
                     name: "maxOperationsPerConnection",
                     max: max as u64,
@@ -156,6 +178,14 @@ impl Executor for SocketExecutor {
                     ),
                 )
             });
+            // Released once the refusal has been taken from the stream, to be sent.
+            let mut unsent = Some(unsent);
+            return refusal
+                .map(move |response| {
+                    unsent.take();
+                    response
+                })
+                .boxed();
         };
         let this = self.clone();
         stream::once(this.start(request, session_data, slot))
@@ -228,6 +258,11 @@ where
 {
     let refused: Arc<Mutex<Option<String>>> = Arc::default();
     let refused_at_init = Arc::clone(&refused);
+    let flooded = Arc::clone(&executor.flooded);
+    let input = Throttled {
+        inner: input,
+        left: MESSAGES_PER_POLL,
+    };
     let machine = WebSocket::new(executor, input, protocol.0).on_connection_init(
         move |payload: serde_json::Value| async move {
             let offered = ["Authorization", "authorization"]
@@ -253,6 +288,7 @@ where
         done: bool,
         init_deadline: Pin<Box<tokio::time::Sleep>>,
         refused: Arc<Mutex<Option<String>>>,
+        flooded: Arc<AtomicBool>,
     }
     let state = State {
         machine: machine.boxed(),
@@ -260,10 +296,19 @@ where
         done: false,
         init_deadline: Box::pin(tokio::time::sleep(init_timeout)),
         refused,
+        flooded,
     };
     stream::unfold(state, |mut state| async move {
         if state.done {
             return None;
+        }
+        if state.flooded.load(Ordering::SeqCst) {
+            state.done = true;
+            let close = Outgoing::Close(
+                4429,
+                "Too many operations: this connection sent operations faster than it read their refusals".to_owned(),
+            );
+            return Some((close, state));
         }
         let message = if state.acked {
             state.machine.next().await
@@ -322,4 +367,30 @@ where
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Client messages, at most [`MESSAGES_PER_POLL`] at a time: then the stream says "not now"
+/// (and asks to be polled again at once), so the protocol handler sends what is ready before it
+/// reads and starts more.
+struct Throttled<S> {
+    inner: S,
+    left: usize,
+}
+
+impl<S: Stream + Unpin> Stream for Throttled<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        if self.left == 0 {
+            self.left = MESSAGES_PER_POLL;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let poll = Pin::new(&mut self.inner).poll_next(cx);
+        match poll {
+            Poll::Ready(Some(_)) => self.left -= 1,
+            _ => self.left = MESSAGES_PER_POLL,
+        }
+        poll
+    }
 }

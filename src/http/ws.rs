@@ -93,24 +93,52 @@ async fn serve_socket<A>(
 ) where
     A: FnOnce(Option<String>) -> Result<api::Caller, String> + Send + 'static,
 {
+    let reader = run_socket(socket, state, protocol, authenticate).await;
+    // The closing handshake, for at most CLOSE_TIME; then the connection goes.
+    let abort = reader.abort_handle();
+    if tokio::time::timeout(CLOSE_TIME, reader).await.is_err() {
+        abort.abort();
+    }
+}
+
+/// Runs the session until it ends; gives back the task still reading the client's messages.
+async fn run_socket<A>(
+    socket: WebSocket,
+    state: AppState,
+    protocol: SocketProtocol,
+    authenticate: A,
+) -> tokio::task::JoinHandle<()>
+where
+    A: FnOnce(Option<String>) -> Result<api::Caller, String> + Send + 'static,
+{
     let executor = SocketExecutor::new(
         state.api.clone(),
         state.config.socket,
         state.concurrency.clone(),
         state.subscriptions.clone(),
     );
-    let (mut sink, source) = socket.split();
-    // A read error or the end of the socket ends the input; pings, pongs and the client's
-    // close frame are the framing's business.
-    let input = source
-        .take_while(|message| futures_util::future::ready(message.is_ok()))
-        .filter_map(|message| {
-            futures_util::future::ready(match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
-                _ => None,
-            })
-        })
-        .boxed();
+    let (mut sink, mut source) = socket.split();
+    // The client's messages reach the session through a small channel (so a client that sends
+    // faster than the session reads waits on TCP), from a task that keeps reading after the
+    // session has closed: the client's reply to the close frame then completes the closing
+    // handshake, rather than the connection being reset with the close frame unread.
+    let (messages, received) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let reader = tokio::spawn(async move {
+        let mut messages = Some(messages);
+        // A read error or the end of the socket ends the input; pings, pongs and the client's
+        // close frame are the framing's business.
+        while let Some(Ok(message)) = source.next().await {
+            if let (Some(sender), Message::Text(_) | Message::Binary(_)) = (&messages, &message) {
+                if sender.send(message.into_data()).await.is_err() {
+                    messages = None;
+                }
+            }
+        }
+    });
+    let input = futures_util::stream::unfold(received, |mut received| async move {
+        received.recv().await.map(|message| (message, received))
+    })
+    .boxed();
     let mut outgoing = api::session::<Bytes, A>(
         executor.clone(),
         protocol,
@@ -123,10 +151,10 @@ async fn serve_socket<A>(
     let deadline = loop {
         tokio::select! {
             message = outgoing.next() => {
-                let Some(message) = message else { return };
+                let Some(message) = message else { return reader };
                 let closing = matches!(message, Outgoing::Close(..));
                 if sink.send(frame(message)).await.is_err() || closing {
-                    return;
+                    return reader;
                 }
             }
             deadline = &mut stopping => break deadline,
@@ -158,4 +186,5 @@ async fn serve_socket<A>(
         ));
         let _ = tokio::time::timeout(CLOSE_TIME, sink.send(close)).await;
     }
+    reader
 }
