@@ -164,7 +164,7 @@ proptest! {
         let (service, _dir) = seeded_service();
         let schema = build_schema(Arc::clone(&service), SchemaLimits::default());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let mut response = runtime.block_on(schema.execute(Request::new(query.clone()).data(Caller { can_write: false })));
+        let mut response = runtime.block_on(schema.execute(Request::new(query.clone()).data(Caller::default())));
         ensure_codes(&mut response);
         let json: Value = serde_json::to_value(&response).unwrap();
         for error in json["errors"].as_array().cloned().unwrap_or_default() {

@@ -20,7 +20,7 @@ async fn ordinary_query_is_answered(server: &TestServer) {
 }
 
 /// A dense graph where simple paths explode: every search on it must hit its budget.
-fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
+pub(crate) fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
     let (service, dir) = seeded_service();
     let mut items = vec![(
         1,
@@ -85,9 +85,9 @@ async fn each_abuse_class_is_refused_while_ordinary_queries_are_answered() {
 
     // Deep nesting.
     let deep = format!(
-        "{{ entity(id: \"cbp\") {}{}",
-        "{ relations { edges { node { from ".repeat(10),
-        "} } } }".repeat(10) + "} }"
+        "{{ entity(id: \"cbp\") {{ {} id {} }} }}",
+        "relations { edges { node { from { ".repeat(10),
+        "} } } } ".repeat(10)
     );
     let answer: Value = client
         .post(&url)
@@ -273,6 +273,7 @@ async fn writes_need_the_token_and_reads_may_too() {
     let access = Access {
         write_token: Token::new("s3cret-token"),
         reads_need_token: false,
+        ..Default::default()
     };
     let server = TestServer::start_configured(
         service,
@@ -297,7 +298,8 @@ async fn writes_need_the_token_and_reads_may_too() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 401, "{authorization:?}");
-        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHORIZED");
     }
@@ -334,6 +336,7 @@ async fn writes_need_the_token_and_reads_may_too() {
     let access = Access {
         write_token: Token::new("s3cret-token"),
         reads_need_token: true,
+        ..Default::default()
     };
     let server = TestServer::start_configured(
         service,
@@ -380,6 +383,7 @@ fn open_writes_are_only_allowed_on_loopback() {
     let guarded = Access {
         write_token: Token::new("t"),
         reads_need_token: true,
+        ..Default::default()
     };
     assert!(check_exposure("0.0.0.0:8080".parse().unwrap(), &guarded).is_ok());
     assert!(Token::new("   ").is_none());
@@ -420,7 +424,7 @@ async fn metrics_readiness_and_request_ids() {
     for expected in [
         "tiegraph_http_requests_total{route=\"/graphql\",status=\"200\"}",
         "tiegraph_http_request_duration_seconds_bucket{le=\"+Inf\"}",
-        "tiegraph_graphql_errors_total{code=\"GRAPHQL_VALIDATION_FAILED\"} 1",
+        "tiegraph_graphql_errors_total{code=\"GRAPHQL_PARSE_FAILED\"} 1",
         "tiegraph_graph_entities 11",
         "tiegraph_graph_relations 16",
         "tiegraph_store_bytes",

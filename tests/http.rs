@@ -427,7 +427,7 @@ async fn searches_from_unknown_entities_and_bad_patterns_are_clear_errors() {
             "GRAPHQL_VALIDATION_FAILED",
         ),
         (r#"{ entity { id } }"#, "GRAPHQL_VALIDATION_FAILED"),
-        (r#"{ nonsense "#, "GRAPHQL_VALIDATION_FAILED"),
+        (r#"{ nonsense "#, "GRAPHQL_PARSE_FAILED"),
     ];
     for (query, code) in cases {
         let answer = server.gql(query, json!({})).await;
@@ -600,6 +600,7 @@ async fn files_import_through_the_running_server_all_or_nothing() {
     let access = tiegraph::http::Access {
         write_token: tiegraph::http::Token::new("import-token"),
         reads_need_token: false,
+        ..Default::default()
     };
     let config = tiegraph::http::HttpConfig {
         access,

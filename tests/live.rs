@@ -107,6 +107,7 @@ async fn over_the_websocket_writes_need_the_token_too() {
     let access = Access {
         write_token: Token::new("ws-token"),
         reads_need_token: false,
+        ..Default::default()
     };
     let server = TestServer::start_configured(
         service,

@@ -26,6 +26,8 @@ mod integrity;
 mod live;
 // Limits, load shedding, slow clients, tokens, metrics.
 mod hardening;
+// The attacks of issue 10, each while /health and an ordinary query keep being answered.
+mod attacks;
 // schema.graphql is the served schema, and every part of it is described.
 mod schema;
 // Exports read back with real readers, and the FtM and CSV imports on real stores.

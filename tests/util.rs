@@ -6,7 +6,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use tiegraph::api::{build_schema, SchemaLimits};
+use tiegraph::api::{Api, SchemaLimits};
 use tiegraph::formats::{jsonl, seed};
 use tiegraph::http::{self, AppState, HttpConfig};
 use tiegraph::service::{Limits, Service};
@@ -55,8 +55,17 @@ impl TestServer {
         dir: TempDir,
         config: HttpConfig,
     ) -> TestServer {
-        let schema = build_schema(Arc::clone(&service), SchemaLimits::default());
-        let state = AppState::new(schema, Arc::clone(&service), config);
+        Self::start_limited(service, dir, config, SchemaLimits::default()).await
+    }
+
+    pub async fn start_limited(
+        service: Arc<Service>,
+        dir: TempDir,
+        config: HttpConfig,
+        limits: SchemaLimits,
+    ) -> TestServer {
+        let api = Api::new(Arc::clone(&service), limits);
+        let state = AppState::new(api, Arc::clone(&service), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -8,9 +8,9 @@ use crate::graph::HopSpec;
 use crate::model;
 use crate::service::ServiceError;
 
-use super::blocking;
 use super::enums::ExportFormat;
 use super::error::bad_input;
+use super::{blocking, service, Caller, ExportSlots, SchemaLimits};
 
 fn to_service_error(error: ExportError) -> ServiceError {
     match error {
@@ -21,14 +21,34 @@ fn to_service_error(error: ExportError) -> ServiceError {
     }
 }
 
+/// A slot of the export limit, shared with `GET /export`.
+fn take_slot(ctx: &Context<'_>) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    // The schema is only ever built by `build`, which always provides the slots and limits.
+    let max = ctx.data_unchecked::<SchemaLimits>().export.max_concurrent;
+    ctx.data_unchecked::<ExportSlots>()
+        .take(max)
+        .map_err(|refusal| refusal.error())
+}
+
 /// Builds the scope's subgraph and writes it as `format`, on the blocking pool.
 pub(super) async fn export(
     ctx: &Context<'_>,
     format: ExportFormat,
     scope: Scope,
 ) -> Result<String> {
+    if matches!(scope, Scope::All) {
+        // The schema is only ever built by `build_schema`, which always provides the limits.
+        let policy = ctx.data_unchecked::<SchemaLimits>().export;
+        let caller = ctx.data_opt::<Caller>().copied().unwrap_or_default();
+        policy
+            .check_whole_graph(service(ctx).relation_count(), &caller)
+            .map_err(|refusal| refusal.error())?;
+    }
+    let slot = take_slot(ctx)?;
     let format = format.into();
     blocking(ctx, move |service| {
+        // Held until the document is built, even if the request has gone.
+        let _slot = slot;
         ExportGraph::build(service, &scope)
             .and_then(|graph| graph.to_string(format))
             .map_err(to_service_error)
@@ -45,8 +65,10 @@ pub(super) async fn export_ids(
     edges: Vec<String>,
     partial: bool,
 ) -> Result<String> {
+    let slot = take_slot(ctx)?;
     let format = format.into();
     blocking(ctx, move |service| {
+        let _slot = slot;
         ExportGraph::from_ids(service, title, nodes, edges, partial)
             .and_then(|graph| graph.to_string(format))
             .map_err(to_service_error)

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use tiegraph::api::{build_schema, SchemaLimits};
+use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
 use tiegraph::formats::export::{ExportFormat, ExportGraph, Scope};
 use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
@@ -79,9 +79,14 @@ struct ServeArgs {
     /// Without a token, writes are open and the server only listens on loopback.
     #[arg(long, env = "TIEGRAPH_TOKEN_FILE")]
     token_file: Option<PathBuf>,
-    /// Reads need the token too.
+    /// Reads need the token too: GraphQL, the websocket, exports, `/metrics`, and the counts in
+    /// `/health`.
     #[arg(long, env = "TIEGRAPH_READ_TOKEN_REQUIRED")]
     read_token_required: bool,
+    /// A file holding a token that may read `/metrics` and nothing else (the token may also
+    /// come in TIEGRAPH_METRICS_TOKEN). When set, `/metrics` needs it or the write token.
+    #[arg(long, env = "TIEGRAPH_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
     /// An origin allowed by CORS (repeatable; comma-separated in the environment). Any origin
     /// when none is given.
     #[arg(
@@ -93,12 +98,54 @@ struct ServeArgs {
     /// Turn off introspection (`__schema`, `__type`); GraphiQL then cannot show the schema.
     #[arg(long, env = "TIEGRAPH_NO_INTROSPECTION")]
     no_introspection: bool,
-    /// GraphQL requests answered at once; more get 503 rather than wait in a queue.
+    /// GraphQL operations (HTTP and websocket) and exports answered at once; more get 503
+    /// rather than wait in a queue.
     #[arg(long, env = "TIEGRAPH_MAX_CONCURRENCY", default_value_t = 256)]
     max_concurrency: usize,
-    /// Seconds a request may take before it is answered 408.
+    /// Exports built at once (each is built in memory); more get 503.
+    #[arg(long, env = "TIEGRAPH_MAX_CONCURRENT_EXPORTS", default_value_t = 2)]
+    max_concurrent_exports: usize,
+    /// Seconds a read may take before it is answered 408. Requests that write are answered
+    /// with their outcome however long they take.
     #[arg(long, env = "TIEGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Open connections (websockets included); more are answered 503 and closed. Keep it
+    /// well under the open-file limit (`ulimit -n`).
+    #[arg(long, env = "TIEGRAPH_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's head, and an idle keep-alive connection
+    /// stays open.
+    #[arg(long, env = "TIEGRAPH_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds the server waits for a client to read what it sends (an answer, a backup, a
+    /// websocket message) before dropping the connection.
+    #[arg(long, env = "TIEGRAPH_WRITE_TIMEOUT", default_value_t = 30)]
+    write_timeout: u64,
+    /// Seconds shutdown waits for requests under way before closing their connections.
+    #[arg(long, env = "TIEGRAPH_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+    /// Subscriptions open at once across all websockets; more are refused.
+    #[arg(long, env = "TIEGRAPH_MAX_SUBSCRIPTIONS", default_value_t = 1_000)]
+    max_subscriptions: usize,
+    /// Operations (subscriptions included) one websocket may run at once.
+    #[arg(long, env = "TIEGRAPH_MAX_SOCKET_OPERATIONS", default_value_t = 16)]
+    max_socket_operations: usize,
+    /// Deepest nesting of fields in a query, fragments expanded.
+    #[arg(long, env = "TIEGRAPH_MAX_DEPTH", default_value_t = 16)]
+    max_depth: usize,
+    /// Highest complexity of a query (each field 1, list and search fields times their page size).
+    #[arg(long, env = "TIEGRAPH_MAX_COMPLEXITY", default_value_t = 50_000)]
+    max_complexity: usize,
+    /// Most fields in a query once its fragments are expanded (aliases and spreads counted).
+    #[arg(long, env = "TIEGRAPH_MAX_FIELDS", default_value_t = 2_000)]
+    max_fields: usize,
+    /// A whole-graph export of a graph with more relations than this is refused (0: no limit).
+    /// Whole-graph exports are built in memory, about 12 KB per relation at peak.
+    #[arg(long, env = "TIEGRAPH_MAX_EXPORT_RELATIONS", default_value_t = 100_000)]
+    max_export_relations: usize,
+    /// Whole-graph exports need the write token.
+    #[arg(long, env = "TIEGRAPH_EXPORT_ALL_NEEDS_TOKEN")]
+    export_all_needs_token: bool,
     /// Milliseconds a single graph search may take before it returns a partial answer.
     #[arg(long, env = "TIEGRAPH_SEARCH_MILLIS", default_value_t = 5_000)]
     search_millis: u64,
@@ -110,16 +157,27 @@ struct ServeArgs {
 impl ServeArgs {
     /// The token from TIEGRAPH_TOKEN or the token file; an empty one is no token.
     fn token(&self) -> Result<Option<Token>> {
-        let secret = match (&self.token_file, std::env::var("TIEGRAPH_TOKEN")) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the token file {}", path.display()))?,
-            (None, Ok(secret)) => secret,
-            (None, Err(_)) => return Ok(None),
-        };
-        match Token::new(secret) {
-            Some(token) => Ok(Some(token)),
-            None => bail!("the configured token is empty"),
-        }
+        token_from(self.token_file.as_deref(), "TIEGRAPH_TOKEN")
+    }
+
+    /// The metrics token from TIEGRAPH_METRICS_TOKEN or its file.
+    fn metrics_token(&self) -> Result<Option<Token>> {
+        token_from(self.metrics_token_file.as_deref(), "TIEGRAPH_METRICS_TOKEN")
+    }
+}
+
+/// A token from `file` or else the variable `env`; `None` when neither is set, an error when
+/// the one set is empty (a blank token would let anyone in).
+fn token_from(file: Option<&Path>, env: &str) -> Result<Option<Token>> {
+    let secret = match (file, std::env::var(env)) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?,
+        (None, Ok(secret)) => secret,
+        (None, Err(_)) => return Ok(None),
+    };
+    match Token::new(secret) {
+        Some(token) => Ok(Some(token)),
+        None => bail!("the configured token ({env} or its file) is empty"),
     }
 }
 
@@ -289,11 +347,27 @@ fn health(listen: SocketAddr) -> Result<()> {
 }
 
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    // Whatever RUST_LOG says, the targets that log message contents at trace (the websocket
+    // library: `connection_init` tokens) stay at debug.
+    let quiet = tracing_subscriber::filter::filter_fn(|metadata| {
+        *metadata.level() != tracing::Level::TRACE
+            || !http::QUIET_LOG_TARGETS.iter().any(|target| {
+                metadata.target() == *target
+                    || metadata.target().starts_with(&format!("{target}::"))
+            })
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .with_filter(quiet),
+        )
         .init();
 }
 
@@ -309,6 +383,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     let access = Access {
         write_token: args.token()?,
         reads_need_token: args.read_token_required,
+        metrics_token: args.metrics_token()?,
     };
     // Checked before anything is opened: a refused configuration touches nothing.
     http::check_exposure(args.listen, &access)?;
@@ -337,21 +412,37 @@ fn serve(args: ServeArgs) -> Result<()> {
     );
     let schema_limits = SchemaLimits {
         introspection: !args.no_introspection,
+        max_depth: args.max_depth,
+        max_complexity: args.max_complexity,
+        max_fields: args.max_fields,
+        export: ExportPolicy {
+            whole_graph_needs_token: args.export_all_needs_token,
+            max_whole_graph_relations: args.max_export_relations,
+            max_concurrent: args.max_concurrent_exports,
+        },
         ..SchemaLimits::default()
     };
     let config = HttpConfig {
         max_concurrency: args.max_concurrency,
         request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        write_timeout: Duration::from_secs(args.write_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        max_subscriptions: args.max_subscriptions,
+        socket: SocketLimits {
+            max_operations_per_connection: args.max_socket_operations,
+        },
         cors_origins: args.cors_origins.clone(),
         access,
         ..HttpConfig::default()
     };
     let state = AppState::new(
-        build_schema(Arc::clone(&service), schema_limits),
+        Api::new(Arc::clone(&service), schema_limits),
         service,
         config,
     );
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -364,7 +455,11 @@ fn serve(args: ServeArgs) -> Result<()> {
             .context("the server failed")?;
         tracing::info!("stopped; store flushed");
         Ok(())
-    })
+    });
+    // The store is flushed; work left on the blocking pool (a search ending within its budget,
+    // a write that will not be acknowledged) is not waited for longer than this.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    served
 }
 
 fn seed_empty_store(service: &Service, seed_dir: &Path) -> Result<()> {

@@ -3,6 +3,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use axum::http::{header, HeaderMap};
+
+use crate::api::{Caller, Credential};
+
 /// A secret that never shows itself in logs or debug output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
@@ -37,27 +41,78 @@ impl fmt::Debug for Token {
 pub struct Access {
     /// The token writes need; `None` leaves writes open, allowed only on loopback.
     pub write_token: Option<Token>,
-    /// Reads need the token too.
+    /// Reads need the token too: every route that shows data, `/metrics` and the counts in
+    /// `/health` included.
     pub reads_need_token: bool,
+    /// A token that may read `/metrics` (and nothing else), for a scraper that should not hold
+    /// the write token. When set, `/metrics` needs it or the write token.
+    pub metrics_token: Option<Token>,
+}
+
+/// The token of an `Authorization` value: the scheme is case-insensitive (RFC 9110), and
+/// `Err` means the value is not of the form `Bearer <token>`.
+fn bearer(authorization: &str) -> Result<&str, ()> {
+    let value = authorization.trim();
+    let (scheme, token) = value.split_once([' ', '\t']).ok_or(())?;
+    let token = token.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+        Ok(token)
+    } else {
+        Err(())
+    }
 }
 
 impl Access {
-    fn presents_token(&self, authorization: Option<&str>) -> bool {
-        let offered = authorization
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
-        match (&self.write_token, offered) {
-            (Some(token), Some(offered)) => token.matches(offered),
-            _ => false,
+    /// What the `Authorization` header shows. A value that is not UTF-8 is malformed.
+    pub(crate) fn credential(&self, headers: &HeaderMap) -> Credential {
+        self.credential_of(
+            headers
+                .get(header::AUTHORIZATION)
+                .map(|v| v.to_str().unwrap_or("")),
+        )
+    }
+
+    /// What an `Authorization` value shows (the websocket's `connection_init` payload carries one).
+    pub(crate) fn credential_of(&self, authorization: Option<&str>) -> Credential {
+        let Some(authorization) = authorization else {
+            return Credential::Missing;
+        };
+        match (bearer(authorization), &self.write_token) {
+            (Err(()), _) => Credential::Malformed,
+            (Ok(offered), Some(token)) if token.matches(offered) => Credential::Valid,
+            (Ok(_), _) => Credential::Wrong,
         }
     }
 
-    pub fn may_write(&self, authorization: Option<&str>) -> bool {
-        self.write_token.is_none() || self.presents_token(authorization)
+    pub(crate) fn may_write(&self, credential: Credential) -> bool {
+        self.write_token.is_none() || credential == Credential::Valid
     }
 
-    pub fn may_read(&self, authorization: Option<&str>) -> bool {
-        !self.reads_need_token || self.may_write(authorization)
+    pub(crate) fn may_read(&self, credential: Credential) -> bool {
+        !self.reads_need_token || self.may_write(credential)
+    }
+
+    /// Whether `/metrics` answers: with the metrics token or whatever reading needs.
+    pub(crate) fn may_scrape(&self, headers: &HeaderMap) -> bool {
+        let credential = self.credential(headers);
+        match &self.metrics_token {
+            Some(metrics) => {
+                let offered = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| bearer(v).ok());
+                offered.is_some_and(|t| metrics.matches(t)) || credential == Credential::Valid
+            }
+            None => self.may_read(credential),
+        }
+    }
+
+    /// The caller as the schema sees it.
+    pub(crate) fn caller(&self, credential: Credential) -> Caller {
+        Caller {
+            can_write: self.may_write(credential),
+            credential,
+        }
     }
 }
 

@@ -1,16 +1,19 @@
 //! `GET /admin/backup`: a consistent online backup, streamed as it is written. Needs the write
-//! token, because a backup is everything. Writers wait while it streams; readers do not.
+//! token, because a backup is everything. Writers wait while it streams; readers do not. A
+//! client that stops reading is dropped by the connection's write timeout (`server.rs`), which
+//! drops the body, which fails the next chunk's send, which ends the backup and lets writers in
+//! again: a stalled download holds writers for at most that timeout.
 
 use std::io::{self, Write};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use tokio::sync::mpsc;
 
-use super::AppState;
+use super::{unauthorized, AppState};
 
 /// Bytes handed to the response at a time.
 const CHUNK: usize = 256 * 1024;
@@ -52,16 +55,10 @@ impl Write for ChannelWriter {
 }
 
 pub async fn backup(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !state.config.access.may_write(authorization) {
-        let mut response =
-            (StatusCode::UNAUTHORIZED, "a backup needs the write token\n").into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+    let access = &state.config.access;
+    let credential = access.credential(&headers);
+    if !access.may_write(credential) {
+        return unauthorized(credential, "a backup needs the write token");
     }
     let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(4);
     let service = state.service.clone();
@@ -73,8 +70,9 @@ pub async fn backup(State(state): State<AppState>, headers: HeaderMap) -> Respon
         };
         if let Err(error) = service.backup(&mut writer) {
             tracing::error!(%error, "backup failed");
-            // Ends the body with an error, so the client sees a broken download, not a short file.
-            let _ = failure.blocking_send(Err(io::Error::other(error.to_string())));
+            // Ends the body with an error, so the client sees a broken download, not a short
+            // file; the details stay in the log.
+            let _ = failure.blocking_send(Err(io::Error::other("the backup failed")));
         }
     });
     let body = Body::from_stream(stream::unfold(receiver, |mut receiver| async move {

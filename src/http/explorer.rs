@@ -64,7 +64,11 @@ async fn index() -> Response {
 async fn asset(Path(path): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.path == path) {
         Some(a) => respond(a.body, a.content_type),
-        None => (StatusCode::NOT_FOUND, "no such explorer asset").into_response(),
+        None => super::refusal(
+            StatusCode::NOT_FOUND,
+            crate::api::ErrorCode::NotFound,
+            "no such explorer asset",
+        ),
     }
 }
 

@@ -4,36 +4,46 @@
 //! `scope` is all (the default), neighborhood (`id`, `depth`, `relationKinds`) or paths
 //! (`from`, `pattern` as JSON, `to`); `includeDenied` applies to both searches. CSV comes as
 //! two requests (csv-nodes, csv-edges) rather than an archive, so any HTTP client can fetch it.
+//!
+//! An export is built in memory, so each one takes a slot of the server's concurrency limit
+//! and one of the (smaller) export limit for as long as its body is being sent, and a
+//! whole-graph export is bounded by the export policy (`api::ExportPolicy`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use futures_util::StreamExt;
 
-use super::AppState;
+use super::{challenge, overloaded, refusal, refusal_with, unauthorized, AppState};
+use crate::api::{client_message, ErrorCode};
 use crate::formats::export::{ExportError, ExportFormat, ExportGraph, Scope};
 use crate::service::ServiceError;
 
 fn error(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
+    refusal(status, ErrorCode::BadRequest, &message)
 }
 
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !state.config.access.may_read(authorization) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "this server needs a bearer token to read".into(),
-        );
+    let access = &state.config.access;
+    let credential = access.credential(&headers);
+    if !access.may_read(credential) {
+        return unauthorized(credential, "this server needs a bearer token to read");
     }
+    let Ok(Query(params)) = params else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the URL's query string cannot be read: encode the parameters as URL parameters".into(),
+        );
+    };
     let Some(format) = params.get("format") else {
         return error(StatusCode::BAD_REQUEST, "`format` is required: cytoscape, graphology, node-link, graphml, gexf, csv-nodes or csv-edges".into());
     };
@@ -45,9 +55,55 @@ pub async fn get(
         Ok(scope) => scope,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
+    if matches!(scope, Scope::All) {
+        let policy = state.api.limits.export;
+        let relations = state.service.relation_count();
+        if let Err(refused) = policy.check_whole_graph(relations, &access.caller(credential)) {
+            let status = match refused.code {
+                ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            };
+            let mut response = refusal_with(status, refused.code, &refused.message, refused.limit);
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge(credential));
+            }
+            return response;
+        }
+    }
+    // Both slots are held by the build and by the body: a build cut by the request time
+    // limit still holds its memory until it ends, so it keeps its slots until then.
+    let Ok(slot) = Arc::clone(&state.concurrency).try_acquire_owned() else {
+        state.metrics.shed();
+        return overloaded(
+            state.config.max_concurrency,
+            "concurrent requests",
+            "maxConcurrency",
+        );
+    };
+    let export_slot = match state.api.export_slot() {
+        Ok(slot) => slot,
+        Err(refused) => {
+            state.metrics.shed();
+            let mut response = refusal_with(
+                StatusCode::SERVICE_UNAVAILABLE,
+                refused.code,
+                &refused.message,
+                refused.limit,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+    };
     let service = state.service.clone();
     // Building and writing read the whole subgraph from the store: off the async runtime.
+    let slots = Arc::new((slot, export_slot));
+    let building = Arc::clone(&slots);
     let built = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ExportError> {
+        let _slots = building;
         let graph = ExportGraph::build(&service, &scope)?;
         let mut body = Vec::new();
         graph.write(format, &mut body)?;
@@ -57,18 +113,51 @@ pub async fn get(
     let body = match built {
         Ok(Ok(body)) => body,
         Ok(Err(ExportError::Service(e @ ServiceError::NotFound { .. }))) => {
-            return error(StatusCode::NOT_FOUND, e.to_string())
+            return refusal(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                &client_message(&e),
+            )
         }
-        Ok(Err(e)) if e.is_client_error() => return error(StatusCode::BAD_REQUEST, e.to_string()),
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) if e.is_client_error() => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                &e.to_string(),
+            )
+        }
+        Ok(Err(e)) => {
+            // The details are for the operator's log.
+            tracing::error!(error = %e, "export failed");
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the export failed",
+            );
+        }
         Err(_) => {
-            return error(
+            return refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the export was interrupted".into(),
+                ErrorCode::Unavailable,
+                "the export was interrupted",
             )
         }
     };
+    let length = body.len();
+    let body = Body::from_stream(
+        futures_util::stream::once(async move {
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(body))
+        })
+        .map(move |chunk| {
+            // The slots go when the body has been sent or the client has gone.
+            let _slots = &slots;
+            chunk
+        }),
+    );
     let mut response = (StatusCode::OK, body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
+        response.headers_mut().insert(header::CONTENT_LENGTH, value);
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -4,29 +4,28 @@
 //! `application/json` answers as the client's `Accept` header asks. With the former, a
 //! request that cannot run (unparsable, invalid) is a 400; with the latter it is a 200 with
 //! errors, as legacy clients expect.
+//!
+//! Each document is checked against the limits and parsed once, before it runs (large ones on
+//! the blocking pool); the parsed document is what executes. A request that holds a mutation
+//! is not cut by the request time limit: its answer is its outcome (see `time_limit`).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Data, Request, Variables};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use serde_json::json;
 
-use super::{caller, AppState};
-use crate::api::{ensure_codes, shape};
+use super::{challenge, timed_out, AppState};
+use crate::api::{
+    error_document, execute, prepare_off_runtime, request_from_params, requests_from_body,
+    unauthorized_message, Answer, Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
+};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-
-/// An answer refusing a request before it runs; boxed because a response is large.
-type Refusal = Box<Response>;
 
 /// The answer's media type, chosen from the request's `Accept`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,19 +72,12 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// An error about the HTTP request itself, before any GraphQL ran.
-fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
-    coded_request_error(status, media, "BAD_REQUEST", message)
-}
+/// Reading the request body, parsing and running read-only operations share this limit.
+const READ_NEED: &str = "this server needs a bearer token to read";
 
-fn coded_request_error(
-    status: StatusCode,
-    media: MediaType,
-    code: &str,
-    message: &str,
-) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let mut response = (status, body.to_string()).into_response();
+/// A refusal before any GraphQL ran, in the negotiated media type.
+fn refusal_as(status: StatusCode, media: MediaType, document: serde_json::Value) -> Response {
+    let mut response = (status, document.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.as_str()),
@@ -93,23 +85,87 @@ fn coded_request_error(
     response
 }
 
+fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
+    refusal_as(
+        status,
+        media,
+        error_document(ErrorCode::BadRequest, message, None),
+    )
+}
+
+/// The answer to a request whose body or parameters are not a GraphQL request: 400 under
+/// either media type, as graphql-over-http asks for a request that is not well formed.
+fn malformed(state: &AppState, media: MediaType, refusal: &Refusal) -> Response {
+    state.metrics.graphql_error(refusal.code.as_str());
+    refusal_as(StatusCode::BAD_REQUEST, media, refusal.document())
+}
+
+/// The answer to a document refused before it ran. A limit hit is the request's fault under
+/// either media type (400); a document that does not parse or validate is a 400 under
+/// `application/graphql-response+json` and, as legacy clients expect, a 200 with errors under
+/// `application/json`.
+fn refused(state: &AppState, media: MediaType, refusal: &Refusal) -> Response {
+    state.metrics.graphql_error(refusal.code.as_str());
+    let status = match refusal.code {
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ if refusal.limit.is_some() => StatusCode::BAD_REQUEST,
+        _ if media == MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    refusal_as(status, media, refusal.document())
+}
+
+fn unauthorized(media: MediaType, credential: Credential, need: &str) -> Response {
+    let document = error_document(
+        ErrorCode::Unauthorized,
+        &unauthorized_message(credential, need),
+        None,
+    );
+    let mut response = refusal_as(StatusCode::UNAUTHORIZED, media, document);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, challenge(credential));
+    response
+}
+
+/// The caller, or the refusal when reads need a token the request lacks.
+fn reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+) -> Result<Caller, Box<Response>> {
+    let access = &state.config.access;
+    let credential = access.credential(headers);
+    if access.may_read(credential) {
+        Ok(access.caller(credential))
+    } else {
+        Err(Box::new(unauthorized(media, credential, READ_NEED)))
+    }
+}
+
 /// `GET /graphql`: GraphiQL for a browser, else a query from the URL's parameters.
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
-    let Some(query) = params.get("query") else {
-        if wants_html(&headers) {
-            return Html(super::graphiql_page()).into_response();
-        }
-        let media = negotiate(&headers).unwrap_or(MediaType::Json);
+    let Ok(Query(params)) = params else {
         return request_error(
             StatusCode::BAD_REQUEST,
-            media,
-            "a GET request needs a `query` parameter",
+            negotiate(&headers).unwrap_or(MediaType::Json),
+            "the URL's query string cannot be read: encode `query`, `variables` and `operationName` as URL parameters",
         );
     };
+    if !params.contains_key("query") && !params.contains_key("extensions") {
+        if wants_html(&headers) {
+            return Html(crate::api::graphiql_page()).into_response();
+        }
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            negotiate(&headers).unwrap_or(MediaType::Json),
+            "a GET request needs a `query` parameter",
+        );
+    }
     let Some(media) = negotiate(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -117,30 +173,22 @@ pub async fn get(
             "accepts neither application/graphql-response+json nor application/json",
         );
     };
-    let mut request = Request::new(query.clone());
-    if let Some(name) = params.get("operationName").filter(|n| !n.is_empty()) {
-        request = request.operation_name(name.clone());
-    }
-    if let Some(variables) = params.get("variables").filter(|v| !v.is_empty()) {
-        match serde_json::from_str::<serde_json::Value>(variables) {
-            Ok(value @ serde_json::Value::Object(_)) => {
-                request = request.variables(Variables::from_json(value))
-            }
-            _ => {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    "`variables` must be a JSON object",
-                )
-            }
-        }
-    }
-    let authorization = authorization(&headers);
-    if let Err(refusal) = check_reader(&state, authorization, media) {
-        return *refusal;
-    }
-    let shape = shape(&request.query, request.operation_name.as_deref());
-    if shape.is_some_and(|s| s.operation.is_some_and(|ty| ty != OperationType::Query)) {
+    let caller = match reader(&state, &headers, media) {
+        Ok(caller) => caller,
+        Err(refusal) => return *refusal,
+    };
+    let request = match request_from_params(&params) {
+        Ok(request) => request,
+        Err(refusal) => return malformed(&state, media, &refusal),
+    };
+    let prepared = match prepare_off_runtime(state.api.limits, request).await {
+        Ok(prepared) => prepared,
+        Err(refusal) => return refused(&state, media, &refusal),
+    };
+    if prepared
+        .operation
+        .is_some_and(|ty| ty != OperationType::Query)
+    {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -151,73 +199,9 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let request = match admit(&state, authorization, media, request) {
-        Ok(request) => request,
-        Err(refusal) => return *refusal,
-    };
-    let response = state.schema.execute(request).await;
-    respond(&state, media, BatchResponse::Single(response))
-}
-
-fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-}
-
-fn unauthorized(media: MediaType, message: &str) -> Response {
-    let mut response =
-        coded_request_error(StatusCode::UNAUTHORIZED, media, "UNAUTHORIZED", message);
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
-}
-
-fn check_reader(
-    state: &AppState,
-    authorization: Option<&str>,
-    media: MediaType,
-) -> Result<(), Refusal> {
-    if state.config.access.may_read(authorization) {
-        Ok(())
-    } else {
-        Err(Box::new(unauthorized(
-            media,
-            "this server needs a bearer token to read: send `Authorization: Bearer <token>`",
-        )))
-    }
-}
-
-/// Checks one operation before it runs: its size, and a mutation's right to write. Gives the
-/// schema the caller, which the mutations check again (the websocket has no HTTP status to give).
-fn admit(
-    state: &AppState,
-    authorization: Option<&str>,
-    media: MediaType,
-    request: Request,
-) -> Result<Request, Refusal> {
-    let caller = caller(&state.config.access, authorization);
-    if let Some(shape) = shape(&request.query, request.operation_name.as_deref()) {
-        if shape.fields > state.config.max_fields {
-            return Err(Box::new(coded_request_error(
-                StatusCode::BAD_REQUEST,
-                media,
-                "QUERY_TOO_LARGE",
-                &format!(
-                    "the operation selects {} fields (aliases and fragments included); at most {} are allowed",
-                    shape.fields, state.config.max_fields
-                ),
-            )));
-        }
-        if shape.operation == Some(OperationType::Mutation) && !caller.can_write {
-            return Err(Box::new(unauthorized(
-                media,
-                "writes need a bearer token: send `Authorization: Bearer <token>`",
-            )));
-        }
-    }
-    Ok(request.data(caller))
+    // The router's time limit applies: a GET only reads.
+    let answer = execute(&state.api, vec![prepared], false, caller).await;
+    respond(&state, media, answer)
 }
 
 /// Any other method on `/graphql`: only GET and POST mean something there.
@@ -233,68 +217,10 @@ pub async fn other_method() -> Response {
     response
 }
 
-/// The answer when the server is at its concurrency limit: try again shortly.
-pub fn overloaded() -> Response {
-    let mut response = coded_request_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        MediaType::Json,
-        "UNAVAILABLE",
-        "the server is at its limit of concurrent requests; try again shortly",
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
-}
-
-/// `GET /graphql/ws`: subscriptions (and any operation) over graphql-transport-ws or the legacy
-/// graphql-ws protocol. The token may come in the upgrade request's `Authorization` header or,
-/// for browsers that cannot set one, in the `connection_init` payload's `Authorization`.
-pub async fn websocket(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    protocol: Result<GraphQLProtocol, StatusCode>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) else {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            MediaType::Json,
-            "this is the websocket endpoint: open a websocket with the graphql-transport-ws (or graphql-ws) protocol",
-        );
-    };
-    let header_token = authorization(&headers).map(str::to_owned);
-    let schema = state.schema.clone();
-    let access = state.config.access.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let from_payload = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
-                        .map(str::to_owned);
-                    let offered = header_token.or(from_payload);
-                    if !access.may_read(offered.as_deref()) {
-                        return Err(async_graphql::Error::new(
-                            "this server needs a bearer token to read",
-                        ));
-                    }
-                    let mut data = Data::default();
-                    data.insert(super::caller(&access, offered.as_deref()));
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
 /// `POST /graphql`: a JSON body holding one request or a batch.
-pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn post(State(state): State<AppState>, request: Request) -> Response {
+    let deadline = Instant::now() + state.config.request_timeout;
+    let headers = request.headers().clone();
     let Some(media) = negotiate(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -302,17 +228,9 @@ pub async fn post(
             "accepts neither application/graphql-response+json nor application/json",
         );
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "BAD_REQUEST"
-            };
-            return coded_request_error(status, media, code, &rejection.body_text());
-        }
+    let caller = match reader(&state, &headers, media) {
+        Ok(caller) => caller,
+        Err(refusal) => return *refusal,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -331,91 +249,78 @@ pub async fn post(
             "send the request as Content-Type: application/json",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                media,
-                &format!("the body is not a GraphQL request: {e}"),
-            )
+    // Nothing has been written while the body arrives: a slow one is cut at the time limit.
+    let body = match tokio::time::timeout_at(deadline.into(), Bytes::from_request(request, &state))
+        .await
+    {
+        Err(_) => return timed_out(&state.config, "sending the request body"),
+        Ok(Err(rejection)) => {
+            let status = rejection.status();
+            let (code, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    ErrorCode::PayloadTooLarge,
+                    format!(
+                        "the body is over the server's limit of {} bytes",
+                        crate::api::grouped(state.config.max_body_bytes as u64)
+                    ),
+                )
+            } else {
+                (
+                    ErrorCode::BadRequest,
+                    "the request body could not be read".to_owned(),
+                )
+            };
+            return refusal_as(status, media, error_document(code, &message, None));
         }
+        Ok(Ok(body)) => body,
     };
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.len() > state.config.max_batch {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                media,
-                &format!(
-                    "a batch may hold at most {} operations",
-                    state.config.max_batch
-                ),
-            );
-        }
-        if requests.is_empty() {
-            return request_error(StatusCode::BAD_REQUEST, media, "the batch is empty");
+    let received = match requests_from_body(&body, state.config.max_batch) {
+        Ok(received) => received,
+        Err(refusal) => return malformed(&state, media, &refusal),
+    };
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(received.requests.len());
+    for request in received.requests {
+        match prepare_off_runtime(state.api.limits, request).await {
+            Ok(request) => prepared.push(request),
+            Err(refusal) => return refused(&state, media, &refusal),
         }
     }
-    let authorization = authorization(&headers);
-    if let Err(refusal) = check_reader(&state, authorization, media) {
-        return *refusal;
+    let writes = prepared
+        .iter()
+        .any(|p| p.operation == Some(OperationType::Mutation));
+    // A batch smuggling a mutation behind a query is refused whole. The mutations check the
+    // caller again, for the websocket, which has no status to give.
+    if writes && !caller.can_write {
+        return unauthorized(media, caller.credential, "writes need a bearer token");
     }
-    let batch = match batch {
-        BatchRequest::Single(request) => match admit(&state, authorization, media, request) {
-            Ok(request) => BatchRequest::Single(request),
-            Err(refusal) => return *refusal,
-        },
-        BatchRequest::Batch(requests) => {
-            let admitted: Result<Vec<Request>, Refusal> = requests
-                .into_iter()
-                .map(|request| admit(&state, authorization, media, request))
-                .collect();
-            match admitted {
-                Ok(requests) => BatchRequest::Batch(requests),
-                Err(refusal) => return *refusal,
-            }
+    let run = execute(&state.api, prepared, received.batched, caller);
+    let answer = if writes {
+        // A write, once started, lands whether or not anyone waits: answer its outcome.
+        run.await
+    } else {
+        match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(answer) => answer,
+            Err(_) => return timed_out(&state.config, "the query"),
         }
     };
-    let response = state.schema.execute_batch(batch).await;
-    respond(&state, media, response)
+    respond(&state, media, answer)
 }
 
-fn respond(state: &AppState, media: MediaType, mut response: BatchResponse) -> Response {
-    let failed_before_running = match &mut response {
-        BatchResponse::Single(r) => ensure_codes(r),
-        // A batch ran, even if some of its operations could not: each answer says so itself.
-        BatchResponse::Batch(rs) => {
-            rs.iter_mut().for_each(|r| {
-                ensure_codes(r);
-            });
-            false
-        }
-    };
+fn respond(state: &AppState, media: MediaType, answer: Answer) -> Response {
+    for code in &answer.codes {
+        state.metrics.graphql_error(code);
+    }
     // A request that could not run at all is the client's fault: 400 under the new media
     // type, 200 under the legacy one.
-    let responses: Vec<&async_graphql::Response> = match &response {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    for error in responses.iter().flat_map(|r| &r.errors) {
-        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
-        if let Some(async_graphql::Value::String(code)) = code {
-            state.metrics.graphql_error(code);
-        }
-    }
-    let status = if failed_before_running && media == MediaType::GraphqlResponse {
+    let status = if answer.failed_before_running && media == MediaType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let body = match serde_json::to_string(&response) {
-        Ok(body) => body,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let mut answer = (status, body).into_response();
-    answer.headers_mut().insert(
+    let mut response = (status, answer.body).into_response();
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.as_str()),
     );
-    answer
+    response
 }

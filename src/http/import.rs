@@ -1,40 +1,55 @@
 //! `POST /admin/import`: tiegraph's JSON lines into the running server, all or nothing, with
-//! the same checks as `tiegraph import`. Needs the write token.
+//! the same checks as `tiegraph import`. Needs the write token. The body must arrive within the
+//! request time limit; the import itself is answered with its outcome however long it takes
+//! (a timeout could not honestly say whether it landed).
+
+use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::AppState;
+use super::{refusal, timed_out, unauthorized, AppState};
+use crate::api::{client_message, code_of, grouped, ErrorCode};
 use crate::formats::jsonl;
 
 /// Largest file accepted through the server; bigger ones go to `tiegraph import` with the
 /// server stopped, which streams them.
 pub const MAX_IMPORT_BYTES: usize = 256 << 20;
 
-fn refusal(status: StatusCode, code: &str, message: String) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
-}
-
-pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !state.config.access.may_write(authorization) {
-        let mut response = refusal(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "an import needs the write token".into(),
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+pub async fn import(State(state): State<AppState>, request: Request) -> Response {
+    let deadline = Instant::now() + state.config.request_timeout;
+    let access = &state.config.access;
+    let credential = access.credential(request.headers());
+    if !access.may_write(credential) {
+        return unauthorized(credential, "an import needs the write token");
     }
+    let body = match tokio::time::timeout_at(deadline.into(), Bytes::from_request(request, &state))
+        .await
+    {
+        Err(_) => return timed_out(&state.config, "sending the file"),
+        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                &format!(
+                    "the file is over the {} bytes an import through the server may be; use `tiegraph import` with the server stopped",
+                    grouped(MAX_IMPORT_BYTES as u64)
+                ),
+            )
+        }
+        Ok(Err(_)) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "the request body could not be read",
+            )
+        }
+        Ok(Ok(body)) => body,
+    };
     let service = state.service.clone();
     let done = tokio::task::spawn_blocking(move || {
         // Streamed through the same passes as `tiegraph import`: the parsed records are never
@@ -45,9 +60,12 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 "request body".to_owned(),
             ))
         };
-        service
-            .import_stream(open, &|_, _| {})
-            .map_err(|e| e.in_file("request body").to_string())
+        service.import_stream(open, &|_, _| {}).map_err(|e| {
+            if code_of(&e) == ErrorCode::Internal {
+                tracing::error!(error = %e, "import failed");
+            }
+            (code_of(&e), client_message(&e.in_file("request body")))
+        })
     })
     .await;
     match done {
@@ -64,15 +82,19 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "seconds": summary.elapsed.as_secs_f64(),
         }))
         .into_response(),
-        Ok(Err(message)) => refusal(
-            StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
-            format!("nothing was imported: {message}"),
+        Ok(Err((code, message))) => refusal(
+            if code == ErrorCode::Internal {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            code,
+            &format!("nothing was imported: {message}"),
         ),
         Err(_) => refusal(
             StatusCode::SERVICE_UNAVAILABLE,
-            "UNAVAILABLE",
-            "the import was interrupted".into(),
+            ErrorCode::Unavailable,
+            "the import was interrupted",
         ),
     }
 }

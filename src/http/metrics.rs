@@ -22,6 +22,7 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     in_flight: AtomicU64,
     shed: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -53,6 +54,10 @@ impl Metrics {
 
     pub fn shed(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text, with the graph's and the store's sizes read at scrape time.
@@ -113,6 +118,11 @@ impl Metrics {
                 "tiegraph_http_requests_shed_total",
                 "Requests refused with 503 because the server was at its concurrency limit.",
                 self.shed.load(Ordering::Relaxed),
+            ),
+            (
+                "tiegraph_http_connections_refused_total",
+                "Connections answered 503 and closed because the server was at its connection cap.",
+                self.connections_refused.load(Ordering::Relaxed),
             ),
             (
                 "tiegraph_graph_entities",

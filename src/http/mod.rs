@@ -2,10 +2,12 @@
 //! the server's life cycle.
 //!
 //! The only module that imports axum. [`serve`] takes a bound listener and a shutdown future,
-//! so tests run the real server on port 0 and stop it at will; on shutdown it drains requests
-//! and flushes the store. It decides who the caller is (bearer tokens) and hands the schema a
-//! [`Caller`]; it knows the schema and the service as values, nothing of sled, petgraph or how
-//! the schema is made.
+//! so tests run the real server on port 0 and stop it at will; it owns the connections
+//! (`server.rs`: header-read, idle and write timeouts, a cap on open connections, a bounded
+//! graceful shutdown), and on shutdown drains requests and flushes the store. It decides who
+//! the caller is (bearer tokens) and hands the schema a [`Caller`](crate::api::Caller); it
+//! knows the schema and the service as values, nothing of sled, petgraph or how the schema is
+//! made. Every refusal it makes has the GraphQL error shape, with a code from `api::ErrorCode`.
 
 mod access;
 mod backup;
@@ -14,66 +16,107 @@ mod export;
 mod graphql;
 mod import;
 mod metrics;
+mod server;
+mod ws;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tokio::net::TcpListener;
-use tower::ServiceBuilder;
+use tokio::sync::{watch, Semaphore};
 use tower_http::cors::CorsLayer;
-use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{Caller, TiegraphSchema};
+use crate::api::{
+    error_document, grouped, unauthorized_message, Api, Credential, ErrorCode, LimitHit,
+    SocketLimits,
+};
 use crate::service::Service;
 
 pub use access::{check_exposure, Access, ExposureError, Token};
 pub use metrics::Metrics;
+pub use server::{serve, QUIET_LOG_TARGETS};
 
 /// What the HTTP layer needs: the schema to run queries and the service for health and flushing.
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: TiegraphSchema,
+    pub api: Api,
     pub service: Arc<Service>,
     pub config: HttpConfig,
     pub metrics: Arc<Metrics>,
     /// False once shutdown has begun: `/ready` then says 503 so balancers stop sending.
     pub ready: Arc<AtomicBool>,
+    /// GraphQL operations (over HTTP and the websocket) and exports running at once.
+    concurrency: Arc<Semaphore>,
+    /// Open subscriptions, across connections.
+    subscriptions: Arc<Semaphore>,
+    /// `None` while serving; the time by which everything must have ended once shutdown began.
+    stopping: Arc<watch::Sender<Option<Instant>>>,
 }
 
 impl AppState {
-    pub fn new(schema: TiegraphSchema, service: Arc<Service>, config: HttpConfig) -> Self {
+    pub fn new(api: Api, service: Arc<Service>, config: HttpConfig) -> Self {
         AppState {
-            schema,
+            api,
             service,
+            concurrency: Arc::new(Semaphore::new(config.max_concurrency)),
+            subscriptions: Arc::new(Semaphore::new(config.max_subscriptions)),
             config,
             metrics: Arc::default(),
             ready: Arc::new(AtomicBool::new(true)),
+            stopping: Arc::new(watch::channel(None).0),
+        }
+    }
+
+    /// Completes once shutdown has begun, with the time by which everything must have ended.
+    pub(crate) async fn stopping(&self) -> Instant {
+        let mut receiver = self.stopping.subscribe();
+        let deadline = match receiver.wait_for(Option::is_some).await {
+            Ok(deadline) => *deadline,
+            // The sender lives as long as the state: this cannot end otherwise.
+            Err(_) => None,
+        };
+        match deadline {
+            Some(deadline) => deadline,
+            None => std::future::pending().await,
         }
     }
 }
 
-/// Limits and switches of the HTTP layer.
+/// Limits and switches of the HTTP layer. The defaults are the README's.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (`/admin/import` has its own).
     pub max_body_bytes: usize,
-    /// Longest a request may take before it is answered 408.
+    /// Longest a read may take before it is answered 408. Writes are not cut (see
+    /// `time_limit`).
     pub request_timeout: Duration,
     /// Most operations in one batched request.
     pub max_batch: usize,
-    /// Most field selections in one operation (aliases and fragments counted).
-    pub max_fields: usize,
-    /// GraphQL requests answered at once; more are refused with 503 at once rather than queued.
+    /// GraphQL operations (HTTP and websocket) and exports run at once; more are refused with
+    /// 503 at once rather than queued.
     pub max_concurrency: usize,
+    /// Open connections; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head, and longest an idle keep-alive
+    /// connection stays open.
+    pub header_timeout: Duration,
+    /// Longest the server waits for a client to take any of what it sends (an answer, a
+    /// backup, websocket messages) before it drops the connection.
+    pub write_timeout: Duration,
+    /// How long shutdown waits for requests under way before it closes their connections.
+    pub shutdown_grace: Duration,
+    /// Longest a websocket may stay open without completing `connection_init`.
+    pub websocket_init_timeout: Duration,
+    /// Limits of each websocket connection.
+    pub socket: SocketLimits,
+    /// Subscriptions open at once, across connections.
+    pub max_subscriptions: usize,
     /// Origins allowed by CORS; empty allows any (reads are public by default).
     pub cors_origins: Vec<String>,
     /// Who may read and who may write.
@@ -86,8 +129,14 @@ impl Default for HttpConfig {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             max_batch: 10,
-            max_fields: 2_000,
             max_concurrency: 256,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+            websocket_init_timeout: Duration::from_secs(10),
+            socket: SocketLimits::default(),
+            max_subscriptions: 1_000,
             cors_origins: Vec::new(),
             access: Access::default(),
         }
@@ -110,8 +159,8 @@ pub fn router(state: AppState) -> Router {
             .allow_methods(tower_http::cors::Any)
             .allow_headers(tower_http::cors::Any)
     };
-    let shed_metrics = Arc::clone(&state.metrics);
-    // Only GraphQL requests are limited: health checks and metrics must answer under load.
+    // Only GraphQL requests and exports are limited: health checks and metrics must answer
+    // under load. Exports take their slot themselves, so it lasts as long as their body.
     let graphql = Router::new()
         .route(
             "/graphql",
@@ -119,22 +168,14 @@ pub fn router(state: AppState) -> Router {
                 .post(graphql::post)
                 .fallback(graphql::other_method),
         )
-        .route_layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(move |_: tower::BoxError| {
-                    let metrics = Arc::clone(&shed_metrics);
-                    async move {
-                        metrics.shed();
-                        graphql::overloaded()
-                    }
-                }))
-                .load_shed()
-                .concurrency_limit(state.config.max_concurrency),
-        );
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_concurrency,
+        ));
     Router::new()
         .merge(graphql)
         .route("/", get(graphiql))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(ws::websocket))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -146,33 +187,138 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/export", get(export::get))
         .merge(explorer::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(cors)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests under way and flushes the store.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let service = Arc::clone(&state.service);
-    let ready = Arc::clone(&state.ready);
-    let shutdown = async move {
-        shutdown.await;
-        ready.store(false, Ordering::SeqCst);
+/// A refusal on any route: the GraphQL error shape, as `application/json`.
+pub(crate) fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    refusal_with(status, code, message, None)
+}
+
+pub(crate) fn refusal_with(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    limit: Option<LimitHit>,
+) -> Response {
+    (status, Json(error_document(code, message, limit))).into_response()
+}
+
+/// 401 for a caller without the right token. `need` says what needs one; the message adds
+/// what was wrong with what was sent, and `WWW-Authenticate` says the same (RFC 6750).
+pub(crate) fn unauthorized(credential: Credential, need: &str) -> Response {
+    let mut response = refusal(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        &unauthorized_message(credential, need),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, challenge(credential));
+    response
+}
+
+pub(crate) fn challenge(credential: Credential) -> HeaderValue {
+    HeaderValue::from_static(match credential {
+        Credential::Missing | Credential::Valid => "Bearer",
+        Credential::Malformed => "Bearer error=\"invalid_request\"",
+        Credential::Wrong => "Bearer error=\"invalid_token\"",
+    })
+}
+
+/// The answer when the server is at a concurrency limit: try again shortly.
+pub(crate) fn overloaded(max: usize, what: &str, limit: &'static str) -> Response {
+    let mut response = refusal_with(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unavailable,
+        &format!(
+            "the server is at its limit of {} {what} at once; try again shortly",
+            grouped(max as u64)
+        ),
+        Some(LimitHit {
+            name: limit,
+            max: max as u64,
+        }),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Refuses a GraphQL request at once when `max_concurrency` operations already run (HTTP and
+/// websocket together), rather than queueing it.
+async fn limit_concurrency(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Ok(_slot) = Arc::clone(&state.concurrency).try_acquire_owned() else {
+        state.metrics.shed();
+        return overloaded(
+            state.config.max_concurrency,
+            "concurrent requests",
+            "maxConcurrency",
+        );
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    service.flush().map_err(std::io::Error::other)?;
-    Ok(())
+    next.run(request).await
+}
+
+/// The request time limit, answered 408 in the error shape. A request that may write is not
+/// cut here: once a write is handed to the service it lands whether or not anyone still
+/// waits, so a timeout would answer "failed" for a write that then succeeds. `POST /graphql`
+/// and `POST /admin/import` apply the limit themselves to what can be cut safely (reading the
+/// body; operations that only read) and answer a write with its outcome however long it takes.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let may_write = request.method() == Method::POST
+        && matches!(request.uri().path(), "/graphql" | "/admin/import");
+    if may_write {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => timed_out(&state.config, "the request"),
+    }
+}
+
+/// 408: `what` took longer than the request time limit. Only ever sent for work that writes
+/// nothing.
+pub(crate) fn timed_out(config: &HttpConfig, what: &str) -> Response {
+    let limit = config.request_timeout;
+    refusal_with(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::RequestTimeout,
+        &format!(
+            "{what} took longer than the server's limit of {} s and was stopped; nothing was written",
+            limit.as_secs_f64()
+        ),
+        Some(LimitHit {
+            name: "requestTimeoutSeconds",
+            max: limit.as_secs(),
+        }),
+    )
+}
+
+async fn not_found() -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such route: GraphQL is at /graphql (the README lists every route)",
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::BadRequest,
+        "this route does not take that method",
+    )
 }
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
@@ -219,20 +365,16 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-pub(crate) fn graphiql_page() -> String {
-    async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("tiegraph")
-        .finish()
-}
-
 async fn graphiql() -> Html<String> {
-    Html(graphiql_page())
+    Html(crate::api::graphiql_page())
 }
 
-/// Liveness: the process answers, with the graph's size.
-async fn health(State(state): State<AppState>) -> Response {
+/// Liveness: the process answers, with the graph's size when the caller may read.
+async fn health(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let access = &state.config.access;
+    if !access.may_read(access.credential(&headers)) {
+        return Json(serde_json::json!({ "status": "ok" })).into_response();
+    }
     Json(serde_json::json!({
         "status": "ok",
         "entities": state.service.entity_count(),
@@ -246,11 +388,26 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+        refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "shutting down",
+        )
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics: counts of the graph and of requests, so behind the read token when
+/// reads need one, or behind the metrics token when one is set.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let access = &state.config.access;
+    if !access.may_scrape(&headers) {
+        let need = if access.metrics_token.is_some() {
+            "metrics need the metrics token or the write token"
+        } else {
+            "this server needs a bearer token to read, metrics included"
+        };
+        return unauthorized(access.credential(&headers), need);
+    }
     let service = &state.service;
     let store_bytes = service.size_on_disk().ok();
     let body = state.metrics.render(
@@ -264,11 +421,4 @@ async fn metrics(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     response
-}
-
-/// The caller of a request, from its `Authorization` header.
-pub(crate) fn caller(access: &Access, authorization: Option<&str>) -> Caller {
-    Caller {
-        can_write: access.may_write(authorization),
-    }
 }

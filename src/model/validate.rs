@@ -109,7 +109,7 @@ pub fn validate_relation(
             return Err(ModelError::invalid(
                 "status",
                 format!(
-                    "{} makes no sense for a {} relation; use one of {}",
+                    "{} makes no sense for a relation of kind {}; use one of {}",
                     status.as_str(),
                     relation.kind.as_str(),
                     names.join(", ")
@@ -182,7 +182,7 @@ fn check_end_kinds(kind: RelationKind, from: EntityKind, to: EntityKind) -> Resu
         return Err(ModelError::invalid(
             "to",
             format!(
-                "the to end of {} must be an organisation, not a {}",
+                "the to end of {} must be an organisation, not an entity of kind {}",
                 kind.as_str(),
                 to.as_str()
             ),

@@ -166,6 +166,8 @@ for query, status in [
 ]:
     response = requests.get(f"{BASE}/export?{query}", timeout=30)
     check(response.status_code == status, f"/export?{query}: {response.status_code}, wanted {status}")
-    check("error" in response.json(), f"/export?{query}: an error message")
+    error = (response.json().get("errors") or [{}])[0]
+    check(bool(error.get("message")) and bool((error.get("extensions") or {}).get("code")),
+          f"/export?{query}: an error with a message and extensions.code")
 
 print(f"check.py: {checks} checks passed")

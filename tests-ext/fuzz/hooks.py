@@ -76,7 +76,13 @@ def _codes(payload):
 
 # Refusals that may come before the token is looked at: the request could not be read, or is
 # too large. Everything else a mutation without the token gets must be the 401.
-REFUSED_BEFORE_AUTH = {"GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_LARGE", "BAD_REQUEST"}
+REFUSED_BEFORE_AUTH = {
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "QUERY_TOO_LARGE",
+    "BAD_REQUEST",
+    "PAYLOAD_TOO_LARGE",
+}
 
 
 @schemathesis.check
