@@ -13,8 +13,10 @@ mod consistency;
 mod http;
 // Every mutation: its successes, and each bad input refused with a code and nothing written.
 mod mutations;
-// Crash safety under SIGKILL, online backup and restore.
+// An online backup taken under writes, restored.
 mod durability;
+// SIGKILL during every write path, seeded, with counts of acknowledged and lost writes.
+mod crash;
 // Backups: checksums, damaged and cut-short files refused, failed restores leave nothing.
 mod backup;
 // Property tests on the importers, the seed loader and search patterns.

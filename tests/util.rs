@@ -1,5 +1,8 @@
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -179,4 +182,181 @@ pub fn records(service: &Service) -> String {
         out.push_str(&format!("{:?}\n", relation.unwrap()));
     }
     out
+}
+
+/// The write token the crash tests' servers run with.
+pub const TOKEN: &str = "crash-test-secret-token";
+
+/// A small seeded generator, so a failing run can be repeated with its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A crash test's seed: TIEGRAPH_CRASH_SEED when set, else the clock; printed so that a
+/// failing run can be repeated.
+pub fn crash_seed(test: &str) -> (u64, Rng) {
+    let seed: u64 = std::env::var("TIEGRAPH_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!("{test}: seed {seed} (rerun with TIEGRAPH_CRASH_SEED={seed})");
+    (seed, Rng(seed | 1))
+}
+
+/// The real binary, serving `dir` on a free loopback port with the write token [`TOKEN`]
+/// (seeding the store if it is empty); its log is collected in `log`.
+pub fn start_binary(dir: &Path, log: Arc<Mutex<String>>) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tiegraph"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .arg("--seed-dir")
+        .arg(seed_dir())
+        .env("TIEGRAPH_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start tiegraph");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, address) = std::sync::mpsc::channel();
+    let lines = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("http://").nth(1) {
+                if line.contains("serving GraphQL") {
+                    let _ = found.send(rest.split('/').next().unwrap_or_default().to_owned());
+                }
+            }
+            let mut lines = lines.lock().unwrap();
+            lines.push_str(&line);
+            lines.push('\n');
+        }
+    });
+    let Ok(address) = address.recv_timeout(Duration::from_secs(45)) else {
+        let _ = child.kill();
+        panic!(
+            "the server did not say where it listens; its log:\n{}",
+            log.lock().unwrap()
+        );
+    };
+    (child, address)
+}
+
+/// What one writer had acknowledged before the server died.
+#[derive(Default)]
+pub struct Acknowledged {
+    pub entities: Vec<String>,
+    pub relations: Vec<String>,
+}
+
+/// Creates entities and relations through GraphQL at `url` until a request fails, recording
+/// each one the server answered for.
+pub async fn writer(url: String, prefix: String, acknowledged: Arc<Mutex<Acknowledged>>) {
+    let client = reqwest::Client::new();
+    for n in 0.. {
+        let entity = format!("{prefix}-{n}");
+        let create = json!({ "query": "mutation($id: ID!) { createEntity(input: {id: $id, kind: COMPANY, name: $id}) { id } }", "variables": { "id": entity } });
+        let Ok(response) = client
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .json(&create)
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
+        if body["data"]["createEntity"]["id"] != entity.as_str() {
+            return;
+        }
+        acknowledged.lock().unwrap().entities.push(entity.clone());
+        let relation = format!("{entity}-owns");
+        let link = json!({
+            "query": "mutation($id: ID!, $from: ID!) { createRelation(input: {id: $id, kind: OWNS, from: $from, to: \"salesforce\", claim: {source: \"raices-declines-salesforce-donation\", quote: \"a test write\"}}) { id } }",
+            "variables": { "id": relation, "from": entity }
+        });
+        let Ok(response) = client
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .json(&link)
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
+        if body["data"]["createRelation"]["id"] != relation.as_str() {
+            return;
+        }
+        acknowledged.lock().unwrap().relations.push(relation);
+    }
+}
+
+/// What [`check_store`] found.
+pub struct StoreCheck {
+    pub entities: usize,
+    pub relations: usize,
+    /// Acknowledged writes that are not in the store.
+    pub lost: Vec<String>,
+}
+
+/// Opens the store in `dir`: nothing is half there, nothing dangles (panics if so), and every
+/// acknowledged write not found is listed as lost.
+pub fn check_store(dir: &Path, acknowledged: &Acknowledged) -> StoreCheck {
+    // Opening rebuilds the index, which refuses a relation whose end is missing.
+    let service = Service::open(dir, Limits::default()).expect("the store reopens after SIGKILL");
+    let mut lost = Vec::new();
+    for id in &acknowledged.entities {
+        if service.entity(id).unwrap().is_none() {
+            lost.push(id.clone());
+        }
+    }
+    for id in &acknowledged.relations {
+        if service.relation(id).unwrap().is_none() {
+            lost.push(id.clone());
+        }
+    }
+    let mut relations = 0;
+    for record in service.all_relations() {
+        let record = record.unwrap();
+        let relation = &record.relation;
+        assert!(
+            !record.claims.is_empty(),
+            "{} has no claim: half applied",
+            relation.id
+        );
+        assert!(
+            service.entity(&relation.from).unwrap().is_some(),
+            "{} dangles",
+            relation.id
+        );
+        assert!(
+            service.entity(&relation.to).unwrap().is_some(),
+            "{} dangles",
+            relation.id
+        );
+        relations += 1;
+    }
+    StoreCheck {
+        entities: service.entity_count(),
+        relations,
+        lost,
+    }
 }
