@@ -250,6 +250,9 @@ impl Service {
         let counts = self.check_input(&mut open, now, progress)?;
         let checked_in = started.elapsed();
 
+        // Declared before the load, so that a load dropped unfinished is rolled back before
+        // readers are let in again.
+        let readers = self.hold_readers();
         let mut load = self.store.begin_load()?;
         let into_empty = load.was_empty();
         let (outcomes, mut summary, fresh) =
@@ -264,6 +267,7 @@ impl Service {
             return Ok(summary);
         }
         let sequence = load.finish()?;
+        drop(readers);
         summary.sequence = sequence;
         tracing::debug!(finished = ?started.elapsed(), "import committed");
 

@@ -87,6 +87,11 @@ pub struct Service {
     // One writer at a time: a write validates against the index, and nothing may change the
     // index between that check and the write landing. Reads never take it.
     writer: Mutex<()>,
+    // Readers of records take it shared; an import holds it exclusively while it writes its
+    // records into the live trees and commits them, so that no reader is shown a record that
+    // a crash before the commit would take back. Mutations need not take it: their
+    // transaction is seen whole or not at all.
+    committed: RwLock<()>,
     changes: broadcast::Sender<Arc<ChangeRecord>>,
     limits: Limits,
     /// Where the index snapshot lives: beside the store.
@@ -138,6 +143,7 @@ impl Service {
             store,
             index: RwLock::new(index),
             writer: Mutex::new(()),
+            committed: RwLock::new(()),
             changes,
             limits,
             snapshot,
@@ -250,6 +256,44 @@ impl Service {
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store as readers may see it: only what is committed (see `committed`).
+    fn committed(&self) -> Committed<'_> {
+        Committed {
+            store: &self.store,
+            _gate: self.committed.read().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    /// Keeps readers out while an import writes records it has not committed yet.
+    fn hold_readers(&self) -> RwLockWriteGuard<'_, ()> {
+        self.committed.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A scan of the store that reads each item as committed, waiting out an import's writes.
+    fn gated<'a, T: 'a>(
+        &'a self,
+        mut inner: impl Iterator<Item = T> + 'a,
+    ) -> impl Iterator<Item = T> + 'a {
+        std::iter::from_fn(move || {
+            let _gate = self.committed.read().unwrap_or_else(|e| e.into_inner());
+            inner.next()
+        })
+    }
+}
+
+/// The store with the readers' gate held: dereferences to the store for one read.
+struct Committed<'a> {
+    store: &'a Store,
+    _gate: RwLockReadGuard<'a, ()>,
+}
+
+impl std::ops::Deref for Committed<'_> {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        self.store
     }
 }
 

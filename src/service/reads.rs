@@ -128,34 +128,34 @@ const MAX_SHORTEST_LENGTH: usize = 12;
 
 impl Service {
     pub fn entity(&self, id: &str) -> Result<Option<Entity>> {
-        Ok(self.store.entity(id)?)
+        Ok(self.committed().entity(id)?)
     }
 
     /// A relation with its claims, as one commit left them.
     pub fn relation(&self, id: &str) -> Result<Option<RelationWithClaims>> {
-        Ok(self.store.relation(id)?)
+        Ok(self.committed().relation(id)?)
     }
 
     pub fn source(&self, id: &str) -> Result<Option<Source>> {
-        Ok(self.store.source(id)?)
+        Ok(self.committed().source(id)?)
     }
 
     pub fn claim(&self, id: &str) -> Result<Option<Claim>> {
-        Ok(self.store.claim(id)?)
+        Ok(self.committed().claim(id)?)
     }
 
     /// Whatever record has this id.
     pub fn node(&self, id: &str) -> Result<Option<NodeRecord>> {
-        if let Some(entity) = self.store.entity(id)? {
+        if let Some(entity) = self.committed().entity(id)? {
             return Ok(Some(NodeRecord::Entity(entity)));
         }
-        if let Some(relation) = self.store.relation(id)? {
+        if let Some(relation) = self.committed().relation(id)? {
             return Ok(Some(NodeRecord::Relation(relation)));
         }
-        if let Some(source) = self.store.source(id)? {
+        if let Some(source) = self.committed().source(id)? {
             return Ok(Some(NodeRecord::Source(source)));
         }
-        Ok(self.store.claim(id)?.map(NodeRecord::Claim))
+        Ok(self.committed().claim(id)?.map(NodeRecord::Claim))
     }
 
     /// The claims citing a source, ordered by relation then as recorded.
@@ -168,7 +168,7 @@ impl Service {
             .collect();
         let mut claims = Vec::new();
         for id in relations {
-            if let Some(record) = self.store.relation(&id)? {
+            if let Some(record) = self.committed().relation(&id)? {
                 claims.extend(record.claims.into_iter().filter(|c| c.source == source));
             }
         }
@@ -177,16 +177,17 @@ impl Service {
 
     /// Every source, entity and relation in the store, in id order, for whole-graph exports.
     pub fn all_sources(&self) -> impl Iterator<Item = Result<Source>> + '_ {
-        self.store.sources().map(|r| r.map_err(ServiceError::from))
+        self.gated(self.store.sources())
+            .map(|r| r.map_err(ServiceError::from))
     }
 
     pub fn all_entities(&self) -> impl Iterator<Item = Result<Entity>> + '_ {
-        self.store.entities().map(|r| r.map_err(ServiceError::from))
+        self.gated(self.store.entities())
+            .map(|r| r.map_err(ServiceError::from))
     }
 
     pub fn all_relations(&self) -> impl Iterator<Item = Result<RelationWithClaims>> + '_ {
-        self.store
-            .relations()
+        self.gated(self.store.relations())
             .map(|r| r.map_err(ServiceError::from))
     }
 
@@ -229,7 +230,7 @@ impl Service {
         let mut entities = Vec::with_capacity(ids.len());
         for id in ids {
             // Deleted between the index read and now: leave it out rather than fail the page.
-            if let Some(entity) = self.store.entity(&id)? {
+            if let Some(entity) = self.committed().entity(&id)? {
                 entities.push(entity);
             }
         }
@@ -270,7 +271,7 @@ impl Service {
         ids.truncate(first);
         let mut relations = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(relation) = self.store.relation(&id)? {
+            if let Some(relation) = self.committed().relation(&id)? {
                 relations.push(relation);
             }
         }
