@@ -163,7 +163,8 @@ def write_more_relations(path, entities, count, seed):
     rng = random.Random(seed + 1)
     with open(path, "w") as out:
         for i in range(count):
-            a, b = rng.randrange(entities), rng.randrange(entities)
+            a = rng.randrange(entities)
+            b = (a + 1 + rng.randrange(entities - 1)) % entities
             out.write(f'{{"type":"relation","id":"more{i}","kind":"ASSOCIATED_WITH","from":"e{a}","to":"e{b}",'
                       f'"claims":[{{"source":"s0","quote":"e{a} and e{b} are tied, per record more{i}."}}]}}\n')
 

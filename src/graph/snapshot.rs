@@ -99,9 +99,12 @@ impl<R: Read> Fields<R> {
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], SnapshotError> {
-        let bytes = self.bytes(N as u64)?;
+        if N as u64 > self.left {
+            return Err(damaged("a field runs past the end"));
+        }
+        self.left -= N as u64;
         let mut array = [0u8; N];
-        array.copy_from_slice(&bytes);
+        self.input.read_exact(&mut array)?;
         Ok(array)
     }
 
@@ -123,7 +126,7 @@ impl<R: Read> Fields<R> {
 
     fn string<const N: usize>(&mut self) -> Result<String, SnapshotError> {
         let mut length = [0u8; 8];
-        length[..N].copy_from_slice(&self.bytes(N as u64)?);
+        length[..N].copy_from_slice(&self.array::<N>()?);
         let bytes = self.bytes(u64::from_le_bytes(length))?;
         String::from_utf8(bytes).map_err(|_| damaged("a string is not UTF-8"))
     }
@@ -301,6 +304,8 @@ impl GraphIndex {
                 .copied()
                 .ok_or_else(|| damaged("a relation names an entity out of range"))
         };
+        // Reused for every relation: most have one source and no outside claimant.
+        let (mut sources, mut claimants) = (Vec::new(), Vec::new());
         for _ in 0..relations {
             let id = fields.string::<2>()?;
             let kind = *RelationKind::ALL
@@ -313,7 +318,8 @@ impl GraphIndex {
                 from: fields.u32()?,
                 until: fields.u32()?,
             };
-            let mut sources = Vec::new();
+            sources.clear();
+            claimants.clear();
             for _ in 0..fields.u16()? {
                 let slot = source_slots
                     .get(fields.u32()? as usize)
@@ -321,7 +327,6 @@ impl GraphIndex {
                     .ok_or_else(|| damaged("a relation names a source out of range"))?;
                 sources.push(slot);
             }
-            let mut claimants = Vec::new();
             for _ in 0..fields.u16()? {
                 claimants.push(node_at(fields.u32()?)?);
             }

@@ -132,12 +132,19 @@ impl Service {
     /// Opens the store in `dir` and loads the index: from the snapshot saved at the last clean
     /// shutdown when it is this store's at its current commit, else by rebuilding it.
     pub fn open(dir: &Path, limits: Limits) -> Result<Self> {
+        let started = std::time::Instant::now();
         let store = Store::open(dir)?;
+        let opened = started.elapsed();
         let snapshot = dir.join(SNAPSHOT_FILE);
-        let index = match load_snapshot(&snapshot, &snapshot_tag(&store)?) {
-            Some(index) => index,
-            None => build_index(&store)?,
+        let (index, how) = match load_snapshot(&snapshot, &snapshot_tag(&store)?) {
+            Some(index) => (index, "loaded from its snapshot"),
+            None => (build_index(&store)?, "rebuilt from the store"),
         };
+        tracing::info!(
+            store = ?opened,
+            index = ?(started.elapsed() - opened),
+            "store opened; index {how}"
+        );
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         Ok(Service {
             store,
