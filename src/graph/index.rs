@@ -41,7 +41,7 @@ pub(super) const NO_SOURCE: u32 = u32::MAX;
 
 /// Whether every claim denies the relation (and there is at least one): such relations are
 /// hidden from traversals unless asked for.
-pub fn all_deny(claims: &[Claim]) -> bool {
+fn all_deny(claims: &[Claim]) -> bool {
     !claims.is_empty() && claims.iter().all(|c| c.stance == Stance::Denies)
 }
 
@@ -402,10 +402,6 @@ impl GraphIndex {
         let mut ids: Vec<&str> = self.provenance.slots.keys().map(|k| &**k).collect();
         ids.sort_unstable();
         ids
-    }
-
-    pub fn source_count(&self) -> usize {
-        self.provenance.slots.len()
     }
 
     /// Ids of the relations with a claim citing `source`, in id order.

@@ -22,7 +22,7 @@ mod snapshot;
 pub use budget::{Budget, BudgetLimits};
 pub use connected::{connected, Reached};
 pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
-pub use index::{all_deny, EdgeData, GraphIndex, Holder, NodeData, Step};
+pub use index::{EdgeData, GraphIndex, Holder, NodeData, Step};
 pub use neighborhood::{neighborhood, Subgraph};
 pub use paths::{find_paths, Path, PathQuery};
 /// An entity's place in the index: a handle only the index gives out and understands, so that
