@@ -158,3 +158,25 @@ fn a_bulk_load_with_a_bad_record_writes_nothing() {
     drop(service);
     assert!(Service::open(dir.path(), Limits::default()).is_ok());
 }
+
+#[test]
+fn every_seed_quote_is_verbatim_in_its_source_document() {
+    let document = std::fs::read_to_string(
+        crate::util::seed_dir().join("sources/raices-declines-salesforce-donation.txt"),
+    )
+    .unwrap();
+    let (service, _dir) = seeded_service();
+    let mut quotes = 0;
+    for relation in service.all_relations() {
+        for claim in relation.unwrap().claims {
+            assert!(
+                document.contains(&claim.quote),
+                "{}: not in the document: {}",
+                claim.id,
+                claim.quote
+            );
+            quotes += 1;
+        }
+    }
+    assert_eq!(quotes, 22);
+}
