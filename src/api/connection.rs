@@ -93,8 +93,8 @@ connection!(
     Path,
     "A page of paths, shortest first, then by the ids of the relations they cross.",
     "A path and its cursor.",
-    partial: bool => "True when the search stopped at its budget (entities visited or time) or result cap: there may be more paths than it found.",
-    total_count: i32 => "Paths found in all, across every page (a lower bound when `partial`)."
+    partial: bool => "True when the search stopped at its budget (relations examined or time): there may be more paths than it found. Each page has its own budget: when `hasNextPage` is true the next page continues after this one.",
+    total_count: i32 => "Paths in all, across every page (a lower bound when `partial`). Counting them costs a search as long as the paths are many, so it is done only when asked for."
 );
 connection!(
     ReachConnection,
@@ -102,6 +102,6 @@ connection!(
     Reach,
     "A page of the entities a pattern reaches, in id order.",
     "An entity reached and its cursor (the entity's id).",
-    partial: bool => "True when the search stopped at its budget (entities visited or time): there may be more entities, and path counts are lower bounds.",
-    total_count: i32 => "Entities reached in all, across every page (a lower bound when `partial`)."
+    partial: bool => "True when the search stopped at its budget (relations examined or time): there may be more entities than it found.",
+    total_count: i32 => "Entities reached in all, across every page (a lower bound when `partial`). The answer is computed once, by a search that costs the relations it touches, and its pages are served from it until the graph changes."
 );

@@ -137,7 +137,7 @@ pub fn code_of(error: &ServiceError) -> ErrorCode {
         | ServiceError::SourceInUse { .. }
         | ServiceError::LastClaim { .. } => ErrorCode::InUse,
         ServiceError::Store(_) | ServiceError::Backup(_) => ErrorCode::Internal,
-        ServiceError::Unavailable => ErrorCode::Unavailable,
+        ServiceError::Unavailable | ServiceError::Busy => ErrorCode::Unavailable,
     }
 }
 

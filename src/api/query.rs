@@ -145,9 +145,12 @@ impl QueryRoot {
             first: page_size(first, service(ctx).limits().max_page)?,
             after: after.clone(),
             budget: inputs::budget(budget)?,
+            count: ctx.look_ahead().field("totalCount").exists(),
         };
         let page = blocking(ctx, move |s| s.paths(&request)).await?;
-        let total = i32::try_from(page.total).unwrap_or(i32::MAX);
+        let total = page
+            .total
+            .map_or(0, |t| i32::try_from(t).unwrap_or(i32::MAX));
         let items = page
             .paths
             .into_iter()
@@ -204,7 +207,13 @@ impl QueryRoot {
             hops: hop_specs(pattern)?,
             include_denied: include_denied.unwrap_or(false),
             as_of: inputs::as_of(as_of)?,
-            examples: examples as usize,
+            examples: if selects_on_nodes(ctx, "examples") {
+                examples as usize
+            } else {
+                0
+            },
+            count_paths: selects_on_nodes(ctx, "pathCount")
+                || selects_on_nodes(ctx, "pathCountExact"),
             first: page_size(first, service(ctx).limits().max_page)?,
             after,
             budget: inputs::budget(budget)?,
@@ -357,4 +366,12 @@ impl QueryRoot {
         )?;
         super::export::export(ctx, format, scope).await
     }
+}
+
+/// Whether the query asks for `field` of a connection's items (through `edges { node }` or
+/// `nodes`): what is not asked for is not computed.
+fn selects_on_nodes(ctx: &Context<'_>, field: &str) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").field("node").field(field).exists()
+        || look.field("nodes").field(field).exists()
 }

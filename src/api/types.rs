@@ -554,6 +554,10 @@ impl Subgraph {
 pub struct Reach(pub service::Reach);
 
 /// An entity a pattern reaches, with how many paths reach it and a few of them as examples.
+/// An entity is reached when some walk matching the pattern ends at it; the paths counted and
+/// shown visit no entity twice, so an entity that only walks reach (ones passing an entity
+/// twice) has a `pathCount` of 0. Counts and examples are computed only when asked for, for
+/// the entities of the page.
 #[Object]
 impl Reach {
     /// The entity reached.
@@ -561,12 +565,20 @@ impl Reach {
         Entity::lazy(&self.0.entity)
     }
 
-    /// Distinct paths that reach it; a lower bound when the connection is `partial`.
+    /// Distinct paths that reach it, each visiting no entity twice; a lower bound when
+    /// `pathCountExact` is false.
     async fn path_count(&self) -> i32 {
         i32::try_from(self.0.paths).unwrap_or(i32::MAX)
     }
 
-    /// Example paths, shortest first, each hop cited.
+    /// True when `pathCount` counts every path, false when counting the paths to this page's
+    /// entities ran out of budget (then `pathCount` is a lower bound and `examples` may miss
+    /// some of the shortest).
+    async fn path_count_exact(&self) -> bool {
+        self.0.exact
+    }
+
+    /// Example paths, shortest first, then by relation ids, each hop cited.
     async fn examples(&self) -> Vec<Path> {
         self.0.examples.iter().cloned().map(Path).collect()
     }

@@ -1,68 +1,222 @@
-use std::collections::{BTreeMap, HashSet};
+//! The set form of a pattern search: which entities it reaches, found hop by hop over
+//! frontiers, so the cost grows with the relations touched and never with the number of paths
+//! (a hub's answer can be reached by millions of paths). Counting and showing the paths to a
+//! few of the entities is a second, separate search, pruned to what can still reach them.
 
+use hashbrown::HashMap;
 use petgraph::stable_graph::NodeIndex;
 
-use super::{find_paths, Budget, GraphIndex, Path, PathQuery, Step};
+use super::order::by_entity_id;
+use super::paths::{search, Useful};
+use super::pattern::{reverse, Automaton, Positions};
+use super::{Budget, GraphIndex, Path, PathQuery};
 
-/// An entity a pattern reaches, how many paths reach it, and the first few of them.
-#[derive(Debug, Clone)]
+/// What a frontier search found: the entities reached, in id order, and where it stood.
+#[derive(Debug, Clone, Default)]
 pub struct Reached {
-    pub node: NodeIndex,
-    /// Distinct paths found; a lower bound when the search ran out of budget.
-    pub paths: u64,
+    /// The entities at the end of some walk matching the pattern, other than the start, in id
+    /// order. A walk may pass an entity twice; a path may not, so an entity reached only by
+    /// walks that do has no paths to show.
+    pub ends: Vec<NodeIndex>,
+    /// For every entity the search reached, the pattern positions it reached it at.
+    seen: HashMap<NodeIndex, Positions>,
+}
+
+impl Reached {
+    /// Memory held, in entities: for bounding a cache of answers.
+    pub fn weight(&self) -> usize {
+        self.ends.len() + self.seen.len()
+    }
+}
+
+/// The entities `query` reaches from its start, hop by hop: one frontier per pattern position,
+/// each entity expanded at most once per position. The positions are visited in order and a
+/// position's entities are expanded together; when the budget runs out part way through a
+/// position, what that position found is dropped, so a partial answer (`budget.exhausted()`)
+/// is what the completed positions found and depends only on the graph.
+pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> Reached {
+    let Some(automaton) = Automaton::new(&query.hops) else {
+        budget.exhaust();
+        return Reached::default();
+    };
+    let mut seen: HashMap<NodeIndex, Positions> = HashMap::new();
+    let mut members: Vec<Vec<NodeIndex>> = vec![Vec::new(); automaton.len()];
+    let mut ends: Vec<NodeIndex> = Vec::new();
+    let arrive = |node: NodeIndex,
+                  positions: Positions,
+                  seen: &mut HashMap<NodeIndex, Positions>,
+                  members: &mut Vec<Vec<NodeIndex>>,
+                  ends: &mut Vec<NodeIndex>| {
+        let kind = index.node_data(node).kind;
+        let had = seen.get(&node).copied().unwrap_or(0);
+        let new = automaton.close(positions, kind) & !had;
+        if new == 0 {
+            return;
+        }
+        seen.insert(node, had | new);
+        let mut pending = new;
+        while pending != 0 {
+            members[pending.trailing_zeros() as usize].push(node);
+            pending &= pending - 1;
+        }
+        if automaton.accepts(new, kind) && !automaton.accepts(had, kind) && node != query.start {
+            ends.push(node);
+        }
+    };
+    arrive(query.start, 1, &mut seen, &mut members, &mut ends);
+    let mut found: Vec<(NodeIndex, Positions)> = Vec::new();
+    'positions: for position in 0..automaton.len() {
+        let frontier = std::mem::take(&mut members[position]);
+        let here: Positions = 1 << position;
+        let Some(direction) = automaton.directions(here) else {
+            continue;
+        };
+        found.clear();
+        for &node in &frontier {
+            for step in index.steps(node, direction) {
+                if !budget.spend() {
+                    break 'positions;
+                }
+                let edge = index.edge_data(step.edge);
+                if query.filter.admits(edge) {
+                    let crossed = automaton.cross(here, edge, &step);
+                    if crossed != 0 {
+                        found.push((step.to, crossed));
+                    }
+                }
+            }
+        }
+        for &(node, crossed) in &found {
+            arrive(node, crossed, &mut seen, &mut members, &mut ends);
+        }
+    }
+    sort_by_id(index, &mut ends);
+    Reached { ends, seen }
+}
+
+/// Sorts entities by id. Comparing ids means following a pointer per comparison; sorting by
+/// their first sixteen bytes first leaves few comparisons that need it.
+fn sort_by_id(index: &GraphIndex, nodes: &mut [NodeIndex]) {
+    let prefix = |node: NodeIndex| {
+        let id = index.node_data(node).id.as_bytes();
+        let mut bytes = [0u8; 16];
+        let n = id.len().min(16);
+        bytes[..n].copy_from_slice(&id[..n]);
+        u128::from_be_bytes(bytes)
+    };
+    let mut keyed: Vec<(u128, NodeIndex)> = nodes.iter().map(|&n| (prefix(n), n)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| by_entity_id(index, a.1, b.1)));
+    for (slot, (_, node)) in nodes.iter_mut().zip(keyed) {
+        *slot = node;
+    }
+}
+
+/// How many paths reach one entity, and the first few of them.
+#[derive(Debug, Clone, Default)]
+pub struct PathsTo {
+    /// Distinct simple paths; a lower bound when the search's budget ran out.
+    pub count: u64,
     /// Up to the requested number of paths, shortest first, then by relation ids.
     pub examples: Vec<Path>,
 }
 
-/// The set form of [`find_paths`]: each entity the pattern reaches once, in id order.
-/// A path whose relations are the same as another's counts once, however the pattern's
-/// repeat ranges split it. The search follows relations in id order and the examples are
-/// chosen by length and relation ids, so counts and examples (a budget's cut included) depend
-/// only on the graph.
-pub fn connected(
+/// Counts the simple paths from the start of `reached`'s search to each of `ends` (entities it
+/// reached) and keeps the first `examples` of each: a path search that only goes where
+/// one of `ends` can still be reached, found by walking the frontiers back from them. So it
+/// costs the paths to those ends, not every path. `budget.exhausted()` afterwards means the
+/// counts are lower bounds.
+pub fn paths_to(
     index: &GraphIndex,
     query: &PathQuery,
+    reached: &Reached,
+    ends: &[NodeIndex],
     examples: usize,
     budget: &mut Budget,
-) -> Vec<Reached> {
-    let ambiguous = query.hops.iter().any(|h| h.min_repeat != h.max_repeat);
-    let mut seen: HashSet<Vec<Step>> = HashSet::new();
-    let mut by_end: BTreeMap<&str, Reached> = BTreeMap::new();
-    find_paths(index, query, budget, |steps| {
-        if ambiguous && !seen.insert(steps.to_vec()) {
-            return true;
+) -> Vec<PathsTo> {
+    let mut answers = vec![PathsTo::default(); ends.len()];
+    let Some(automaton) = Automaton::new(&query.hops) else {
+        budget.exhaust();
+        return answers;
+    };
+    let Some(useful) = useful(index, query, &automaton, reached, ends, budget) else {
+        return answers;
+    };
+    let slot: HashMap<NodeIndex, usize> = ends.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    search(index, query, None, Some(&useful), budget, |steps| {
+        if let Some(&i) = steps.last().and_then(|s| slot.get(&s.to)) {
+            let answer = &mut answers[i];
+            answer.count += 1;
+            // Paths come shortest first, then by relation ids: the first ones are the examples.
+            if answer.examples.len() < examples {
+                answer.examples.push(Path {
+                    start: query.start,
+                    steps: steps.to_vec(),
+                });
+            }
         }
-        let end = steps[steps.len() - 1].to;
-        let reached = by_end
-            .entry(&index.node_data(end).id)
-            .or_insert_with(|| Reached {
-                node: end,
-                paths: 0,
-                examples: Vec::new(),
-            });
-        reached.paths += 1;
-        let path = Path {
-            start: query.start,
-            steps: steps.to_vec(),
-        };
-        keep_first(index, &mut reached.examples, path, examples);
         true
     });
-    by_end.into_values().collect()
+    answers
 }
 
-/// Keeps `examples` sorted and at most `limit` long, shortest first then by relation ids, so the
-/// examples shown do not depend on the order the search happened to take.
-fn keep_first(index: &GraphIndex, examples: &mut Vec<Path>, path: Path, limit: usize) {
-    if limit == 0 {
-        return;
+/// For each entity on the way from the start to `ends`, the positions from which one of them
+/// can be reached: the frontiers of `reached` walked backwards from `ends`. None when the
+/// budget ran out.
+fn useful(
+    index: &GraphIndex,
+    query: &PathQuery,
+    automaton: &Automaton<'_>,
+    reached: &Reached,
+    ends: &[NodeIndex],
+    budget: &mut Budget,
+) -> Option<Useful> {
+    let seen = |node: NodeIndex| reached.seen.get(&node).copied().unwrap_or(0);
+    let mut useful: Useful = HashMap::new();
+    let mut members: Vec<Vec<NodeIndex>> = vec![Vec::new(); automaton.len()];
+    let mark = |node: NodeIndex,
+                positions: Positions,
+                useful: &mut Useful,
+                members: &mut Vec<Vec<NodeIndex>>| {
+        let had = useful.get(&node).copied().unwrap_or(0);
+        let new = positions & seen(node) & !had;
+        if new != 0 {
+            useful.insert(node, had | new);
+            let mut pending = new;
+            while pending != 0 {
+                members[pending.trailing_zeros() as usize].push(node);
+                pending &= pending - 1;
+            }
+        }
+    };
+    for &end in ends {
+        if automaton.accepts(seen(end), index.node_data(end).kind) {
+            mark(end, automaton.last(), &mut useful, &mut members);
+        }
     }
-    let order = |p: &Path| (p.steps.len(), p.key(index));
-    let position = examples.partition_point(|p| order(p) <= order(&path));
-    if position < limit {
-        examples.insert(position, path);
-        examples.truncate(limit);
+    for position in (0..automaton.len()).rev() {
+        let nodes = std::mem::take(&mut members[position]);
+        for &node in &nodes {
+            let closed = automaton.closed_into(position, index.node_data(node).kind);
+            if closed != 0 {
+                mark(node, closed, &mut useful, &mut members);
+            }
+        }
+        let Some((before, hop)) = automaton.crossed_into(position) else {
+            continue;
+        };
+        for &node in &nodes {
+            for step in index.steps(node, reverse(hop.direction)) {
+                if !budget.spend() {
+                    return None;
+                }
+                let edge = index.edge_data(step.edge);
+                if hop.kinds.admits(edge.kind) && query.filter.admits(edge) {
+                    mark(step.to, 1 << before, &mut useful, &mut members);
+                }
+            }
+        }
     }
+    Some(useful)
 }
 
 #[cfg(test)]
@@ -87,14 +241,27 @@ mod test {
             filter: EdgeFilter::default(),
         };
         let mut budget = budget(visits);
-        let reached = connected(index, &query, examples, &mut budget)
-            .into_iter()
-            .map(|r| {
-                let examples = r.examples.iter().map(|p| key(index, &p.steps)).collect();
-                (index.node_data(r.node).id.to_string(), r.paths, examples)
+        let reached = connected(index, &query, &mut budget);
+        let exhausted = budget.exhausted();
+        let mut counting = super::super::fixture::budget(visits);
+        let paths = paths_to(
+            index,
+            &query,
+            &reached,
+            &reached.ends,
+            examples,
+            &mut counting,
+        );
+        let reached = reached
+            .ends
+            .iter()
+            .zip(paths)
+            .map(|(&end, p)| {
+                let examples = p.examples.iter().map(|p| key(index, &p.steps)).collect();
+                (index.node_data(end).id.to_string(), p.count, examples)
             })
             .collect();
-        (reached, budget.exhausted())
+        (reached, exhausted || counting.exhausted())
     }
 
     #[test]
@@ -125,5 +292,110 @@ mod test {
             .expect("s reaches t");
         assert!(*paths >= 7, "{paths}");
         assert_eq!(examples, &[vec!["r03", "r09"], vec!["r07", "r05"]]);
+    }
+
+    /// Every end of a walk (entities may repeat) matching `hops`, by brute force over
+    /// (entity, hop, repeats): the meaning `connected` must have, found another way.
+    fn walk_ends(
+        index: &GraphIndex,
+        start: NodeIndex,
+        hops: &[super::super::HopSpec],
+    ) -> Vec<String> {
+        fn go(
+            index: &GraphIndex,
+            hops: &[super::super::HopSpec],
+            node: NodeIndex,
+            hop: usize,
+            reps: u32,
+            steps: usize,
+            ends: &mut std::collections::BTreeSet<String>,
+        ) {
+            let spec = hops[hop];
+            let kind = index.node_data(node).kind;
+            if reps >= spec.min_repeat && spec.entity_kinds.admits(kind) {
+                if hop + 1 == hops.len() {
+                    if steps > 0 {
+                        ends.insert(index.node_data(node).id.to_string());
+                    }
+                } else {
+                    go(index, hops, node, hop + 1, 0, steps, ends);
+                }
+            }
+            if reps < spec.max_repeat {
+                for step in index.steps(node, spec.direction) {
+                    let edge = index.edge_data(step.edge);
+                    if spec.kinds.admits(edge.kind) && EdgeFilter::default().admits(edge) {
+                        go(index, hops, step.to, hop, reps + 1, steps + 1, ends);
+                    }
+                }
+            }
+        }
+        let mut ends = std::collections::BTreeSet::new();
+        go(index, hops, start, 0, 0, 0, &mut ends);
+        ends.remove(index.node_data(start).id.as_ref());
+        ends.into_iter().collect()
+    }
+
+    #[test]
+    fn reaches_the_ends_of_walks_and_counts_the_paths() {
+        same_everywhere(|index| {
+            for (start, _) in ENTITIES {
+                for hops in patterns() {
+                    let (reached, partial) = answer(index, start, &hops, 10, 1_000_000);
+                    assert!(!partial);
+                    let ends: Vec<String> = reached.iter().map(|(id, _, _)| id.clone()).collect();
+                    assert_eq!(
+                        ends,
+                        walk_ends(index, node(index, start), &hops),
+                        "{start} {hops:?}"
+                    );
+                    // The counts are those of the path search, one by one.
+                    let query = PathQuery {
+                        start: node(index, start),
+                        hops: hops.clone(),
+                        target: None,
+                        filter: EdgeFilter::default(),
+                    };
+                    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+                    super::super::find_paths(
+                        index,
+                        &query,
+                        None,
+                        &mut budget(1_000_000),
+                        |steps| {
+                            let end = steps[steps.len() - 1].to;
+                            *counts
+                                .entry(index.node_data(end).id.to_string())
+                                .or_default() += 1;
+                            true
+                        },
+                    );
+                    for (id, count, examples) in &reached {
+                        assert_eq!(
+                            *count,
+                            counts.get(id).copied().unwrap_or(0),
+                            "{start} {id} {hops:?}"
+                        );
+                        assert_eq!(examples.len() as u64, (*count).min(10));
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_budget_cut_keeps_whole_positions() {
+        // Less budget never finds more, and a partial answer is a subset of the whole one.
+        same_everywhere(|index| {
+            let hops = &patterns()[0];
+            let (whole, _) = answer(index, "s", hops, 0, 1_000_000);
+            let mut last = 0;
+            for visits in VISITS {
+                let (part, _) = answer(index, "s", hops, 0, visits);
+                assert!(part.len() >= last);
+                assert!(part.iter().all(|p| whole.iter().any(|w| w.0 == p.0)));
+                last = part.len();
+            }
+        });
     }
 }

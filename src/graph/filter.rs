@@ -3,7 +3,7 @@ use crate::model::{Direction, EntityKind, PartialDate, RelationKind};
 use super::EdgeData;
 
 /// A set of relation kinds as a bitmask; empty means every kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct KindSet(u16);
 
 impl KindSet {
@@ -18,7 +18,7 @@ impl KindSet {
 }
 
 /// A set of entity kinds as a bitmask; empty means every kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct EntityKindSet(u8);
 
 impl EntityKindSet {
@@ -33,7 +33,7 @@ impl EntityKindSet {
 }
 
 /// Which relations a search may follow at all, whatever the hop.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct EdgeFilter {
     pub kinds: KindSet,
     /// Follow relations whose every claim denies them.
@@ -52,7 +52,7 @@ impl EdgeFilter {
 }
 
 /// One hop of a path pattern: like Cypher's `-[:KINDS*min..max]->(:ENTITY_KINDS)`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HopSpec {
     pub kinds: KindSet,
     pub direction: Direction,

@@ -135,9 +135,22 @@ impl RelationIds {
     }
 }
 
+/// Which state of which index an answer was computed on: unique in the process, so an answer
+/// kept for one version is never served for another, or for another index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Version(u64);
+
+impl Default for Version {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Version(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// The graph's topology in memory, mirroring the store.
 #[derive(Default)]
 pub struct GraphIndex {
+    version: Version,
     pub(super) graph: StableDiGraph<NodeData, EdgeData, u32>,
     // Ordered so that listing entities by id is a range scan, and cursors are ids.
     pub(super) entities: BTreeMap<Box<str>, NodeIndex>,
@@ -205,6 +218,11 @@ impl GraphIndex {
         });
     }
 
+    /// This state of the index: it changes with every change.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
     pub fn entity_count(&self) -> usize {
         self.entities.len()
     }
@@ -215,6 +233,7 @@ impl GraphIndex {
 
     /// Adds an entity, or refreshes what the index keeps of it.
     pub fn upsert_entity(&mut self, entity: &Entity) {
+        self.version = Version::default();
         let data = NodeData {
             id: entity.id.as_str().into(),
             kind: entity.kind,
@@ -231,6 +250,7 @@ impl GraphIndex {
 
     /// Removes an entity and any relation still touching it.
     pub fn remove_entity(&mut self, id: &str) {
+        self.version = Version::default();
         if let Some(node) = self.entities.remove(id) {
             let touching: Vec<EdgeIndex> = self
                 .graph
@@ -265,6 +285,7 @@ impl GraphIndex {
     /// Adds a relation with its claims, or refreshes it; returns false if an end (or a source
     /// or claimant a claim names) is not in the index, and then changes nothing.
     pub fn upsert_relation(&mut self, relation: &Relation, claims: &[Claim]) -> bool {
+        self.version = Version::default();
         let (Some(&from), Some(&to)) = (
             self.entities.get(relation.from.as_str()),
             self.entities.get(relation.to.as_str()),
@@ -369,6 +390,7 @@ impl GraphIndex {
 
     /// Adds a source id (claims may then cite it); a no-op for one already there.
     pub fn upsert_source(&mut self, id: &str) {
+        self.version = Version::default();
         let p = &mut self.provenance;
         if p.slots.contains_key(id) {
             return;
@@ -389,6 +411,7 @@ impl GraphIndex {
 
     /// Removes a source id; the service only does so once no claim cites it.
     pub fn remove_source(&mut self, id: &str) {
+        self.version = Version::default();
         let p = &mut self.provenance;
         if let Some(slot) = p.slots.remove(id) {
             p.sources[slot as usize] = None;
@@ -452,6 +475,7 @@ impl GraphIndex {
     }
 
     pub fn remove_relation(&mut self, id: &str) {
+        self.version = Version::default();
         if let Some(edge) = self.relations.find(id) {
             self.forget_provenance(edge);
             self.relations.remove(id);

@@ -16,15 +16,17 @@ mod index;
 mod neighborhood;
 mod order;
 mod paths;
+mod pattern;
 mod shortest;
 mod snapshot;
 
 pub use budget::{Budget, BudgetLimits};
-pub use connected::{connected, Reached};
+pub use connected::{connected, paths_to, PathsTo, Reached};
 pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
-pub use index::{EdgeData, GraphIndex, Holder, NodeData, Step};
+pub use index::{EdgeData, GraphIndex, Holder, NodeData, Step, Version};
 pub use neighborhood::{neighborhood, Subgraph};
-pub use paths::{find_paths, Path, PathQuery};
+pub use paths::{find_paths, After, Path, PathQuery};
+pub use pattern::MAX_POSITIONS;
 /// An entity's place in the index: a handle only the index gives out and understands, so that
 /// no other layer needs petgraph.
 pub use petgraph::stable_graph::NodeIndex as Node;

@@ -49,3 +49,27 @@ pub(super) fn sorted_steps(
     out.sort_unstable_by(|a, b| by_relation_id(index, a, b));
     true
 }
+
+/// [`sorted_steps`] for searches that carry something along each step: `keep` says which
+/// steps to take, and what to carry over each.
+pub(super) fn sorted_steps_with<T>(
+    index: &GraphIndex,
+    node: NodeIndex,
+    direction: Direction,
+    keep: impl Fn(&Step, &EdgeData) -> Option<T>,
+    budget: &mut Budget,
+    out: &mut Vec<(Step, T)>,
+) -> bool {
+    out.clear();
+    for step in index.steps(node, direction) {
+        if !budget.spend() {
+            out.clear();
+            return false;
+        }
+        if let Some(carried) = keep(&step, index.edge_data(step.edge)) {
+            out.push((step, carried));
+        }
+    }
+    out.sort_unstable_by(|a, b| by_relation_id(index, &a.0, &b.0));
+    true
+}

@@ -44,6 +44,8 @@ pub enum ServiceError {
     Backup(#[from] crate::store::BackupError),
     #[error("the service is shutting down or a background task failed")]
     Unavailable,
+    #[error("too many searches are running or waiting; try again shortly")]
+    Busy,
 }
 
 fn article(what: &str) -> String {

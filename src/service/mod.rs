@@ -11,6 +11,7 @@ mod error;
 mod load;
 mod reads;
 mod records;
+mod searches;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
     Reach, ShortestRequest, SubgraphView, Topology,
 };
+pub use searches::SearchLimits;
 pub use writes::Deleted;
 
 // What callers may know of the store: the ops a change record carries, the errors, the layout
@@ -52,8 +54,10 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 pub struct Limits {
     /// The most a single search may spend; requests may ask for less.
     pub budget: BudgetLimits,
-    /// The most paths a path query gathers before it stops and says it is partial.
+    /// The most paths an export of a path query gathers before it stops and says it is partial.
     pub max_paths: usize,
+    /// How many searches run and wait at once, and how many answers are kept for paging.
+    pub searches: SearchLimits,
     /// The most relations a pattern may cross (summed over its hops' `maxRepeat`).
     pub max_pattern_length: u32,
     /// The most entities a neighbourhood returns.
@@ -71,6 +75,7 @@ impl Default for Limits {
         Limits {
             budget: BudgetLimits::default(),
             max_paths: 100_000,
+            searches: SearchLimits::default(),
             max_pattern_length: 8,
             max_subgraph_nodes: 5_000,
             max_depth: 4,
@@ -94,6 +99,7 @@ pub struct Service {
     committed: RwLock<()>,
     changes: broadcast::Sender<Arc<ChangeRecord>>,
     limits: Limits,
+    searches: searches::Searches,
     /// Where the index snapshot lives: beside the store.
     snapshot: PathBuf,
 }
@@ -153,6 +159,7 @@ impl Service {
             committed: RwLock::new(()),
             changes,
             limits,
+            searches: searches::Searches::new(limits.searches),
             snapshot,
         })
     }

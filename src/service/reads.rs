@@ -60,6 +60,8 @@ pub struct PathRequest {
     pub after: Option<String>,
     /// Less than the server's budget, if the client wants to bound its own search.
     pub budget: Option<BudgetLimits>,
+    /// Count every path, not just this page's: a search as long as the paths are many.
+    pub count: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,8 +71,8 @@ pub struct PathPage {
     pub has_previous: bool,
     /// The search stopped at its budget: more paths may exist than were found.
     pub partial: bool,
-    /// Paths found in all (not just on this page).
-    pub total: usize,
+    /// Paths in all (not just on this page), when asked for; a lower bound when `partial`.
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +81,10 @@ pub struct ConnectedRequest {
     pub hops: Vec<HopSpec>,
     pub include_denied: bool,
     pub as_of: Option<PartialDate>,
+    /// Example paths per entity on the page; 0 for none.
     pub examples: usize,
+    /// Count the paths to each entity on the page.
+    pub count_paths: bool,
     pub first: usize,
     pub after: Option<String>,
     pub budget: Option<BudgetLimits>,
@@ -89,8 +94,10 @@ pub struct ConnectedRequest {
 #[derive(Debug, Clone)]
 pub struct Reach {
     pub entity: String,
-    /// Distinct paths reaching it; a lower bound when the answer is partial.
+    /// Distinct simple paths reaching it, when asked for; a lower bound unless `exact`.
     pub paths: u64,
+    /// The paths were all counted within the budget.
+    pub exact: bool,
     pub examples: Vec<PathView>,
 }
 
@@ -314,16 +321,15 @@ impl Service {
         self.entity_page(ids, first)
     }
 
-    fn budget(&self, asked: Option<BudgetLimits>) -> Budget {
+    fn budget(&self, asked: Option<BudgetLimits>) -> BudgetLimits {
         let server = self.limits.budget;
-        let limits = match asked {
+        match asked {
             Some(asked) => BudgetLimits {
                 max_visits: asked.max_visits.min(server.max_visits),
                 max_time: asked.max_time.min(server.max_time),
             },
             None => server,
-        };
-        Budget::new(limits)
+        }
     }
 
     fn check_pattern(&self, hops: &[HopSpec]) -> Result<()> {
@@ -347,6 +353,13 @@ impl Service {
                 "every hop has maxRepeat 0: the pattern crosses no relation".into(),
             ));
         }
+        if hops.len() + length as usize > graph::MAX_POSITIONS {
+            return Err(ServiceError::BadQuery(format!(
+                "the pattern has {} hops that may cross {length} relations; hops plus relations may be at most {}",
+                hops.len(),
+                graph::MAX_POSITIONS
+            )));
+        }
         if length > self.limits.max_pattern_length {
             return Err(ServiceError::BadQuery(format!(
                 "the pattern may cross {length} relations; this server allows at most {}",
@@ -362,7 +375,9 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("entity", id, field))
     }
 
-    /// Every simple path matching a pattern, ordered shortest first then by relation ids, one page.
+    /// Every simple path matching a pattern, ordered shortest first then by relation ids, one
+    /// page: searched for from the cursor on, so a page costs the paths on it, and memory holds
+    /// one page.
     pub fn paths(&self, request: &PathRequest) -> Result<PathPage> {
         self.check_pattern(&request.hops)?;
         let after = request
@@ -370,6 +385,7 @@ impl Service {
             .as_deref()
             .map(parse_path_cursor)
             .transpose()?;
+        let _turn = self.searches.turn()?;
         let index = self.read_index();
         let query = PathQuery {
             start: Self::node_or_not_found(&index, &request.from, "from")?,
@@ -385,48 +401,41 @@ impl Service {
                 as_of: request.as_of,
             },
         };
-        let mut budget = self.budget(request.budget);
-        let mut found: Vec<(usize, Vec<&str>, Vec<graph::Step>)> = Vec::new();
-        let max_paths = self.limits.max_paths;
-        let ambiguous = query.hops.iter().any(|h| h.min_repeat != h.max_repeat);
-        graph::find_paths(&index, &query, &mut budget, |steps| {
-            let key: Vec<&str> = steps.iter().map(|s| index.relation_id(s.edge)).collect();
-            found.push((steps.len(), key, steps.to_vec()));
-            found.len() < max_paths
+        let limits = self.budget(request.budget);
+        let mut budget = Budget::new(limits);
+        let mut paths: Vec<PathView> = Vec::new();
+        let after_path = after.as_ref().map(|(length, key)| graph::After {
+            length: *length,
+            key,
         });
-        let partial = budget.exhausted() || found.len() >= max_paths;
-        found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        if ambiguous {
-            found.dedup_by(|a, b| a.2 == b.2);
-        }
-        let total = found.len();
-        let skip = match &after {
-            Some((len, key)) => found.partition_point(|(l, k, _)| {
-                (*l, k.as_slice())
-                    <= (
-                        *len,
-                        &key.iter().map(String::as_str).collect::<Vec<_>>()[..],
-                    )
-            }),
-            None => 0,
-        };
-        let page: Vec<PathView> = found[skip..]
-            .iter()
-            .take(request.first)
-            .map(|(_, _, steps)| view_path(&index, query.start, steps))
-            .collect();
+        // One more than the page, to know whether another page follows.
+        graph::find_paths(&index, &query, after_path, &mut budget, |steps| {
+            paths.push(view_path(&index, query.start, steps));
+            paths.len() <= request.first
+        });
+        let mut partial = budget.exhausted();
+        let has_next = paths.len() > request.first || (partial && !paths.is_empty());
+        paths.truncate(request.first);
+        let total = request.count.then(|| {
+            let (count, cut) = self.searches.path_count(&index, &query, limits);
+            partial |= cut;
+            count
+        });
         Ok(PathPage {
-            has_next: skip + page.len() < total,
-            has_previous: skip > 0,
-            paths: page,
+            paths,
+            has_next,
+            has_previous: after.is_some(),
             partial,
             total,
         })
     }
 
-    /// Each entity a pattern reaches, once, in id order, with its path count and examples.
+    /// Each entity a pattern reaches, once, in id order, with its path count and examples when
+    /// asked for. The entities come from one frontier search per answer, kept for its pages;
+    /// the paths are counted for the page's entities only.
     pub fn connected(&self, request: &ConnectedRequest) -> Result<ConnectedPage> {
         self.check_pattern(&request.hops)?;
+        let _turn = self.searches.turn()?;
         let index = self.read_index();
         let query = PathQuery {
             start: Self::node_or_not_found(&index, &request.from, "from")?,
@@ -438,20 +447,36 @@ impl Service {
                 as_of: request.as_of,
             },
         };
-        let mut budget = self.budget(request.budget);
-        let reached = graph::connected(&index, &query, request.examples, &mut budget);
-        let total = reached.len();
+        let limits = self.budget(request.budget);
+        let (reached, partial) = self.searches.reached(&index, &query, limits);
+        let ends = &reached.ends;
         let skip = match request.after.as_deref() {
-            Some(after) => reached.partition_point(|r| &*index.node_data(r.node).id <= after),
+            Some(after) => ends.partition_point(|&n| &*index.node_data(n).id <= after),
             None => 0,
         };
-        let page: Vec<Reach> = reached[skip..]
+        let page = &ends[skip..(skip + request.first).min(ends.len())];
+        let (counts, exact) = if request.count_paths || request.examples > 0 {
+            let mut budget = Budget::new(limits);
+            let counts = graph::paths_to(
+                &index,
+                &query,
+                &reached,
+                page,
+                request.examples,
+                &mut budget,
+            );
+            (counts, !budget.exhausted())
+        } else {
+            (vec![graph::PathsTo::default(); page.len()], false)
+        };
+        let reached_page = page
             .iter()
-            .take(request.first)
-            .map(|r| Reach {
-                entity: index.node_data(r.node).id.to_string(),
-                paths: r.paths,
-                examples: r
+            .zip(counts)
+            .map(|(&node, paths)| Reach {
+                entity: index.node_data(node).id.to_string(),
+                paths: paths.count,
+                exact,
+                examples: paths
                     .examples
                     .iter()
                     .map(|p| view_path(&index, p.start, &p.steps))
@@ -459,11 +484,11 @@ impl Service {
             })
             .collect();
         Ok(ConnectedPage {
-            has_next: skip + page.len() < total,
+            has_next: skip + page.len() < ends.len(),
             has_previous: skip > 0,
-            reached: page,
-            partial: budget.exhausted(),
-            total,
+            reached: reached_page,
+            partial,
+            total: ends.len(),
         })
     }
 
@@ -475,6 +500,7 @@ impl Service {
                 self.limits.max_k
             )));
         }
+        let _turn = self.searches.turn()?;
         let index = self.read_index();
         let query = ShortestQuery {
             from: Self::node_or_not_found(&index, &request.from, "from")?,
@@ -487,7 +513,7 @@ impl Service {
             k: request.k,
             max_length: MAX_SHORTEST_LENGTH,
         };
-        let mut budget = self.budget(request.budget);
+        let mut budget = Budget::new(self.budget(request.budget));
         let paths = graph::shortest_paths(&index, &query, &mut budget);
         let views = paths
             .iter()
@@ -511,6 +537,7 @@ impl Service {
                 self.limits.max_depth
             )));
         }
+        let _turn = self.searches.turn()?;
         let index = self.read_index();
         let center = Self::node_or_not_found(&index, id, "id")?;
         let filter = EdgeFilter {
@@ -518,7 +545,7 @@ impl Service {
             include_denied,
             as_of,
         };
-        let mut budget = self.budget(None);
+        let mut budget = Budget::new(self.budget(None));
         let subgraph = graph::neighborhood(
             &index,
             center,

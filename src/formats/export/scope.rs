@@ -193,6 +193,7 @@ impl Scope {
                     first: service.limits().max_paths,
                     after: None,
                     budget: None,
+                    count: false,
                 };
                 let page = service.paths(&request)?;
                 let mut nodes = vec![from.clone()];
