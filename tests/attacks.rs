@@ -631,7 +631,7 @@ async fn the_websocket_applies_the_http_limits() {
     // 300 slow searches sent at once on one socket: at most 16 run, the others are refused at
     // once, and a client that sends faster than it takes its refusals is disconnected (4429)
     // rather than having them buffered.
-    let search = r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial } }"#;
+    let search = r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial totalCount } }"#;
     for i in 0..300 {
         send(
             &mut socket,
@@ -1086,7 +1086,7 @@ async fn exports_count_against_the_limits_and_whole_graph_exports_follow_the_pol
         ..HttpConfig::default()
     };
     let server = TestServer::start_configured(service, dir, config).await;
-    let search = json!({ "query": r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial } }"# });
+    let search = json!({ "query": r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial totalCount } }"# });
     let busy: Vec<_> = (0..2)
         .map(|_| {
             tokio::spawn(

@@ -21,7 +21,12 @@ async fn ordinary_query_is_answered(server: &TestServer) {
 
 /// A dense graph where simple paths explode: every search on it must hit its budget.
 pub(crate) fn dense_service() -> (Arc<Service>, tempfile::TempDir) {
-    let (service, dir) = seeded_service();
+    dense_service_with(Limits::default())
+}
+
+/// [`dense_service`] with the service's limits given.
+pub(crate) fn dense_service_with(limits: Limits) -> (Arc<Service>, tempfile::TempDir) {
+    let (service, dir) = crate::util::seeded_service_with(limits);
     let mut items = vec![(
         1,
         ImportItem::Source(SourceDraft {
@@ -166,13 +171,18 @@ async fn each_abuse_class_is_refused_while_ordinary_queries_are_answered() {
         r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1) { partial totalCount } }"#;
     let answer = server.data(explosive, json!({})).await;
     assert_eq!(answer["paths"]["partial"], true);
+    // The same pattern's set of entities costs its frontiers, not its paths: it comes back whole.
     let answer = server
         .data(
-            r#"{ connected(from: "d0", pattern: [{maxRepeat: 8}], first: 1) { partial } }"#,
+            r#"{ connected(from: "d0", pattern: [{maxRepeat: 8}], first: 1) { partial totalCount } }"#,
             json!({}),
         )
         .await;
-    assert_eq!(answer["connected"]["partial"], true);
+    assert_eq!(answer["connected"]["partial"], false, "{answer}");
+    assert!(
+        answer["connected"]["totalCount"].as_i64().unwrap() >= 59,
+        "{answer}"
+    );
     let answer = server
         .data(
             r#"{ neighborhood(id: "d0", depth: 4) { partial nodes { id } } }"#,
@@ -196,7 +206,7 @@ async fn past_the_concurrency_limit_requests_are_shed_not_queued() {
     };
     let server = TestServer::start_configured(service, dir, config).await;
     let url = format!("{}/graphql", server.url);
-    let slow = json!({ "query": r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial } }"# });
+    let slow = json!({ "query": r#"{ paths(from: "d0", pattern: [{maxRepeat: 8}], first: 1, budget: {maxMillis: 1500}) { partial totalCount } }"# });
     let requests: Vec<_> = (0..12)
         .map(|_| {
             let request = server.client.post(&url).json(&slow).send();

@@ -20,8 +20,13 @@ pub fn seed_dir() -> &'static Path {
 
 /// A service over a fresh store in a temp dir, loaded with the seed.
 pub fn seeded_service() -> (Arc<Service>, TempDir) {
+    seeded_service_with(Limits::default())
+}
+
+/// [`seeded_service`] with the service's limits given.
+pub fn seeded_service_with(limits: Limits) -> (Arc<Service>, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let service = Service::open(dir.path(), Limits::default()).expect("open store");
+    let service = Service::open(dir.path(), limits).expect("open store");
     seed::load_dir(&service, seed_dir()).expect("load seed");
     (Arc::new(service), dir)
 }

@@ -144,8 +144,15 @@ pub fn prepare(limits: &SchemaLimits, mut request: Request) -> Result<Prepared, 
     measure(&document, limits)?;
     let operation = operation_type(&document, request.operation_name.as_deref());
     request.set_parsed_query(document);
-    Ok(Prepared { request, operation })
+    Ok(Prepared {
+        request: request.data(Measured),
+        operation,
+    })
 }
+
+/// Marks a request whose document [`prepare`] has parsed and measured, so that the schema's
+/// [`Limiter`] neither parses nor measures it again.
+struct Measured;
 
 /// [`prepare`], on the blocking pool when the document is large enough to take a while.
 pub async fn prepare_off_runtime(
@@ -473,6 +480,10 @@ impl Extension for LimiterExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if ctx.data_opt::<Measured>().is_some() {
+            // The document comes already parsed: async-graphql hands it on.
+            return next.run(ctx, query, variables).await;
+        }
         check_text(query, &self.0).map_err(|refusal| refusal.server_error())?;
         let document = next
             .run(ctx, query, variables)

@@ -17,7 +17,7 @@ use tiegraph::formats::export::{ExportFormat, ExportGraph, Scope};
 use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
-use tiegraph::service::{ImportSummary, Limits, Service};
+use tiegraph::service::{ImportSummary, Limits, SearchLimits, Service};
 
 #[derive(Parser)]
 #[command(
@@ -152,6 +152,13 @@ struct ServeArgs {
     /// Relations a single graph search may examine before it returns a partial answer.
     #[arg(long, env = "TIEGRAPH_SEARCH_VISITS", default_value_t = 2_000_000)]
     search_visits: u64,
+    /// Graph searches that run at once (default: one per core); more wait their turn. With the
+    /// search budget, this bounds the memory searches take.
+    #[arg(long, env = "TIEGRAPH_SEARCHES")]
+    searches: Option<usize>,
+    /// Graph searches that may wait for their turn; more are refused with UNAVAILABLE.
+    #[arg(long, env = "TIEGRAPH_SEARCH_QUEUE", default_value_t = 256)]
+    search_queue: usize,
 }
 
 impl ServeArgs {
@@ -397,6 +404,14 @@ fn serve(args: ServeArgs) -> Result<()> {
         budget: BudgetLimits {
             max_visits: args.search_visits,
             max_time: Duration::from_millis(args.search_millis),
+        },
+        searches: SearchLimits {
+            running: args
+                .searches
+                .unwrap_or(SearchLimits::default().running)
+                .max(1),
+            waiting: args.search_queue,
+            ..SearchLimits::default()
         },
         ..Limits::default()
     };

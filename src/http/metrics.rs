@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::service::SearchStats;
+
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
@@ -61,7 +63,13 @@ impl Metrics {
     }
 
     /// The exposition text, with the graph's and the store's sizes read at scrape time.
-    pub fn render(&self, entities: usize, relations: usize, store_bytes: Option<u64>) -> String {
+    pub fn render(
+        &self,
+        entities: usize,
+        relations: usize,
+        store_bytes: Option<u64>,
+        searches: SearchStats,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -123,6 +131,31 @@ impl Metrics {
                 "tiegraph_http_connections_refused_total",
                 "Connections answered 503 and closed because the server was at its connection cap.",
                 self.connections_refused.load(Ordering::Relaxed),
+            ),
+            (
+                "tiegraph_searches_total",
+                "Graph search answers computed.",
+                searches.searched,
+            ),
+            (
+                "tiegraph_search_answers_kept_served_total",
+                "Search answers served from one kept for an earlier page of the same answer.",
+                searches.kept_served,
+            ),
+            (
+                "tiegraph_searches_refused_total",
+                "Searches refused because too many were running and waiting.",
+                searches.refused,
+            ),
+            (
+                "tiegraph_searches_running",
+                "Searches running now.",
+                searches.running,
+            ),
+            (
+                "tiegraph_searches_waiting",
+                "Searches waiting for their turn now.",
+                searches.waiting,
             ),
             (
                 "tiegraph_graph_entities",

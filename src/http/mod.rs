@@ -414,6 +414,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         service.entity_count(),
         service.relation_count(),
         store_bytes,
+        service.search_stats(),
     );
     let mut response = body.into_response();
     response.headers_mut().insert(

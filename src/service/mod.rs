@@ -29,7 +29,7 @@ pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
     Reach, ShortestRequest, SubgraphView, Topology,
 };
-pub use searches::SearchLimits;
+pub use searches::{SearchLimits, SearchStats};
 pub use writes::Deleted;
 
 // What callers may know of the store: the ops a change record carries, the errors, the layout
@@ -162,6 +162,11 @@ impl Service {
             searches: searches::Searches::new(limits.searches),
             snapshot,
         })
+    }
+
+    /// What the searches have done since the service opened.
+    pub fn search_stats(&self) -> SearchStats {
+        self.searches.stats()
     }
 
     pub fn limits(&self) -> &Limits {

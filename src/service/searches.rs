@@ -7,6 +7,7 @@
 //! its cursor in the new answer (cursors are positions in an order, not offsets).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,11 +68,29 @@ impl Answer {
     }
 }
 
+/// What the searches have done since the service opened, for monitoring.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SearchStats {
+    /// Answers computed by a search.
+    pub searched: u64,
+    /// Answers served from one kept for an earlier page.
+    pub kept_served: u64,
+    /// Searches refused because too many were running and waiting.
+    pub refused: u64,
+    /// Searches running now.
+    pub running: u64,
+    /// Searches waiting for their turn now.
+    pub waiting: u64,
+}
+
 pub(super) struct Searches {
     limits: SearchLimits,
     kept: Mutex<VecDeque<(Key, Answer)>>,
     turns: Mutex<Turns>,
     freed: Condvar,
+    searched: AtomicU64,
+    kept_served: AtomicU64,
+    refused: AtomicU64,
 }
 
 #[derive(Default)]
@@ -98,7 +117,26 @@ impl Searches {
             kept: Mutex::new(VecDeque::new()),
             turns: Mutex::new(Turns::default()),
             freed: Condvar::new(),
+            searched: AtomicU64::new(0),
+            kept_served: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         }
+    }
+
+    pub(super) fn stats(&self) -> SearchStats {
+        let turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        SearchStats {
+            searched: self.searched.load(Ordering::Relaxed),
+            kept_served: self.kept_served.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            running: turns.running as u64,
+            waiting: turns.waiting as u64,
+        }
+    }
+
+    fn refuse(&self) -> ServiceError {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        ServiceError::Busy
     }
 
     /// Waits for a turn to search, or refuses when too many are already waiting or the wait
@@ -110,7 +148,7 @@ impl Searches {
             return Ok(Turn(self));
         }
         if turns.waiting >= self.limits.waiting {
-            return Err(ServiceError::Busy);
+            return Err(self.refuse());
         }
         turns.waiting += 1;
         let deadline = Instant::now() + self.limits.wait;
@@ -118,7 +156,7 @@ impl Searches {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 turns.waiting -= 1;
-                return Err(ServiceError::Busy);
+                return Err(self.refuse());
             }
             turns = match self.freed.wait_timeout(turns, left) {
                 Ok((turns, _)) => turns,
@@ -147,6 +185,7 @@ impl Searches {
         if let Some(Answer::Reached(reached, partial)) = self.kept(&key) {
             return (reached, partial);
         }
+        self.searched.fetch_add(1, Ordering::Relaxed);
         let mut budget = Budget::new(limits);
         let reached = Arc::new(graph::connected(index, query, &mut budget));
         let partial = budget.exhausted();
@@ -170,6 +209,7 @@ impl Searches {
         if let Some(Answer::PathCount(count, partial)) = self.kept(&key) {
             return (count, partial);
         }
+        self.searched.fetch_add(1, Ordering::Relaxed);
         let mut budget = Budget::new(limits);
         let mut count = 0u64;
         graph::find_paths(index, query, None, &mut budget, |_| {
@@ -183,7 +223,11 @@ impl Searches {
 
     fn kept(&self, key: &Key) -> Option<Answer> {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.iter().find(|(k, _)| k == key).map(|(_, a)| a.clone())
+        let answer = kept.iter().find(|(k, _)| k == key).map(|(_, a)| a.clone());
+        if answer.is_some() {
+            self.kept_served.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
     }
 
     /// Keeps an answer, forgetting the oldest ones beyond the ceiling, and every one computed
