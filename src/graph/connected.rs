@@ -6,10 +6,11 @@
 use hashbrown::HashMap;
 use petgraph::stable_graph::NodeIndex;
 
+use super::adjacency::Tie;
 use super::order::by_entity_id;
 use super::paths::{search, Useful};
 use super::pattern::{reverse, Automaton, Positions};
-use super::{Budget, GraphIndex, Path, PathQuery};
+use super::{Budget, EdgeFilter, GraphIndex, Path, PathQuery, Step};
 
 /// What a frontier search found: the entities reached, in id order, and where it stood.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +48,7 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> 
                   seen: &mut HashMap<NodeIndex, Positions>,
                   members: &mut Vec<Vec<NodeIndex>>,
                   ends: &mut Vec<NodeIndex>| {
-        let kind = index.node_data(node).kind;
+        let kind = index.kind_of(node);
         let had = seen.get(&node).copied().unwrap_or(0);
         let new = automaton.close(positions, kind) & !had;
         if new == 0 {
@@ -73,17 +74,20 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> 
         };
         found.clear();
         for &node in &frontier {
-            for step in index.steps(node, direction) {
+            let whole = index.each_step(node, direction, |step, tie| {
                 if !budget.spend() {
-                    break 'positions;
+                    return false;
                 }
-                let edge = index.edge_data(step.edge);
-                if query.filter.admits(edge) {
-                    let crossed = automaton.cross(here, edge, &step);
+                if admits(index, &query.filter, &step, tie) {
+                    let crossed = automaton.cross(here, tie.kind, step.direction);
                     if crossed != 0 {
                         found.push((step.to, crossed));
                     }
                 }
+                true
+            });
+            if !whole {
+                break 'positions;
             }
         }
         for &(node, crossed) in &found {
@@ -92,6 +96,15 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> 
     }
     sort_by_id(index, &mut ends);
     Reached { ends, seen }
+}
+
+/// Whether `filter` lets a search cross `tie`; its period is read from the relation's record
+/// only when the filter has a date.
+#[inline]
+fn admits(index: &GraphIndex, filter: &EdgeFilter, step: &Step, tie: Tie) -> bool {
+    filter.kinds.admits(tie.kind)
+        && (filter.include_denied || !tie.denied)
+        && (filter.as_of.is_none() || filter.admits(index.edge_data(step.edge)))
 }
 
 /// Sorts entities by id. Comparing ids means following a pointer per comparison; sorting by
@@ -189,14 +202,14 @@ fn useful(
         }
     };
     for &end in ends {
-        if automaton.accepts(seen(end), index.node_data(end).kind) {
+        if automaton.accepts(seen(end), index.kind_of(end)) {
             mark(end, automaton.last(), &mut useful, &mut members);
         }
     }
     for position in (0..automaton.len()).rev() {
         let nodes = std::mem::take(&mut members[position]);
         for &node in &nodes {
-            let closed = automaton.closed_into(position, index.node_data(node).kind);
+            let closed = automaton.closed_into(position, index.kind_of(node));
             if closed != 0 {
                 mark(node, closed, &mut useful, &mut members);
             }
@@ -205,14 +218,17 @@ fn useful(
             continue;
         };
         for &node in &nodes {
-            for step in index.steps(node, reverse(hop.direction)) {
+            let whole = index.each_step(node, reverse(hop.direction), |step, tie| {
                 if !budget.spend() {
-                    return None;
+                    return false;
                 }
-                let edge = index.edge_data(step.edge);
-                if hop.kinds.admits(edge.kind) && query.filter.admits(edge) {
+                if hop.kinds.admits(tie.kind) && admits(index, &query.filter, &step, tie) {
                     mark(step.to, 1 << before, &mut useful, &mut members);
                 }
+                true
+            });
+            if !whole {
+                return None;
             }
         }
     }

@@ -130,8 +130,9 @@ fn in_id_order() -> GraphIndex {
 
 /// Everything backwards, with a temporary entity whose slots are reused, a relation deleted and
 /// added again, and an entity (so its relations) deleted and added again in another order:
-/// like live mutations.
-fn backwards_with_deletions() -> GraphIndex {
+/// like live mutations. With `compact_first`, the compact adjacency is built before the
+/// deletions, so searches read it for some entities and the graph for the changed ones.
+fn backwards_with_deletions(compact_first: bool) -> GraphIndex {
     let mut index = GraphIndex::new();
     add_entity(&mut index, "tmp");
     for (id, _) in ENTITIES.iter().rev() {
@@ -141,6 +142,9 @@ fn backwards_with_deletions() -> GraphIndex {
     add_relation(&mut index, ("tmp-2", RelationKind::Owns, "t", "tmp", false));
     for r in RELATIONS.iter().rev() {
         add_relation(&mut index, *r);
+    }
+    if compact_first {
+        index.rebuild_adjacency();
     }
     index.remove_entity("tmp");
     index.remove_relation("r05");
@@ -177,14 +181,15 @@ fn interleaved() -> GraphIndex {
 /// The graph in every order, named; the last read back from a snapshot of the second.
 pub(super) fn builds() -> Vec<(&'static str, GraphIndex)> {
     let mut snapshot = Vec::new();
-    backwards_with_deletions()
+    backwards_with_deletions(false)
         .write_snapshot(&mut snapshot, b"tag")
         .expect("a snapshot writes to memory");
     let from_snapshot = GraphIndex::read_snapshot(&mut std::io::Cursor::new(snapshot), b"tag")
         .expect("the snapshot reads back");
     vec![
         ("in id order", in_id_order()),
-        ("backwards with deletions", backwards_with_deletions()),
+        ("backwards with deletions", backwards_with_deletions(false)),
+        ("compact, then deletions", backwards_with_deletions(true)),
         ("interleaved", interleaved()),
         ("from a snapshot", from_snapshot),
     ]

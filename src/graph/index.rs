@@ -3,9 +3,11 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
-use petgraph::visit::EdgeRef;
+use petgraph::visit::{EdgeRef, NodeIndexable};
 
 use crate::model::{Claim, DaySpan, Direction, Entity, EntityKind, Relation, RelationKind, Stance};
+
+use super::adjacency::{Adjacency, Tie};
 
 /// What the index keeps of an entity: enough to filter and to search by name.
 #[derive(Debug, Clone)]
@@ -151,6 +153,9 @@ impl Default for Version {
 #[derive(Default)]
 pub struct GraphIndex {
     version: Version,
+    /// The compact copy searches read (see [`Adjacency`]), and the nodes it is out of date for.
+    adjacency: Adjacency,
+    stale: hashbrown::HashSet<NodeIndex>,
     pub(super) graph: StableDiGraph<NodeData, EdgeData, u32>,
     // Ordered so that listing entities by id is a range scan, and cursors are ids.
     pub(super) entities: BTreeMap<Box<str>, NodeIndex>,
@@ -202,8 +207,10 @@ impl GraphIndex {
         index
     }
 
-    /// Gives back memory that growth left unused; called once a load is complete.
+    /// Gives back memory that growth left unused and builds the compact adjacency; called once
+    /// a load is complete.
     pub fn shrink_to_fit(&mut self) {
+        self.rebuild_adjacency();
         self.graph.shrink_to_fit();
         self.relations.arena.shrink_to_fit();
         self.relations.spans.shrink_to_fit();
@@ -227,6 +234,74 @@ impl GraphIndex {
         self.entities.len()
     }
 
+    /// Rebuilds the compact adjacency from the graph.
+    pub fn rebuild_adjacency(&mut self) {
+        self.adjacency = Adjacency::build(&self.graph);
+        self.stale.clear();
+    }
+
+    /// Rebuilds the compact adjacency once enough of it is out of date that searches would
+    /// notice: after a small write this costs nothing, and after one in about every sixteen
+    /// entities changed it is one pass over the edges.
+    pub fn refresh_adjacency(&mut self) {
+        let uncovered = self
+            .graph
+            .node_bound()
+            .saturating_sub(self.adjacency.nodes());
+        let out_of_date = self.stale.len() + uncovered;
+        if out_of_date > (self.entities.len() / 16).max(1024) {
+            self.rebuild_adjacency();
+        }
+    }
+
+    /// Marks a node whose ties or kind change: its steps are read from the graph until the
+    /// next rebuild.
+    fn touch(&mut self, node: NodeIndex) {
+        if node.index() < self.adjacency.nodes() {
+            self.stale.insert(node);
+        }
+    }
+
+    fn is_current(&self, node: NodeIndex) -> bool {
+        node.index() < self.adjacency.nodes() && !self.stale.contains(&node)
+    }
+
+    /// The kind of the entity at `node`, read from the compact copy where it is current.
+    #[inline]
+    pub(super) fn kind_of(&self, node: NodeIndex) -> EntityKind {
+        if self.is_current(node) {
+            self.adjacency.kind(node)
+        } else {
+            self.graph[node].kind
+        }
+    }
+
+    /// Calls `f` with each step out of `node` in `direction` and what a search needs of its
+    /// tie, in no particular order, until `f` returns false; false then. Reads the compact
+    /// adjacency where it is current, the graph elsewhere.
+    #[inline]
+    pub(super) fn each_step(
+        &self,
+        node: NodeIndex,
+        direction: Direction,
+        mut f: impl FnMut(Step, Tie) -> bool,
+    ) -> bool {
+        if self.is_current(node) {
+            return self.adjacency.each_step(node, direction, f);
+        }
+        for step in self.steps(node, direction) {
+            let data = &self.graph[step.edge];
+            let tie = Tie {
+                kind: data.kind,
+                denied: data.denied,
+            };
+            if !f(step, tie) {
+                return false;
+            }
+        }
+        true
+    }
+
     pub fn relation_count(&self) -> usize {
         self.relations.len()
     }
@@ -240,7 +315,12 @@ impl GraphIndex {
             search_text: search_text(entity),
         };
         match self.entities.get(entity.id.as_str()) {
-            Some(&node) => self.graph[node] = data,
+            Some(&node) => {
+                if self.graph[node].kind != data.kind {
+                    self.touch(node);
+                }
+                self.graph[node] = data;
+            }
             None => {
                 let node = self.graph.add_node(data);
                 self.entities.insert(entity.id.as_str().into(), node);
@@ -278,6 +358,7 @@ impl GraphIndex {
                     }
                 }
             }
+            self.touch(node);
             self.graph.remove_node(node);
         }
     }
@@ -324,6 +405,8 @@ impl GraphIndex {
             }
             None => self.insert_edge(&relation.id, from, to, data),
         };
+        self.touch(from);
+        self.touch(to);
         self.record_provenance(edge, &sources, &claimants);
         true
     }
@@ -477,6 +560,10 @@ impl GraphIndex {
     pub fn remove_relation(&mut self, id: &str) {
         self.version = Version::default();
         if let Some(edge) = self.relations.find(id) {
+            if let Some((from, to)) = self.graph.edge_endpoints(edge) {
+                self.touch(from);
+                self.touch(to);
+            }
             self.forget_provenance(edge);
             self.relations.remove(id);
             self.graph.remove_edge(edge);

@@ -7,6 +7,7 @@
 //! function over [`GraphIndex`] that applies its filters during the search and spends a
 //! [`Budget`]. It knows nothing of sled, GraphQL or HTTP.
 
+mod adjacency;
 mod budget;
 mod connected;
 mod filter;

@@ -192,7 +192,7 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
             if !filter.admits(edge) {
                 return None;
             }
-            let crossed = automaton.cross(positions, edge, step);
+            let crossed = automaton.cross(positions, edge.kind, step.direction);
             if crossed == 0 {
                 return None;
             }

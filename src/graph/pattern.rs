@@ -4,9 +4,9 @@
 //! (rather than trying one position at a time) is what makes each distinct path come out once,
 //! however a hop's repeat range could split it, and in relation-id order.
 
-use crate::model::{Direction, EntityKind};
+use crate::model::{Direction, EntityKind, RelationKind};
 
-use super::{EdgeData, HopSpec, Step};
+use super::HopSpec;
 
 /// A set of positions, one bit each.
 pub(super) type Positions = u64;
@@ -89,8 +89,14 @@ impl<'a> Automaton<'a> {
                 .is_some_and(|hop| hop.entity_kinds.admits(kind))
     }
 
-    /// The positions after crossing `edge` by `step`, before closing them at its far end.
-    pub(super) fn cross(&self, positions: Positions, edge: &EdgeData, step: &Step) -> Positions {
+    /// The positions after crossing a relation of `kind` in `direction`, before closing them
+    /// at its far end.
+    pub(super) fn cross(
+        &self,
+        positions: Positions,
+        kind: RelationKind,
+        direction: Direction,
+    ) -> Positions {
         let mut crossed = 0;
         let mut pending = positions;
         while pending != 0 {
@@ -99,8 +105,8 @@ impl<'a> Automaton<'a> {
             let (h, reps) = self.positions[position];
             let hop = &self.hops[h];
             if reps < hop.max_repeat
-                && hop.kinds.admits(edge.kind)
-                && (hop.direction == Direction::Any || hop.direction == step.direction)
+                && hop.kinds.admits(kind)
+                && (hop.direction == Direction::Any || hop.direction == direction)
             {
                 crossed |= 1 << (position + 1);
             }

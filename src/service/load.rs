@@ -663,7 +663,11 @@ impl Service {
             events: std::mem::take(events),
         };
         if feed_index {
-            record.apply_to(&mut self.write_index());
+            let mut index = self.write_index();
+            record.apply_to(&mut index);
+            if last {
+                index.refresh_adjacency();
+            }
         }
         self.announce(record);
     }

@@ -244,7 +244,11 @@ impl Service {
             ops,
             events,
         };
-        record.apply_to(&mut self.write_index());
+        {
+            let mut index = self.write_index();
+            record.apply_to(&mut index);
+            index.refresh_adjacency();
+        }
         self.announce(record);
         Ok(sequence)
     }
