@@ -1254,6 +1254,8 @@ def chart(results, path):
                 p50.append(s["p50"])
                 p99.append(s["p99"])
                 mx.append(s["max"])
+            if not xs:
+                continue  # a system left out (--no-kuzu): no empty bar in the legend
             ax.bar(xs, p50, width, label=f"{label}", color=colors[system])
             ax.scatter(xs, p99, marker="_", s=300, linewidths=2, color="black")
             ax.scatter(xs, mx, marker=".", s=40, color="black")
