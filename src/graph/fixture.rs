@@ -53,7 +53,7 @@ const RELATIONS: [(&str, RelationKind, &str, &str, bool); 18] = [
 /// Relations with claims other than one claim in the source's own voice, so that they stand
 /// differently: each claim's stance and claimant. Claims by an end confirm; a claim for and one
 /// against dispute. The rest are reported (or denied, as [`RELATIONS`] says).
-const CLAIMANTS: [(&str, &[(Stance, Option<&str>)]); 4] = [
+const CLAIMANTS: [(&str, Said); 4] = [
     ("r02", &[(Stance::Asserts, Some("s"))]),
     (
         "r03",
@@ -68,6 +68,9 @@ const CLAIMANTS: [(&str, &[(Stance, Option<&str>)]); 4] = [
         &[(Stance::Asserts, Some("w")), (Stance::Denies, None)],
     ),
 ];
+
+/// Claims as their stance and claimant.
+type Said = &'static [(Stance, Option<&'static str>)];
 
 fn entity(id: &str, kind: EntityKind) -> Entity {
     Entity {

@@ -490,46 +490,48 @@ mod test {
         filter: &EdgeFilter,
         max: usize,
     ) -> Vec<Vec<Step>> {
-        fn walk(
-            index: &GraphIndex,
-            at: NodeIndex,
+        struct Walk<'a> {
+            index: &'a GraphIndex,
             to: NodeIndex,
-            filter: &EdgeFilter,
+            filter: &'a EdgeFilter,
             max: usize,
-            steps: &mut Vec<Step>,
-            seen: &mut Vec<NodeIndex>,
-            out: &mut Vec<Vec<Step>>,
-        ) {
-            if at == to {
-                out.push(steps.clone());
-                return;
-            }
-            if steps.len() == max {
-                return;
-            }
-            for step in index.steps(at, Direction::Any).collect::<Vec<_>>() {
-                if seen.contains(&step.to) || !filter.admits(index.edge_data(step.edge)) {
-                    continue;
+            steps: Vec<Step>,
+            seen: Vec<NodeIndex>,
+            out: Vec<Vec<Step>>,
+        }
+        impl Walk<'_> {
+            fn from(&mut self, at: NodeIndex) {
+                if at == self.to {
+                    self.out.push(self.steps.clone());
+                    return;
                 }
-                steps.push(step);
-                seen.push(step.to);
-                walk(index, step.to, to, filter, max, steps, seen, out);
-                steps.pop();
-                seen.pop();
+                if self.steps.len() == self.max {
+                    return;
+                }
+                for step in self.index.steps(at, Direction::Any).collect::<Vec<_>>() {
+                    let admitted = self.filter.admits(self.index.edge_data(step.edge));
+                    if self.seen.contains(&step.to) || !admitted {
+                        continue;
+                    }
+                    self.steps.push(step);
+                    self.seen.push(step.to);
+                    self.from(step.to);
+                    self.steps.pop();
+                    self.seen.pop();
+                }
             }
         }
-        let mut out = Vec::new();
-        walk(
+        let mut walk = Walk {
             index,
-            from,
             to,
             filter,
             max,
-            &mut Vec::new(),
-            &mut vec![from],
-            &mut out,
-        );
-        out
+            steps: Vec::new(),
+            seen: vec![from],
+            out: Vec::new(),
+        };
+        walk.from(from);
+        walk.out
     }
 
     #[test]
