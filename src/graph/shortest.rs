@@ -281,12 +281,13 @@ fn bidirectional_bfs(
 /// `backward_depth` from `to` (nearer, and the searches would have met a level before), so the
 /// shortest paths are the walks up the forward levels to a meeting node, then down the backward
 /// levels to `to`: a layered graph. Ranks grow with their paths, so walking it a layer at a time
-/// and keeping the best-ranked way into each node gives the best path. Each node's relations
-/// are examined once more on the forward side (to find which nodes lead to a meeting) and
-/// once to walk; every examination spends a visit, and since the work is a function of the
-/// levels (sets), so is whether the budget covers it.
-fn best_of_shortest(
-    index: &GraphIndex,
+/// and keeping the best-ranked way into each node gives the best path. The forward side's
+/// relations on a shortest path are found going back from the meetings (each node's relations
+/// examined once), the backward side's going down from them (once more for the meetings); every
+/// examination spends a visit, and since the work is a function of the levels (sets), so is
+/// whether the budget covers it.
+fn best_of_shortest<'g>(
+    index: &'g GraphIndex,
     from: NodeIndex,
     forward: &Levels,
     backward: &Levels,
@@ -295,72 +296,84 @@ fn best_of_shortest(
     budget: &mut Budget,
 ) -> Option<Vec<Step>> {
     let meeting_depth = *forward.get(meetings.first()?)?;
-    let backward_depth = *backward.get(meetings.first()?)?;
+    let length = meeting_depth + *backward.get(meetings.first()?)?;
     // The forward side's nodes on a shortest path, by level: the meetings, and back from them a
-    // level at a time (the search follows relations either way, so a step back is a step).
+    // level at a time (the search follows relations either way, so a step back is a step); and
+    // the steps into each level from the one before, with the node each leaves.
     let mut on_path: HashSet<NodeIndex> = meetings.iter().copied().collect();
-    let mut layers: Vec<Vec<NodeIndex>> = vec![Vec::new(); meeting_depth + 1];
-    layers[meeting_depth] = meetings.to_vec();
+    let mut into: Vec<Vec<(NodeIndex, Step)>> = vec![Vec::new(); meeting_depth + 1];
+    let mut level = meetings.to_vec();
     for depth in (1..=meeting_depth).rev() {
         let mut previous = Vec::new();
-        for &node in &layers[depth] {
+        for &node in &level {
             for step in index.steps(node, Direction::Any) {
                 if !budget.spend() {
                     return None;
                 }
-                if forward.get(&step.to) == Some(&(depth - 1))
-                    && usable(&step)
-                    && on_path.insert(step.to)
-                {
-                    previous.push(step.to);
-                }
-            }
-        }
-        layers[depth - 1] = previous;
-    }
-    // The best way into each node: its rank and the step (and node) it came by.
-    let mut best: HashMap<NodeIndex, (Rank<'_>, Option<(NodeIndex, Step)>)> =
-        HashMap::from([(from, (Rank::default(), None))]);
-    let mut layer = vec![from];
-    for distance in 0..meeting_depth + backward_depth {
-        // Where the next layer is: up the forward levels, then down the backward ones.
-        let next_is = |step: &Step| {
-            if distance < meeting_depth {
-                forward.get(&step.to) == Some(&(distance + 1)) && on_path.contains(&step.to)
-            } else {
-                backward.get(&step.to) == Some(&(meeting_depth + backward_depth - distance - 1))
-            }
-        };
-        let mut next = Vec::new();
-        for &node in &layer {
-            let base = best.get(&node)?.0.clone();
-            for step in index.steps(node, Direction::Any) {
-                if !budget.spend() {
-                    return None;
-                }
-                if !next_is(&step) || !usable(&step) {
+                if forward.get(&step.to) != Some(&(depth - 1)) || !usable(&step) {
                     continue;
                 }
-                let better = match best.get(&step.to) {
-                    Some((rank, _)) => base.with_cmp(index, step.edge, rank) == Ordering::Less,
-                    None => {
-                        next.push(step.to);
-                        true
-                    }
+                if on_path.insert(step.to) {
+                    previous.push(step.to);
+                }
+                let direction = match step.direction {
+                    Direction::Out => Direction::In,
+                    _ => Direction::Out,
                 };
-                if better {
-                    best.insert(step.to, (base.with(index, step.edge), Some((node, step))));
+                let back = Step {
+                    edge: step.edge,
+                    to: node,
+                    direction,
+                };
+                into[depth].push((step.to, back));
+            }
+        }
+        level = previous;
+    }
+    // The best rank of a way to each node of each layer, and the step it ends with.
+    let mut ranks: Vec<HashMap<NodeIndex, Rank<'g>>> = vec![HashMap::new(); length + 1];
+    ranks[0].insert(from, Rank::default());
+    let mut came_by: HashMap<NodeIndex, (NodeIndex, Step)> = HashMap::new();
+    for distance in 1..=length {
+        let (done, rest) = ranks.split_at_mut(distance);
+        let (previous, layer) = (&done[distance - 1], &mut rest[0]);
+        let mut offer = |node: NodeIndex, base: &Rank<'g>, step: Step| {
+            let better = layer
+                .get(&step.to)
+                .is_none_or(|rank| base.with_cmp(index, step.edge, rank) == Ordering::Less);
+            if better {
+                layer.insert(step.to, base.with(index, step.edge));
+                came_by.insert(step.to, (node, step));
+            }
+        };
+        if distance <= meeting_depth {
+            for &(node, step) in &into[distance] {
+                if let Some(base) = previous.get(&node) {
+                    offer(node, base, step);
+                }
+            }
+        } else {
+            // Down the backward levels: `to` is level 0.
+            let next_level = length - distance;
+            for (&node, base) in previous {
+                for step in index.steps(node, Direction::Any) {
+                    if !budget.spend() {
+                        return None;
+                    }
+                    if backward.get(&step.to) == Some(&next_level) && usable(&step) {
+                        offer(node, base, step);
+                    }
                 }
             }
         }
-        layer = next;
     }
     // `to` is the last layer's one node; walk back from it.
-    let mut node = *layer.first()?;
-    let mut steps = Vec::with_capacity(meeting_depth + backward_depth);
-    while let Some((_, Some((previous, step)))) = best.get(&node) {
-        steps.push(*step);
-        node = *previous;
+    let mut node = *ranks[length].keys().next()?;
+    let mut steps = Vec::with_capacity(length);
+    while node != from {
+        let &(previous, step) = came_by.get(&node)?;
+        steps.push(step);
+        node = previous;
     }
     steps.reverse();
     Some(steps)
