@@ -106,8 +106,9 @@ pub fn shortest_paths(index: &GraphIndex, query: &ShortestQuery, budget: &mut Bu
 }
 
 /// How a path ranks, best first: by length, then by how many of its relations are denied,
-/// disputed and reported (in that order of weight: a path through one disputed tie comes after
-/// one through any number of reported ones), then by its relation ids in ascending order.
+/// disputed and reported (in that order of weight: of two paths of one length, the one through a
+/// disputed tie comes after one through none, however many reported ties that one crosses),
+/// then by its relation ids in ascending order.
 ///
 /// Every part is a property of the set of relations, so a path ranks the same walked either
 /// way; two different paths between the same ends never rank equal; and a rank grows with
