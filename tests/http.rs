@@ -323,8 +323,8 @@ async fn relations_neighbors_shortest_paths_and_neighborhoods() {
                    out: relations(direction: OUT, kinds: [VENDOR_TO]) { edges { node { id to { id } } } }
                    all: relations(includeDenied: true) { edges { node { id } } }
                    neighbors(entityKinds: [NONPROFIT]) { edges { node { id } } } }
-                 shortestPaths(from: "marc-benioff", to: "dhs", k: 2) { length hops { relation { id } to { id } } }
-                 none: shortestPaths(from: "marc-benioff", to: "dhs", relationKinds: [DONATION]) { length }
+                 shortestPaths(from: "marc-benioff", to: "dhs", k: 2) { partial paths { length hops { relation { id } to { id } } } }
+                 none: shortestPaths(from: "marc-benioff", to: "dhs", relationKinds: [DONATION]) { partial paths { length } }
                  neighborhood(id: "cbp") { partial nodes { id } edges { id } } }"#,
             json!({}),
         )
@@ -355,14 +355,15 @@ async fn relations_neighbors_shortest_paths_and_neighborhoods() {
         ])
     );
     // benioff -> salesforce -> cbp -> dhs, by either vendor tie to CBP.
-    let shortest = data["shortestPaths"].as_array().unwrap();
+    assert_eq!(data["shortestPaths"]["partial"], false);
+    let shortest = data["shortestPaths"]["paths"].as_array().unwrap();
     assert_eq!(shortest.len(), 2);
     assert!(shortest.iter().all(|p| p["length"] == 3));
     assert_ne!(
         shortest[0]["hops"][1]["relation"]["id"],
         shortest[1]["hops"][1]["relation"]["id"]
     );
-    assert_eq!(data["none"], json!([]));
+    assert_eq!(data["none"], json!({"partial": false, "paths": []}));
     let hood = &data["neighborhood"];
     assert_eq!(hood["partial"], false);
     assert_eq!(hood["nodes"][0]["id"], "cbp");
@@ -371,6 +372,84 @@ async fn relations_neighbors_shortest_paths_and_neighborhoods() {
         BTreeSet::from(["cbp".into(), "salesforce".into(), "dhs".into()])
     );
     assert_eq!(hood["edges"].as_array().unwrap().len(), 3);
+    server.stop().await;
+}
+
+/// The paths of a `shortestPaths` answer as relation ids, each with its standing.
+fn ranked_paths(answer: &Value) -> Vec<Vec<(String, String)>> {
+    answer["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let relation = &h["relation"];
+                    (
+                        relation["id"].as_str().unwrap().to_owned(),
+                        relation["standing"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn shortest_paths_rank_by_standing_the_same_from_either_end_and_say_when_partial() {
+    let server = TestServer::start().await;
+    let paths = "partial paths { length hops { relation { id standing } } }";
+    let data = server
+        .data(
+            &format!(
+                r#"{{ there: shortestPaths(from: "tracy-rosenberg", to: "cbp", k: 4) {{ {paths} }}
+                     back: shortestPaths(from: "cbp", to: "tracy-rosenberg", k: 4) {{ {paths} }}
+                     first: shortestPaths(from: "cbp", to: "tracy-rosenberg") {{ {paths} }}
+                     cut: shortestPaths(from: "tracy-rosenberg", to: "cbp", budget: {{maxVisits: 2}}) {{ {paths} }}
+                     none: shortestPaths(from: "tracy-rosenberg", to: "cbp", relationKinds: [DONATION]) {{ {paths} }} }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    for answer in ["there", "back", "first", "none"] {
+        assert_eq!(data[answer]["partial"], false, "{answer}");
+    }
+    let there = ranked_paths(&data["there"]);
+    // Rosenberg is an officer of Media Alliance, which Salesforce ties to two ways; Salesforce
+    // sells to CBP by two ties, one of them (family separation) disputed. The confirmed tie
+    // comes first, however the two middle ties' ids sort.
+    let to_cbp = |p: &Vec<(String, String)>| p[2].clone();
+    let confirmed = (
+        "salesforce-vendor-to-cbp".to_owned(),
+        "CONFIRMED".to_owned(),
+    );
+    let disputed = (
+        "salesforce-vendor-to-cbp-family-separation".to_owned(),
+        "DISPUTED".to_owned(),
+    );
+    assert_eq!(there.len(), 4);
+    assert!(data["there"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["length"] == 3));
+    assert_eq!(
+        there.iter().map(to_cbp).collect::<Vec<_>>(),
+        [confirmed.clone(), confirmed, disputed.clone(), disputed]
+    );
+    // The same paths in the same order from CBP, each walked the other way.
+    let mut back = ranked_paths(&data["back"]);
+    back.iter_mut().for_each(|p| p.reverse());
+    assert_eq!(back, there);
+    let mut first = ranked_paths(&data["first"]);
+    first.iter_mut().for_each(|p| p.reverse());
+    assert_eq!(first, there[..1]);
+    // Out of budget: nothing found, and it says so; no path at all: nothing, and complete.
+    assert_eq!(data["cut"], json!({"partial": true, "paths": []}));
+    assert_eq!(data["none"], json!({"partial": false, "paths": []}));
     server.stop().await;
 }
 
@@ -407,11 +486,11 @@ async fn searches_from_unknown_entities_and_bad_patterns_are_clear_errors() {
             "BAD_USER_INPUT",
         ),
         (
-            r#"{ shortestPaths(from: "cbp", to: "nobody") { length } }"#,
+            r#"{ shortestPaths(from: "cbp", to: "nobody") { paths { length } } }"#,
             "NOT_FOUND",
         ),
         (
-            r#"{ shortestPaths(from: "cbp", to: "dhs", k: 0) { length } }"#,
+            r#"{ shortestPaths(from: "cbp", to: "dhs", k: 0) { paths { length } } }"#,
             "BAD_USER_INPUT",
         ),
         (

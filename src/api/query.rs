@@ -8,7 +8,8 @@ use super::enums::{EntityKind, ExportFormat, ExportScope, RelationKind};
 use super::error::{bad_input, to_graphql};
 use super::inputs::{self, hop_specs, BudgetInput, HopInput};
 use super::types::{
-    entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, Source, Subgraph,
+    entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, ShortestPaths,
+    Source, Subgraph,
 };
 use super::{blocking, page_size, service, DEFAULT_PAGE};
 
@@ -234,15 +235,16 @@ impl QueryRoot {
         ))
     }
 
-    /// The `k` shortest loopless paths between two entities, following relations either way,
-    /// shortest first: how is this person tied to that department?
+    /// The `k` shortest loopless paths (at most 12 relations long) between two entities,
+    /// following relations either way: how is this person tied to that department? Shortest
+    /// first, then the best supported; `partial` says whether the search ran out of budget.
     #[graphql(complexity = "k.unwrap_or(1).max(0) as usize * child_complexity + 10")]
     #[allow(clippy::too_many_arguments)]
     async fn shortest_paths(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "One end.")] from: ID,
-        #[graphql(desc = "The other end.")] to: ID,
+        #[graphql(desc = "The entity the paths start at.")] from: ID,
+        #[graphql(desc = "The entity the paths end at.")] to: ID,
         #[graphql(desc = "Only cross relations of these kinds (any when absent).")] relation_kinds: Option<Vec<RelationKind>>,
         #[graphql(desc = "How many paths (1 to 20).", default_with = "Some(1)")] k: Option<i32>,
         #[graphql(
@@ -256,7 +258,7 @@ impl QueryRoot {
         #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
             BudgetInput,
         >,
-    ) -> Result<Vec<Path>> {
+    ) -> Result<ShortestPaths> {
         let request = ShortestRequest {
             from: from.0,
             to: to.0,
@@ -270,8 +272,11 @@ impl QueryRoot {
             as_of: inputs::as_of(as_of)?,
             budget: inputs::budget(budget)?,
         };
-        let (paths, _partial) = blocking(ctx, move |s| s.shortest_paths(&request)).await?;
-        Ok(paths.into_iter().map(Path).collect())
+        let (paths, partial) = blocking(ctx, move |s| s.shortest_paths(&request)).await?;
+        Ok(ShortestPaths {
+            paths: paths.into_iter().map(Path).collect(),
+            partial,
+        })
     }
 
     /// The entities within `depth` relations of one (either direction) and every relation

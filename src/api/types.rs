@@ -454,6 +454,21 @@ impl Claim {
 
 pub struct Path(pub PathView);
 
+/// The shortest paths between two entities, and whether the search for them was complete.
+#[derive(SimpleObject)]
+pub struct ShortestPaths {
+    /// Up to `k` loopless paths, shortest first. Among paths of one length, those whose ties
+    /// stand better come first: fewer `DENIED` ties (crossed only with `includeDenied`), then
+    /// fewer `DISPUTED`, then fewer `REPORTED` (so more `CONFIRMED`); then by the ids of the
+    /// relations they cross, sorted. The order depends only on which relations a path crosses,
+    /// so the search from the other end gives the same paths in the same order, each reversed.
+    pub paths: Vec<Path>,
+    /// The search stopped at its budget: shorter, better-standing or more paths than these may
+    /// exist, and an empty list does not mean the two are not connected. When false the list is
+    /// complete: empty then means no path of at most 12 relations passes the filters.
+    pub partial: bool,
+}
+
 /// A walk through the graph that visits no entity twice; each hop is cited by its relation's claims.
 #[Object]
 impl Path {

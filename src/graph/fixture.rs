@@ -27,7 +27,8 @@ pub(super) const ENTITIES: [(&str, EntityKind); 11] = [
 ];
 
 /// Id, kind, from, to, denied. `s` and `t` are two relations apart four ways (two of them
-/// through `m2`, by parallel relations), and three apart through `x`.
+/// through `m2`, by parallel relations), and three apart through `x`. What the claims of a few
+/// of them say is in [`CLAIMANTS`].
 const RELATIONS: [(&str, RelationKind, &str, &str, bool); 18] = [
     ("r01", RelationKind::Owns, "m3", "t", false),
     ("r02", RelationKind::Owns, "s", "x", false),
@@ -48,6 +49,28 @@ const RELATIONS: [(&str, RelationKind, &str, &str, bool); 18] = [
     ("r17", RelationKind::Owns, "v", "m1", false),
     ("r18", RelationKind::Owns, "w", "u", false),
 ];
+
+/// Relations with claims other than one claim in the source's own voice, so that they stand
+/// differently: each claim's stance and claimant. Claims by an end confirm; a claim for and one
+/// against dispute. The rest are reported (or denied, as [`RELATIONS`] says).
+const CLAIMANTS: [(&str, Said); 4] = [
+    ("r02", &[(Stance::Asserts, Some("s"))]),
+    (
+        "r03",
+        &[(Stance::Asserts, None), (Stance::Denies, Some("m2"))],
+    ),
+    (
+        "r07",
+        &[(Stance::Asserts, Some("m1")), (Stance::Asserts, None)],
+    ),
+    (
+        "r14",
+        &[(Stance::Asserts, Some("w")), (Stance::Denies, None)],
+    ),
+];
+
+/// Claims as their stance and claimant.
+type Said = &'static [(Stance, Option<&'static str>)];
 
 fn entity(id: &str, kind: EntityKind) -> Entity {
     Entity {
@@ -89,19 +112,29 @@ fn add_relation(
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
     };
-    let claims = [Claim {
-        id: format!("{id}.c1"),
-        relation: id.into(),
-        source: "s".into(),
-        stance: if denied {
-            Stance::Denies
-        } else {
-            Stance::Asserts
-        },
-        claimant: None,
-        quote: "q".into(),
-        recorded_at: Timestamp(0),
-    }];
+    let stance = if denied {
+        Stance::Denies
+    } else {
+        Stance::Asserts
+    };
+    let own_voice = [(stance, None)];
+    let said: &[(Stance, Option<&str>)] = CLAIMANTS
+        .iter()
+        .find(|c| c.0 == id)
+        .map_or(&own_voice, |c| c.1);
+    let claims: Vec<Claim> = said
+        .iter()
+        .enumerate()
+        .map(|(n, &(stance, claimant))| Claim {
+            id: format!("{id}.c{}", n + 1),
+            relation: id.into(),
+            source: "s".into(),
+            stance,
+            claimant: claimant.map(Into::into),
+            quote: "q".into(),
+            recorded_at: Timestamp(0),
+        })
+        .collect();
     index.upsert_source("s");
     assert!(
         index.upsert_relation(&relation, &claims),

@@ -5,7 +5,9 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, NodeIndexable};
 
-use crate::model::{Claim, DaySpan, Direction, Entity, EntityKind, Relation, RelationKind, Stance};
+use crate::model::{
+    Claim, DaySpan, Direction, Entity, EntityKind, Relation, RelationKind, Stance, Standing,
+};
 
 use super::adjacency::{Adjacency, Tie};
 
@@ -31,6 +33,8 @@ pub struct EdgeData {
     pub kind: RelationKind,
     /// Every claim of the relation denies it: traversals skip it unless asked.
     pub denied: bool,
+    /// What its claims say, as far as its standing goes (see [`GraphIndex::standing`]).
+    pub(super) says: Says,
     /// When the relation held, as day numbers.
     pub span: DaySpan,
     /// The source slot (see [`Provenance`]) its first claim cites; most relations cite one
@@ -40,6 +44,69 @@ pub struct EdgeData {
 
 /// No source slot.
 pub(super) const NO_SOURCE: u32 = u32::MAX;
+
+/// What a relation's claims say, in the bits its standing is derived from: whether any claim
+/// asserts it, whether any denies it, whether one of its ends asserts it, and whether an entity
+/// other than its ends does (who those are is in [`Provenance::outside_asserters`]: whether
+/// they speak for an end depends on the offices held when the standing is asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Says(u8);
+
+impl Says {
+    const ASSERTED: u8 = 1;
+    const DENIED: u8 = 2;
+    const ASSERTED_BY_AN_END: u8 = 4;
+    const ASSERTED_BY_AN_OUTSIDER: u8 = 8;
+    const ALL: u8 = 15;
+
+    pub(super) fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// None for bits no claims can give (a damaged snapshot).
+    pub(super) fn from_bits(bits: u8) -> Option<Says> {
+        let says = Says(bits);
+        let by_someone = Self::ASSERTED_BY_AN_END | Self::ASSERTED_BY_AN_OUTSIDER;
+        (bits & !Self::ALL == 0 && (bits & by_someone == 0 || says.has(Self::ASSERTED)))
+            .then_some(says)
+    }
+
+    /// Denied and never asserted: what [`EdgeData::denied`] says, for a relation with claims.
+    pub(super) fn denied_by_every_claim(self) -> bool {
+        self.has(Self::DENIED) && !self.has(Self::ASSERTED)
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// What a relation's claims say, from `from` to `to`, and the outsiders who assert it.
+fn what_claims_say(
+    claims: &[Claim],
+    from: &str,
+    to: &str,
+    mut outsider_asserts: impl FnMut(&str),
+) -> Says {
+    let mut bits = 0;
+    for claim in claims {
+        match claim.stance {
+            Stance::Denies => bits |= Says::DENIED,
+            Stance::Asserts => {
+                bits |= Says::ASSERTED;
+                match claim.claimant.as_deref() {
+                    Some(c) if c == from || c == to => bits |= Says::ASSERTED_BY_AN_END,
+                    Some(c) => {
+                        bits |= Says::ASSERTED_BY_AN_OUTSIDER;
+                        outsider_asserts(c);
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    Says(bits)
+}
 
 /// Whether every claim denies the relation (and there is at least one): such relations are
 /// hidden from traversals unless asked for.
@@ -63,6 +130,9 @@ pub(super) struct Provenance {
     pub(super) more_sources: HashMap<u32, Box<[u32]>>,
     /// Entities other than its ends who made claims about an edge.
     pub(super) outside_claimants: HashMap<u32, Box<[NodeIndex]>>,
+    /// Those of an edge's outside claimants who assert it (the rest only deny it): whether
+    /// they speak for an end decides between `CONFIRMED` and `REPORTED`.
+    pub(super) outside_asserters: HashMap<u32, Box<[NodeIndex]>>,
     /// The edges each entity made claims about without being one of their ends.
     stated_by: HashMap<NodeIndex, Vec<u32>>,
 }
@@ -346,14 +416,17 @@ impl GraphIndex {
                 self.remove_relation(&id);
             }
             if let Some(stated) = self.provenance.stated_by.remove(&node) {
+                let p = &mut self.provenance;
                 for e in stated {
-                    if let Some(claimants) = self.provenance.outside_claimants.get_mut(&e) {
-                        let kept: Box<[NodeIndex]> =
-                            claimants.iter().copied().filter(|&n| n != node).collect();
-                        if kept.is_empty() {
-                            self.provenance.outside_claimants.remove(&e);
-                        } else {
-                            *claimants = kept;
+                    for map in [&mut p.outside_claimants, &mut p.outside_asserters] {
+                        if let Some(claimants) = map.get_mut(&e) {
+                            let kept: Box<[NodeIndex]> =
+                                claimants.iter().copied().filter(|&n| n != node).collect();
+                            if kept.is_empty() {
+                                map.remove(&e);
+                            } else {
+                                *claimants = kept;
+                            }
                         }
                     }
                 }
@@ -391,9 +464,19 @@ impl GraphIndex {
                 }
             }
         }
+        let mut asserters: Vec<NodeIndex> = Vec::new();
+        let says = what_claims_say(claims, &relation.from, &relation.to, |claimant| {
+            // Every claimant is in the index: checked above.
+            if let Some(&node) = self.entities.get(claimant) {
+                if !asserters.contains(&node) {
+                    asserters.push(node);
+                }
+            }
+        });
         let data = EdgeData {
             kind: relation.kind,
             denied: all_deny(claims),
+            says,
             span: relation.period.into(),
             source: sources.first().copied().unwrap_or(NO_SOURCE),
         };
@@ -407,7 +490,7 @@ impl GraphIndex {
         };
         self.touch(from);
         self.touch(to);
-        self.record_provenance(edge, &sources, &claimants);
+        self.record_provenance(edge, &sources, &claimants, &asserters);
         true
     }
 
@@ -423,13 +506,14 @@ impl GraphIndex {
         edge
     }
 
-    /// Files `edge` under its sources and its outside claimants; the first source is already in
-    /// the edge's data.
+    /// Files `edge` under its sources and its outside claimants (`asserters` are those of them
+    /// who assert it); the first source is already in the edge's data.
     pub(super) fn record_provenance(
         &mut self,
         edge: EdgeIndex,
         sources: &[u32],
         claimants: &[NodeIndex],
+        asserters: &[NodeIndex],
     ) {
         let e = edge.index() as u32;
         let p = &mut self.provenance;
@@ -447,6 +531,9 @@ impl GraphIndex {
             }
             p.outside_claimants.insert(e, claimants.into());
         }
+        if !asserters.is_empty() {
+            p.outside_asserters.insert(e, asserters.into());
+        }
     }
 
     fn forget_provenance(&mut self, edge: EdgeIndex) {
@@ -461,6 +548,7 @@ impl GraphIndex {
                 }
             }
         }
+        p.outside_asserters.remove(&e);
         for node in p.outside_claimants.remove(&e).unwrap_or_default().iter() {
             if let Some(stated) = p.stated_by.get_mut(node) {
                 stated.retain(|&x| x != e);
@@ -634,6 +722,43 @@ impl GraphIndex {
                 .collect(),
             None => Vec::new(),
         }
+    }
+
+    /// A relation's standing, exactly as `model::derive_standing` gives it from the relation's
+    /// claims when a claimant speaks for a party if it is an end of the relation or an officer
+    /// (an undenied `OFFICER_OF`) of one: the claims' part is kept in the edge, the offices are
+    /// looked up now, so the standing follows offices as they are added, denied or removed.
+    pub fn standing(&self, edge: EdgeIndex) -> Standing {
+        let says = self.graph[edge].says;
+        match (says.has(Says::ASSERTED), says.has(Says::DENIED)) {
+            (true, true) => Standing::Disputed,
+            (false, true) => Standing::Denied,
+            _ if says.has(Says::ASSERTED_BY_AN_END) => Standing::Confirmed,
+            _ if says.has(Says::ASSERTED_BY_AN_OUTSIDER) && self.an_officer_asserts(edge) => {
+                Standing::Confirmed
+            }
+            _ => Standing::Reported,
+        }
+    }
+
+    /// Whether one of the outsiders who assert `edge` is an officer of one of its ends.
+    fn an_officer_asserts(&self, edge: EdgeIndex) -> bool {
+        let (Some(asserters), Some((from, to))) = (
+            self.provenance
+                .outside_asserters
+                .get(&(edge.index() as u32)),
+            self.graph.edge_endpoints(edge),
+        ) else {
+            return false;
+        };
+        let officer = |person: NodeIndex, organisation: NodeIndex| {
+            self.graph
+                .edges_connecting(person, organisation)
+                .any(|e| e.weight().kind == RelationKind::OfficerOf && !e.weight().denied)
+        };
+        asserters
+            .iter()
+            .any(|&person| officer(person, from) || officer(person, to))
     }
 
     /// Whether `person` holds an office (an undenied `OFFICER_OF`) in `organisation`.

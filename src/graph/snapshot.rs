@@ -5,15 +5,19 @@
 //! snapshot costs a rebuild, never a wrong index.
 //!
 //! ```text
-//! "TIEGRAPH-INDEX 3\n", tag length u8, tag, entity count u64, relation count u64, source count u64
+//! "TIEGRAPH-INDEX 4\n", tag length u8, tag, entity count u64, relation count u64, source count u64
 //! per source: id (u16 length + bytes)
 //! per entity: kind u8, id (u16 length + bytes), search text (u32 length + bytes)
-//! per relation: id (u16 length + bytes), kind u8, denied u8,
+//! per relation: id (u16 length + bytes), kind u8, what its claims say u8 (bits: 1 asserted,
+//!     2 denied, 4 asserted by an end, 8 asserted by an outside claimant),
 //!     from u32, to u32 (entity positions above), the validity span (two u32 day numbers),
-//!     source count u16 + source positions u32, outside claimant count u16 + entity positions u32
+//!     source count u16 + source positions u32, outside claimant count u16 + entity positions u32,
+//!     count u16 + entity positions u32 of the outside claimants who assert it
 //! CRC32 of every byte before it, u32
 //! ```
-//! All integers are little-endian.
+//! All integers are little-endian. A snapshot of another format (format 3 kept a "denied" byte
+//! instead of the claims' bits, which the standing needs) is refused as stale, so the index is
+//! rebuilt from the store.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
@@ -22,15 +26,16 @@ use petgraph::visit::NodeIndexable;
 
 use crate::model::{DaySpan, EntityKind, RelationKind};
 
-use super::index::NO_SOURCE;
+use super::index::{Says, NO_SOURCE};
 use super::{EdgeData, GraphIndex, NodeData};
 
-const MAGIC: &[u8] = b"TIEGRAPH-INDEX 3\n";
+const MAGIC: &[u8] = b"TIEGRAPH-INDEX 4\n";
 
 /// Why a snapshot was not used.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("the snapshot belongs to another store or another commit")]
+    /// Also a snapshot of another format.
+    #[error("the snapshot belongs to another store, another commit or another format")]
     Stale,
     #[error("the snapshot is damaged: {0}")]
     Damaged(String),
@@ -191,7 +196,7 @@ impl GraphIndex {
             };
             let data = &self.graph[edge];
             write_str::<2>(&mut out, self.relation_id(edge))?;
-            out.write_all(&[data.kind as u8, u8::from(data.denied)])?;
+            out.write_all(&[data.kind as u8, data.says.bits()])?;
             out.write_all(&position[from.index()].to_le_bytes())?;
             out.write_all(&position[to.index()].to_le_bytes())?;
             out.write_all(&data.span.from.to_le_bytes())?;
@@ -201,14 +206,15 @@ impl GraphIndex {
             for s in sources {
                 out.write_all(&s.to_le_bytes())?;
             }
-            let claimants = p
-                .outside_claimants
-                .get(&(edge.index() as u32))
-                .map(|c| &c[..])
-                .unwrap_or_default();
-            write_count(&mut out, claimants.len())?;
-            for node in claimants {
-                out.write_all(&position[node.index()].to_le_bytes())?;
+            for map in [&p.outside_claimants, &p.outside_asserters] {
+                let claimants = map
+                    .get(&(edge.index() as u32))
+                    .map(|c| &c[..])
+                    .unwrap_or_default();
+                write_count(&mut out, claimants.len())?;
+                for node in claimants {
+                    out.write_all(&position[node.index()].to_le_bytes())?;
+                }
             }
         }
         let crc = out.crc.clone().finalize();
@@ -305,13 +311,14 @@ impl GraphIndex {
                 .ok_or_else(|| damaged("a relation names an entity out of range"))
         };
         // Reused for every relation: most have one source and no outside claimant.
-        let (mut sources, mut claimants) = (Vec::new(), Vec::new());
+        let (mut sources, mut claimants, mut asserters) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..relations {
             let id = fields.string::<2>()?;
             let kind = *RelationKind::ALL
                 .get(fields.u8()? as usize)
                 .ok_or_else(|| damaged("unknown relation kind"))?;
-            let denied = fields.u8()? != 0;
+            let says =
+                Says::from_bits(fields.u8()?).ok_or_else(|| damaged("unknown claim bits"))?;
             let from = node_at(fields.u32()?)?;
             let to = node_at(fields.u32()?)?;
             let span = DaySpan {
@@ -320,6 +327,7 @@ impl GraphIndex {
             };
             sources.clear();
             claimants.clear();
+            asserters.clear();
             for _ in 0..fields.u16()? {
                 let slot = source_slots
                     .get(fields.u32()? as usize)
@@ -330,6 +338,13 @@ impl GraphIndex {
             for _ in 0..fields.u16()? {
                 claimants.push(node_at(fields.u32()?)?);
             }
+            for _ in 0..fields.u16()? {
+                let node = node_at(fields.u32()?)?;
+                if !claimants.contains(&node) {
+                    return Err(damaged("an asserter is not among the relation's claimants"));
+                }
+                asserters.push(node);
+            }
             if index.edge(&id).is_some() {
                 return Err(damaged("a relation is listed twice"));
             }
@@ -339,12 +354,13 @@ impl GraphIndex {
                 to,
                 EdgeData {
                     kind,
-                    denied,
+                    denied: says.denied_by_every_claim(),
+                    says,
                     span,
                     source: sources.first().copied().unwrap_or(NO_SOURCE),
                 },
             );
-            index.record_provenance(edge, &sources, &claimants);
+            index.record_provenance(edge, &sources, &claimants, &asserters);
         }
         if fields.left != 0 {
             return Err(damaged("it has bytes after its last record"));

@@ -124,7 +124,7 @@ fn load_snapshot(path: &Path, tag: &[u8]) -> Option<GraphIndex> {
     match GraphIndex::read_snapshot(&mut input, tag) {
         Ok(index) => Some(index),
         Err(SnapshotError::Stale) => {
-            tracing::info!("the index snapshot is not this store's current one; rebuilding");
+            tracing::info!("the index snapshot is not this store's current one, or is of an older format; rebuilding");
             None
         }
         Err(error) => {

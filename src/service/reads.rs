@@ -492,7 +492,8 @@ impl Service {
         })
     }
 
-    /// The `k` shortest loopless paths between two entities, following relations either way.
+    /// The `k` shortest loopless paths between two entities, following relations either way,
+    /// in the order `graph::shortest_paths` gives, and whether the budget ran out first.
     pub fn shortest_paths(&self, request: &ShortestRequest) -> Result<(Vec<PathView>, bool)> {
         if request.k == 0 || request.k > self.limits.max_k {
             return Err(ServiceError::BadQuery(format!(
