@@ -13,10 +13,11 @@
 //! - [`model`]: plain domain types, validation, standing derived from claims. serde only.
 //! - `store` (private to [`service`]): sled trees, key and record encoding, schema version and
 //!   upgrades, the store's identity, all-or-nothing commits and loads, backups.
-//! - [`graph`]: the in-memory petgraph index of the topology and the traversal algorithms,
-//!   one file per algorithm, each with a budget.
+//! - [`graph`]: the in-memory petgraph index of the topology, a compact copy of its adjacency
+//!   for searches, and the traversal algorithms, one file per algorithm, each with a budget.
 //! - [`service`]: the one place that writes (store first, then index) and the questions the
-//!   API asks; rebuilds the index on open.
+//!   API asks; rebuilds the index on open; keeps answers for paging and bounds how many
+//!   searches run at once.
 //! - [`formats`]: the seed and import format (JSON lines) and exports.
 //! - [`api`]: the GraphQL schema; the only user of async-graphql; errors to `extensions.code`.
 //! - [`http`]: the axum server; the only user of axum; `serve(listener, state, shutdown)`.

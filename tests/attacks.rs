@@ -968,7 +968,7 @@ async fn the_read_token_covers_health_counts_and_metrics() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["entities"], 11);
+    assert_eq!(health["entities"], 12);
     let metrics = client
         .get(format!("{}/metrics", server.url))
         .send()
@@ -989,7 +989,7 @@ async fn the_read_token_covers_health_counts_and_metrics() {
             .text()
             .await
             .unwrap()
-            .contains("tiegraph_graph_entities 11"));
+            .contains("tiegraph_graph_entities 12"));
     }
     // The scraper's token reads nothing else.
     let query = client
@@ -1058,7 +1058,7 @@ async fn exports_count_against_the_limits_and_whole_graph_exports_follow_the_pol
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("16 relations"),
+            .contains("17 relations"),
         "{body}"
     );
     // The same policy over GraphQL; a neighbourhood is not a whole-graph export.

@@ -60,7 +60,7 @@ async fn an_online_backup_under_writes_restores_to_a_consistent_graph() {
         "acknowledged before the backup, missing from it: {:?}",
         check.lost
     );
-    assert!(check.entities > 11 && check.relations >= 16);
+    assert!(check.entities > 12 && check.relations >= 17);
     // Restoring over an existing store, or from a backup cut short, is refused.
     assert!(restore_backup(&target, &file).is_err());
     let cut = restored.path().join("cut.backup");

@@ -15,8 +15,8 @@ use tiegraph::formats::{csv_import, ftm, jsonl, FormatError, ImportBatch};
 use tiegraph::model::{EntityKind, RelationKind, Standing};
 use tiegraph::service::{ImportSummary, Limits, Service};
 
-const SEED_ENTITIES: usize = 11;
-const SEED_RELATIONS: usize = 16;
+const SEED_ENTITIES: usize = 12;
+const SEED_RELATIONS: usize = 17;
 
 fn seed_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/raices-salesforce.jsonl")

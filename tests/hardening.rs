@@ -435,8 +435,8 @@ async fn metrics_readiness_and_request_ids() {
         "tiegraph_http_requests_total{route=\"/graphql\",status=\"200\"}",
         "tiegraph_http_request_duration_seconds_bucket{le=\"+Inf\"}",
         "tiegraph_graphql_errors_total{code=\"GRAPHQL_PARSE_FAILED\"} 1",
-        "tiegraph_graph_entities 11",
-        "tiegraph_graph_relations 16",
+        "tiegraph_graph_entities 12",
+        "tiegraph_graph_relations 17",
         "tiegraph_store_bytes",
     ] {
         assert!(

@@ -263,7 +263,7 @@ async fn lookups_by_id_and_search() {
         json!({ "id": "salesforce-vendor-to-ice.c1", "__typename": "Claim", "stance": "DENIES" })
     );
     assert_eq!(data["n"], Value::Null);
-    assert_eq!(data["stats"], json!({ "entities": 11, "relations": 16 }));
+    assert_eq!(data["stats"], json!({ "entities": 12, "relations": 17 }));
 
     let search = server
         .data(
@@ -310,7 +310,7 @@ async fn lookups_by_id_and_search() {
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!((seen.len(), seen), (11, sorted));
+    assert_eq!((seen.len(), seen), (12, sorted));
     server.stop().await;
 }
 
@@ -341,7 +341,7 @@ async fn relations_neighbors_shortest_paths_and_neighborhoods() {
             "fight-for-the-future".into()
         ])
     );
-    assert_eq!(data["entity"]["all"]["edges"].as_array().unwrap().len(), 13);
+    assert_eq!(data["entity"]["all"]["edges"].as_array().unwrap().len(), 14);
     let neighbors = ids(
         data["entity"]["neighbors"]["edges"].as_array().unwrap(),
         "/node/id",
@@ -612,7 +612,7 @@ async fn the_graphql_over_http_contract() {
         .json()
         .await
         .unwrap();
-    assert_eq!(batch[0]["data"]["stats"]["entities"], 11);
+    assert_eq!(batch[0]["data"]["stats"]["entities"], 12);
     assert_eq!(batch[1]["data"]["entity"]["id"], "ice");
     let too_many: Vec<Value> = (0..50)
         .map(|_| json!({ "query": "{ stats { entities } }" }))

@@ -246,12 +246,12 @@ fn an_import_into_a_full_store_moves_the_sequence_and_outdates_the_snapshot() {
     let items = jsonl::read(big.as_bytes(), "big.jsonl").unwrap();
     let summary = service.import(items, &|_, _| {}).unwrap();
     assert_eq!(summary.sequence, before + 1);
-    assert_eq!(service.entity_count(), 11 + 30_000);
+    assert_eq!(service.entity_count(), 12 + 30_000);
     drop(service);
     // No flush: the saved index is of the commit before and must not be used.
     let reopened = open(dir.path()).unwrap();
-    assert_eq!(reopened.entity_count(), 11 + 30_000);
-    assert_eq!(reopened.relation_count(), 16 + 30_000);
+    assert_eq!(reopened.entity_count(), 12 + 30_000);
+    assert_eq!(reopened.relation_count(), 17 + 30_000);
     // An imported id is taken.
     assert!(matches!(
         reopened.create_entity(entity("co-7")),

@@ -550,6 +550,6 @@ async fn cascading_an_entity_removes_the_claims_it_made() {
         .data(r#"{ ice: relation(id: "salesforce-vendor-to-ice") { id } cbp: relation(id: "salesforce-vendor-to-cbp") { standing claims { claimant { id } } } }"#, json!({}))
         .await;
     assert_eq!(data["ice"], Value::Null);
-    assert_eq!(data["cbp"]["claims"].as_array().unwrap().len(), 2);
+    assert_eq!(data["cbp"]["claims"].as_array().unwrap().len(), 3);
     server.stop().await;
 }

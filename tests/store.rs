@@ -7,7 +7,7 @@ use crate::util::{dump, seeded_service};
 fn the_seed_survives_a_reopen_and_a_dump_round_trip() {
     let (service, dir) = seeded_service();
     let before = dump(&service);
-    assert_eq!(service.entity_count(), 11);
+    assert_eq!(service.entity_count(), 12);
     let topology = service.topology();
     drop(service);
     let reopened = Service::open(dir.path(), Limits::default()).unwrap();
@@ -97,7 +97,7 @@ fn a_clean_shutdown_saves_the_index_and_a_later_write_makes_it_stale() {
         .entities
         .iter()
         .any(|(id, _)| id == "late"));
-    assert_eq!(rebuilt.entity_count(), 12);
+    assert_eq!(rebuilt.entity_count(), 13);
 }
 
 fn seed_stream() -> impl FnMut() -> tiegraph::service::Result<
@@ -124,7 +124,7 @@ fn a_bulk_load_gives_the_same_graph_as_an_import() {
             summary.relations_created,
             summary.claims_added
         ),
-        (11, 16, 22)
+        (12, 17, 24)
     );
     assert_eq!(service.topology(), imported.topology());
     assert_eq!(dump(&service), dump(&imported));
@@ -133,7 +133,7 @@ fn a_bulk_load_gives_the_same_graph_as_an_import() {
     assert_eq!(reopened.topology(), imported.topology());
     // Streamed again into the now full store: nothing changes.
     let again = reopened.import_stream(seed_stream(), &|_, _| {}).unwrap();
-    assert_eq!(again.unchanged, 11 + 16 + 1);
+    assert_eq!(again.unchanged, 12 + 17 + 1);
     assert_eq!(dump(&reopened), dump(&imported));
 }
 
@@ -178,5 +178,48 @@ fn every_seed_quote_is_verbatim_in_its_source_document() {
             quotes += 1;
         }
     }
-    assert_eq!(quotes, 22);
+    assert_eq!(quotes, 24);
+}
+
+#[test]
+fn seed_claims_are_credited_to_who_says_them_and_disputed_ties_are_described_neutrally() {
+    let (service, _dir) = seeded_service();
+    let claims = |relation: &str| service.relation(relation).unwrap().unwrap().claims;
+    let claimant = |relation: &str, start: &str| {
+        claims(relation)
+            .into_iter()
+            .find(|c| c.quote.starts_with(start))
+            .unwrap_or_else(|| panic!("{relation}: no claim starting {start:?}"))
+            .claimant
+    };
+    // "RAICES ... said Salesforce had approached the group ... after the company's employees
+    // complained": RAICES says it, not the employees.
+    for relation in [
+        "salesforce-vendor-to-cbp",
+        "salesforce-employees-employee-of-salesforce",
+        "salesforce-employees-pressured-salesforce",
+    ] {
+        assert_eq!(
+            claimant(relation, "Salesforce had approached").as_deref(),
+            Some("raices"),
+            "{relation}"
+        );
+    }
+    // The refusal to cancel the contract, in RAICES's words, and the other nonprofits' letters.
+    assert_eq!(
+        claimant("salesforce-vendor-to-cbp", "The group said").as_deref(),
+        Some("raices")
+    );
+    assert!(claims("other-nonprofits-pressured-salesforce")
+        .iter()
+        .any(|c| c
+            .quote
+            .starts_with("Several other nonprofits have sent letters")));
+    // A disputed tie's description gives both sides rather than the allegation as fact.
+    let family = service
+        .relation("salesforce-vendor-to-cbp-family-separation")
+        .unwrap()
+        .unwrap();
+    let description = family.relation.description.unwrap_or_default();
+    assert!(description.contains("charge") && description.contains("does not work with CBP"));
 }

@@ -36,5 +36,7 @@ mod attacks;
 mod schema;
 // Exports read back with real readers, and the FtM and CSV imports on real stores.
 mod formats;
+// The command line: misplaced flags refused, a locked store explained, --server addresses.
+mod cli;
 // The synthetic graph generator: deterministic, and its output imports cleanly.
 mod generate;

@@ -108,6 +108,7 @@ impl QueryRoot {
 
     /// Every path from an entity that follows a pattern of hops, shortest first, then by relation
     /// ids. Each hop carries its relation and the relation's claims, so every answer is cited.
+    /// Each page is searched for from its cursor on, so it costs the paths on it.
     /// Example, the nonprofits tied to CBP through its vendors:
     /// `paths(from: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}])`.
     #[graphql(
@@ -166,9 +167,12 @@ impl QueryRoot {
         ))
     }
 
-    /// Each entity a pattern reaches, once, with how many paths reach it and a few example
-    /// paths, in id order: the set form of `paths`, and usually what "which X are connected to
-    /// Y through Z" means.
+    /// Each entity a pattern reaches, once, in id order, with (when selected) how many paths
+    /// reach it and a few example paths: the set form of `paths`, and usually what "which X are
+    /// connected to Y through Z" means. An entity is reached when some walk matching the pattern
+    /// ends at it (the start itself excluded). The search expands each entity at most once per
+    /// hop, so it costs the relations it touches, not the number of paths; its answer is kept
+    /// and later pages are served from it until the graph changes.
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
     )]

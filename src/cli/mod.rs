@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
@@ -204,9 +204,9 @@ struct ImportArgs {
     /// With --format csv: the edges file.
     #[arg(long, requires = "nodes")]
     edges: Option<PathBuf>,
-    /// Send the file to a running server at this address instead (jsonl, up to 256 MiB; needs
-    /// its token: TIEGRAPH_TOKEN or --token-file).
-    #[arg(long)]
+    /// Send the file to a running server instead (jsonl, up to 256 MiB; needs its token:
+    /// TIEGRAPH_TOKEN or --token-file): host:port, a host name (port 8080) or an http:// URL.
+    #[arg(long, value_parser = parse_server)]
     server: Option<SocketAddr>,
     /// A file holding the server's token, with --server.
     #[arg(long, env = "TIEGRAPH_TOKEN_FILE", requires = "server")]
@@ -227,9 +227,9 @@ struct BackupArgs {
     /// Where to write the backup.
     #[arg(long)]
     out: PathBuf,
-    /// A running server's address: back it up online (needs its token: TIEGRAPH_TOKEN or
-    /// --token-file).
-    #[arg(long, conflicts_with = "data_dir")]
+    /// A running server: back it up online (needs its token: TIEGRAPH_TOKEN or --token-file).
+    /// host:port, a host name (port 8080) or an http:// URL.
+    #[arg(long, conflicts_with = "data_dir", value_parser = parse_server)]
     server: Option<SocketAddr>,
     /// A stopped store to back up.
     #[arg(long, env = "TIEGRAPH_DATA_DIR")]
@@ -285,6 +285,13 @@ struct ExportArgs {
     /// Also cross relations whose every claim denies them (scope all always has them).
     #[arg(long)]
     include_denied: bool,
+    /// Ask a running server instead of opening the store: host:port, a host name (port 8080)
+    /// or an http:// URL.
+    #[arg(long, value_parser = parse_server)]
+    server: Option<SocketAddr>,
+    /// A file holding the server's token, with --server (when its reads need one).
+    #[arg(long, env = "TIEGRAPH_TOKEN_FILE", requires = "server")]
+    token_file: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -306,7 +313,9 @@ struct GenerateArgs {
 }
 
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    refuse_serve_flags_before_a_command(&matches)?;
     match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
@@ -321,6 +330,64 @@ pub fn run() -> Result<()> {
         Some(Command::Backup(args)) => backup(args),
         Some(Command::Restore(args)) => restore(args),
     }
+}
+
+/// The serve flags (`--data-dir`, `--listen`, ...) are accepted before any command because
+/// `tiegraph` alone serves; before another command they would be silently ignored (an import
+/// into `./data` while `--data-dir` said elsewhere), so they are refused with where they go.
+fn refuse_serve_flags_before_a_command(matches: &clap::ArgMatches) -> Result<()> {
+    let Some((command, _)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let top_level = Cli::command();
+    let misplaced: Vec<String> = top_level
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
+        .filter(|id| given(matches, id))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if misplaced.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} must come after the command: `tiegraph {command} {} ...` (before a command they would apply to nothing)",
+        misplaced.join(", "),
+        misplaced.join(" ... "),
+    )
+}
+
+/// A server named the ways people write one: `127.0.0.1:8080`, `localhost:8080`, `localhost`
+/// (port 8080) or `http://localhost:8080/`.
+fn parse_server(text: &str) -> std::result::Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if text.starts_with("https://") {
+        return Err(
+            "this client speaks plain HTTP; give the server's http:// address or host:port".into(),
+        );
+    }
+    let bare = text.strip_prefix("http://").unwrap_or(text);
+    let bare = bare.split('/').next().unwrap_or_default();
+    if bare.is_empty() {
+        return Err("give the server as host:port, a host name or an http:// URL".into());
+    }
+    let has_port = bare
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| port.parse::<u16>().is_ok() && !host.ends_with(':'));
+    let with_port = if has_port {
+        bare.to_owned()
+    } else {
+        format!("{bare}:8080")
+    };
+    with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot find the server `{text}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{text}` names no address"))
+}
+
+/// Whether a flag was typed on the command line (not a default or the environment).
+fn given(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
 }
 
 /// A bare HTTP/1.1 GET of /health, so the container image needs no curl.
@@ -689,6 +756,9 @@ fn print_summary(summary: &ImportSummary) {
 }
 
 fn export(args: ExportArgs) -> Result<()> {
+    if let Some(server) = args.server {
+        return export_through_server(server, &args);
+    }
     if !args.data.data_dir.is_dir() {
         bail!("no store at {}", args.data.data_dir.display());
     }
@@ -767,6 +837,17 @@ fn backup(args: BackupArgs) -> Result<()> {
 /// An HTTP/1.0 GET, so the server answers with a plain body ended by closing the connection,
 /// and this command needs no HTTP client library.
 fn download_backup(server: SocketAddr, token: Option<&str>, out: &mut impl Write) -> Result<()> {
+    http_get(server, "/admin/backup", token, out).context("the backup failed")
+}
+
+/// A bare HTTP/1.0 GET whose body is copied to `out`; an answer other than 200 is an error
+/// carrying the server's message.
+fn http_get(
+    server: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    out: &mut impl Write,
+) -> Result<()> {
     use std::io::{BufRead, Read};
     let mut stream = std::net::TcpStream::connect(server)
         .with_context(|| format!("nothing answers at {server}"))?;
@@ -775,23 +856,77 @@ fn download_backup(server: SocketAddr, token: Option<&str>, out: &mut impl Write
         .unwrap_or_default();
     write!(
         stream,
-        "GET /admin/backup HTTP/1.0\r\nHost: {server}\r\n{authorization}\r\n"
+        "GET {path} HTTP/1.0\r\nHost: {server}\r\n{authorization}\r\n"
     )?;
     let mut reader = BufReader::new(stream);
     let mut status = String::new();
     reader.read_line(&mut status)?;
-    if !status.contains(" 200 ") {
-        bail!("the server refused the backup: {}", status.trim());
-    }
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line == "\r\n" {
             break;
         }
     }
+    if !status.contains(" 200 ") {
+        let mut body = String::new();
+        let _ = reader.take(64 * 1024).read_to_string(&mut body);
+        bail!("the server answered {}: {}", status.trim(), body.trim());
+    }
     let mut body = reader.take(u64::MAX);
     std::io::copy(&mut body, out).context("the download broke off")?;
     Ok(())
+}
+
+/// Percent-encodes a query-string value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `tiegraph export --server`: the same document, asked of the running server's `/export`.
+fn export_through_server(server: SocketAddr, args: &ExportArgs) -> Result<()> {
+    if args.format == "jsonl" || args.format == "csv" {
+        bail!(
+            "through a server, export writes one document: pick --format cytoscape, graphology, node-link, graphml, gexf, csv-nodes or csv-edges (jsonl and csv need the store: stop the server and drop --server)"
+        );
+    }
+    let mut query = vec![
+        format!("format={}", encode(&args.format)),
+        format!("scope={}", encode(&args.scope)),
+    ];
+    let optional = [
+        ("id", args.id.clone()),
+        ("depth", args.depth.map(|d| d.to_string())),
+        ("relationKinds", args.relation_kinds.clone()),
+        ("from", args.from.clone()),
+        ("pattern", args.pattern.clone()),
+        ("to", args.to.clone()),
+        (
+            "includeDenied",
+            args.include_denied.then(|| "true".to_owned()),
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            query.push(format!("{name}={}", encode(&value)));
+        }
+    }
+    let token = read_token(args.token_file.as_deref())?;
+    let path = format!("/export?{}", query.join("&"));
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    http_get(server, &path, token.as_deref(), &mut out).context("the export failed")
 }
 
 fn restore(args: RestoreArgs) -> Result<()> {

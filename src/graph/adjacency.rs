@@ -17,7 +17,7 @@ use petgraph::visit::{EdgeRef, IntoEdgeReferences, NodeIndexable};
 use crate::model::{Direction, EntityKind, RelationKind};
 
 use super::index::{EdgeData, NodeData};
-use super::Step;
+use super::{EdgeFilter, GraphIndex, Step};
 
 /// What a search needs of a tie without reading its record.
 #[derive(Debug, Clone, Copy)]
@@ -146,4 +146,13 @@ impl Adjacency {
         }
         true
     }
+}
+
+/// Whether `filter` lets a search cross `tie`; its period is read from the relation's record
+/// only when the filter has a date.
+#[inline]
+pub(super) fn admits(index: &GraphIndex, filter: &EdgeFilter, step: &Step, tie: Tie) -> bool {
+    filter.kinds.admits(tie.kind)
+        && (filter.include_denied || !tie.denied)
+        && (filter.as_of.is_none() || filter.admits(index.edge_data(step.edge)))
 }

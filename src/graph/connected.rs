@@ -6,11 +6,11 @@
 use hashbrown::HashMap;
 use petgraph::stable_graph::NodeIndex;
 
-use super::adjacency::Tie;
+use super::adjacency::admits;
 use super::order::by_entity_id;
 use super::paths::{search, Useful};
 use super::pattern::{reverse, Automaton, Positions};
-use super::{Budget, EdgeFilter, GraphIndex, Path, PathQuery, Step};
+use super::{Budget, GraphIndex, Path, PathQuery};
 
 /// What a frontier search found: the entities reached, in id order, and where it stood.
 #[derive(Debug, Clone, Default)]
@@ -96,15 +96,6 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> 
     }
     sort_by_id(index, &mut ends);
     Reached { ends, seen }
-}
-
-/// Whether `filter` lets a search cross `tie`; its period is read from the relation's record
-/// only when the filter has a date.
-#[inline]
-fn admits(index: &GraphIndex, filter: &EdgeFilter, step: &Step, tie: Tie) -> bool {
-    filter.kinds.admits(tie.kind)
-        && (filter.include_denied || !tie.denied)
-        && (filter.as_of.is_none() || filter.admits(index.edge_data(step.edge)))
 }
 
 /// Sorts entities by id. Comparing ids means following a pointer per comparison; sorting by

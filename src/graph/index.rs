@@ -304,6 +304,11 @@ impl GraphIndex {
         self.entities.len()
     }
 
+    /// One more than the highest node number in use: the size of a dense per-node array.
+    pub(super) fn node_bound(&self) -> usize {
+        self.graph.node_bound()
+    }
+
     /// Rebuilds the compact adjacency from the graph.
     pub fn rebuild_adjacency(&mut self) {
         self.adjacency = Adjacency::build(&self.graph);

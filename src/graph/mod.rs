@@ -3,9 +3,10 @@
 //! Owns the topology of the graph: which entity (and of which kind) is tied to which by
 //! which relation (its kind, validity period and whether it is denied). Record details
 //! (names, claims, quotes) stay in the store: keeping them out keeps the index small
-//! enough to hold a million entities in memory. One file per algorithm, each a free
-//! function over [`GraphIndex`] that applies its filters during the search and spends a
-//! [`Budget`]. It knows nothing of sled, GraphQL or HTTP.
+//! enough to hold a million entities in memory. Beside petgraph's adjacency it keeps a compact
+//! copy for frontier searches (`adjacency.rs`). One file per algorithm, each a free function
+//! over [`GraphIndex`] that applies its filters during the search and spends a [`Budget`]. It
+//! knows nothing of sled, GraphQL or HTTP.
 
 mod adjacency;
 mod budget;

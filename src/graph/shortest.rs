@@ -1,10 +1,13 @@
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use hashbrown::{HashMap, HashSet};
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 
 use crate::model::{Direction, Standing};
 
+use super::adjacency::admits;
 use super::{Budget, EdgeFilter, GraphIndex, Path, Step};
 
 /// Up to `k` shortest loopless paths between two entities, following relations either way.
@@ -198,7 +201,39 @@ impl Banned {
 }
 
 /// How many relations from where a search side started each node it reached is.
-type Levels = HashMap<NodeIndex, usize>;
+///
+/// Dense, one byte per node: a search from a hub reaches hundreds of thousands of nodes, and
+/// a lookup per step in a hash map cost more than the step.
+struct Levels(Vec<u8>);
+
+impl Levels {
+    fn new(index: &GraphIndex, start: NodeIndex) -> Levels {
+        let mut levels = Levels(vec![0; index.node_bound()]);
+        levels.insert(start, 0);
+        levels
+    }
+
+    #[inline]
+    fn get(&self, node: NodeIndex) -> Option<usize> {
+        match self.0.get(node.index()) {
+            Some(0) | None => None,
+            Some(&level) => Some(usize::from(level) - 1),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, node: NodeIndex) -> bool {
+        self.get(node).is_some()
+    }
+
+    /// Levels stop at [`u8::MAX`] - 1, beyond any path length a query may ask for.
+    #[inline]
+    fn insert(&mut self, node: NodeIndex, level: usize) {
+        if let Some(slot) = self.0.get_mut(node.index()) {
+            *slot = u8::try_from(level + 1).unwrap_or(u8::MAX);
+        }
+    }
+}
 
 /// The shortest path from `from` to `to` avoiding `banned` that comes first by [`Rank`],
 /// growing the smaller frontier a whole level at a time so the first meeting level gives the
@@ -224,8 +259,13 @@ fn bidirectional_bfs(
             && !banned.edges.contains(&step.edge)
             && query.filter.admits(index.edge_data(step.edge))
     };
-    let mut forward: Levels = HashMap::from([(from, 0)]);
-    let mut backward: Levels = HashMap::from([(to, 0)]);
+    let mut forward = Levels::new(index, from);
+    let mut backward = Levels::new(index, to);
+    // Yen's spurs ban nodes and edges; the first search bans none, and skips the lookups.
+    let unbanned = banned.nodes.is_empty() && banned.edges.is_empty();
+    let is_banned = |step: &Step| {
+        !unbanned && (banned.nodes.contains(&step.to) || banned.edges.contains(&step.edge))
+    };
     let mut forward_frontier = vec![from];
     let mut backward_frontier = vec![to];
     let (mut forward_depth, mut backward_depth) = (0, 0);
@@ -253,18 +293,25 @@ fn bidirectional_bfs(
         let mut next = Vec::new();
         let mut meetings = Vec::new();
         for &node in frontier.iter() {
-            for step in index.steps(node, Direction::Any) {
+            let whole = index.each_step(node, Direction::Any, |step, tie| {
                 if !budget.spend() {
-                    return None;
+                    return false;
                 }
-                if levels.contains_key(&step.to) || !usable(&step) {
-                    continue;
+                if levels.contains(step.to)
+                    || is_banned(&step)
+                    || !admits(index, &query.filter, &step, tie)
+                {
+                    return true;
                 }
                 levels.insert(step.to, *depth);
-                if others.contains_key(&step.to) {
+                if others.contains(step.to) {
                     meetings.push(step.to);
                 }
                 next.push(step.to);
+                true
+            });
+            if !whole {
+                return None;
             }
         }
         *frontier = next;
@@ -296,8 +343,8 @@ fn best_of_shortest<'g>(
     usable: impl Fn(&Step) -> bool,
     budget: &mut Budget,
 ) -> Option<Vec<Step>> {
-    let meeting_depth = *forward.get(meetings.first()?)?;
-    let length = meeting_depth + *backward.get(meetings.first()?)?;
+    let meeting_depth = forward.get(*meetings.first()?)?;
+    let length = meeting_depth + backward.get(*meetings.first()?)?;
     // The forward side's nodes on a shortest path, by level: the meetings, and back from them a
     // level at a time (the search follows relations either way, so a step back is a step); and
     // the steps into each level from the one before, with the node each leaves.
@@ -311,7 +358,7 @@ fn best_of_shortest<'g>(
                 if !budget.spend() {
                     return None;
                 }
-                if forward.get(&step.to) != Some(&(depth - 1)) || !usable(&step) {
+                if forward.get(step.to) != Some(depth - 1) || !usable(&step) {
                     continue;
                 }
                 if on_path.insert(step.to) {
@@ -361,7 +408,7 @@ fn best_of_shortest<'g>(
                     if !budget.spend() {
                         return None;
                     }
-                    if backward.get(&step.to) == Some(&next_level) && usable(&step) {
+                    if backward.get(step.to) == Some(next_level) && usable(&step) {
                         offer(node, base, step);
                     }
                 }

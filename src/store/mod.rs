@@ -78,6 +78,8 @@ pub enum StoreError {
     SchemaVersion { found: u32, expected: u32 },
     #[error("the store in {dir} is damaged: {problem}. Nothing was changed; restore a backup into a new directory (`tiegraph restore --data-dir NEW FILE`), or move the directory away to start empty")]
     Damaged { dir: String, problem: String },
+    #[error("the store in {dir} is in use by another process, most likely a running `tiegraph serve`: stop it first, or send the work to the running server with --server")]
+    Locked { dir: String },
     #[error("corrupt record in tree `{tree}` at key `{key}`: {message}")]
     Corrupt {
         tree: &'static str,
@@ -156,6 +158,11 @@ impl Store {
             Ok(db) => db,
             Err(sled::Error::Corruption { .. }) => {
                 return Err(damaged("the storage engine found corrupt data".into()))
+            }
+            Err(sled::Error::Io(e)) if is_lock_held(&e) => {
+                return Err(StoreError::Locked {
+                    dir: dir.display().to_string(),
+                })
             }
             Err(e) => return Err(e.into()),
         };
@@ -424,15 +431,18 @@ fn open_db(dir: &Path) -> Result<sled::Db, sled::Error> {
             .cache_capacity(CACHE_BYTES)
             .open()
         {
-            Err(sled::Error::Io(e))
-                if attempts < 100 && e.to_string().contains("could not acquire lock") =>
-            {
+            Err(sled::Error::Io(e)) if attempts < 100 && is_lock_held(&e) => {
                 attempts += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
         }
     }
+}
+
+/// sled's refusal when another process holds the store (it says so only in the message).
+fn is_lock_held(error: &std::io::Error) -> bool {
+    error.to_string().contains("could not acquire lock")
 }
 
 fn holds_records(db: &sled::Db) -> Result<bool, sled::Error> {

@@ -92,7 +92,7 @@ def check_graph(name, scope, G):
         check(claims and all(c["source"]["id"] == SOURCE and c["quote"] for c in claims), f"{name}: claims {claims}")
         check(all(c["source"]["title"] == "RAICES declines Salesforce donation" for c in claims), f"{name}: source titles")
     if scope == "all":
-        check((G.number_of_nodes(), G.number_of_edges()) == (11, 16), f"{name}: {G.number_of_nodes()}/{G.number_of_edges()}")
+        check((G.number_of_nodes(), G.number_of_edges()) == (12, 17), f"{name}: {G.number_of_nodes()}/{G.number_of_edges()}")
         check(G.nodes["cbp"]["kind"] == "AGENCY" and G.nodes["raices"]["kind"] == "NONPROFIT", f"{name}: node kinds")
         ice = G.get_edge_data("salesforce", "ice")
         check(any(a["standing"] == "DENIED" and a["kind"] == "VENDOR_TO" for a in ice.values()), f"{name}: the ICE denial")
@@ -112,7 +112,7 @@ def check_graph(name, scope, G):
 
 
 def check_csv(name, scope, nodes, edges):
-    expected = {"all": (11, 16), "neighborhood": (3, 2)}.get(scope)
+    expected = {"all": (12, 17), "neighborhood": (3, 2)}.get(scope)
     if expected:
         check((len(nodes), len(edges)) == expected, f"{name}: {len(nodes)}/{len(edges)} rows")
     check(set(edges["source"]) | set(edges["target"]) <= set(nodes["id"]), f"{name}: edges join listed nodes")
