@@ -83,6 +83,41 @@ async fn the_changes_subscription_streams_committed_writes_filtered_by_entity() 
 }
 
 #[tokio::test]
+async fn a_claim_deleted_reaches_whoever_made_it_and_an_unknown_entity_is_refused() {
+    let server = TestServer::start().await;
+    let mut socket = connect(&server, "graphql-transport-ws").await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    send(&mut socket, json!({ "id": "nope", "type": "subscribe", "payload": { "query": CHANGES, "variables": { "entity": "nope" } } })).await;
+    let refused = next(&mut socket).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    // Marc Benioff is no end of the CBP tie, but he made its first claim.
+    send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": CHANGES, "variables": { "entity": "marc-benioff" } } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server
+        .data(
+            r#"mutation { deleteClaim(id: "salesforce-vendor-to-cbp.c1") { deletedIds } }"#,
+            json!({}),
+        )
+        .await;
+    let mut message = next(&mut socket).await;
+    while message["id"] == "nope" {
+        message = next(&mut socket).await;
+    }
+    let change = &message["payload"]["data"]["changes"];
+    assert_eq!(change["kind"], "DELETED", "{message}");
+    assert_eq!(change["recordType"], "CLAIM");
+    assert_eq!(
+        change["entities"],
+        json!(["salesforce", "cbp", "marc-benioff"])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_legacy_graphql_ws_protocol_works_too() {
     let server = TestServer::start().await;
     let mut socket = connect(&server, "graphql-ws").await;

@@ -1,9 +1,10 @@
-use async_graphql::{Context, Enum, Object, Subscription, ID};
+use async_graphql::{Context, Enum, Object, Result, Subscription, ID};
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::service::{self, Change};
+use crate::service::{self, Change, ServiceError};
 
+use super::error::to_graphql;
 use super::service;
 
 pub struct SubscriptionRoot;
@@ -63,17 +64,26 @@ impl ChangeEvent {
 /// Live feeds of the graph's changes.
 #[Subscription]
 impl SubscriptionRoot {
-    /// Every write as it is committed. With `entity`, only the changes touching that entity.
-    /// A subscriber that falls far behind is disconnected rather than buffered without bound.
+    /// Every write as it is committed. With `entity`, only the changes touching that entity:
+    /// writes to it, to its relations and their claims, and to claims it made. An entity that
+    /// does not exist is refused (NOT_FOUND). A subscriber that falls far behind is disconnected
+    /// rather than buffered without bound.
     async fn changes(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only changes touching this entity.")] entity: Option<ID>,
-    ) -> impl Stream<Item = ChangeEvent> {
+    ) -> Result<impl Stream<Item = ChangeEvent>> {
+        if let Some(id) = &entity {
+            if service(ctx).entity(&id.0).map_err(to_graphql)?.is_none() {
+                return Err(to_graphql(ServiceError::not_found(
+                    "entity", &id.0, "entity",
+                )));
+            }
+        }
         let receiver = service(ctx).subscribe();
         // Each commit's change record carries its events; they are handed out one at a time.
         let pending = std::collections::VecDeque::<Change>::new();
-        stream::unfold(
+        Ok(stream::unfold(
             (receiver, entity, pending),
             |(mut receiver, entity, mut pending)| async move {
                 loop {
@@ -97,6 +107,6 @@ impl SubscriptionRoot {
                     }
                 }
             },
-        )
+        ))
     }
 }

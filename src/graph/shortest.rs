@@ -7,7 +7,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 
 use crate::model::{Direction, Standing};
 
-use super::adjacency::admits;
+use super::adjacency::{admits, Tie};
 use super::{Budget, EdgeFilter, GraphIndex, Path, Step};
 
 /// Up to `k` shortest loopless paths between two entities, following relations either way.
@@ -254,11 +254,6 @@ fn bidirectional_bfs(
     if from == to {
         return Some(Vec::new());
     }
-    let usable = |step: &Step| {
-        !banned.nodes.contains(&step.to)
-            && !banned.edges.contains(&step.edge)
-            && query.filter.admits(index.edge_data(step.edge))
-    };
     let mut forward = Levels::new(index, from);
     let mut backward = Levels::new(index, to);
     // Yen's spurs ban nodes and edges; the first search bans none, and skips the lookups.
@@ -266,6 +261,8 @@ fn bidirectional_bfs(
     let is_banned = |step: &Step| {
         !unbanned && (banned.nodes.contains(&step.to) || banned.edges.contains(&step.edge))
     };
+    let usable =
+        |step: &Step, tie: Tie| !is_banned(step) && admits(index, &query.filter, step, tie);
     let mut forward_frontier = vec![from];
     let mut backward_frontier = vec![to];
     let (mut forward_depth, mut backward_depth) = (0, 0);
@@ -297,10 +294,7 @@ fn bidirectional_bfs(
                 if !budget.spend() {
                     return false;
                 }
-                if levels.contains(step.to)
-                    || is_banned(&step)
-                    || !admits(index, &query.filter, &step, tie)
-                {
+                if levels.contains(step.to) || !usable(&step, tie) {
                     return true;
                 }
                 levels.insert(step.to, *depth);
@@ -340,7 +334,7 @@ fn best_of_shortest<'g>(
     forward: &Levels,
     backward: &Levels,
     meetings: &[NodeIndex],
-    usable: impl Fn(&Step) -> bool,
+    usable: impl Fn(&Step, Tie) -> bool,
     budget: &mut Budget,
 ) -> Option<Vec<Step>> {
     let meeting_depth = forward.get(*meetings.first()?)?;
@@ -354,12 +348,12 @@ fn best_of_shortest<'g>(
     for depth in (1..=meeting_depth).rev() {
         let mut previous = Vec::new();
         for &node in &level {
-            for step in index.steps(node, Direction::Any) {
+            let whole = index.each_step(node, Direction::Any, |step, tie| {
                 if !budget.spend() {
-                    return None;
+                    return false;
                 }
-                if forward.get(step.to) != Some(depth - 1) || !usable(&step) {
-                    continue;
+                if forward.get(step.to) != Some(depth - 1) || !usable(&step, tie) {
+                    return true;
                 }
                 if on_path.insert(step.to) {
                     previous.push(step.to);
@@ -374,6 +368,10 @@ fn best_of_shortest<'g>(
                     direction,
                 };
                 into[depth].push((step.to, back));
+                true
+            });
+            if !whole {
+                return None;
             }
         }
         level = previous;
@@ -404,13 +402,17 @@ fn best_of_shortest<'g>(
             // Down the backward levels: `to` is level 0.
             let next_level = length - distance;
             for (&node, base) in previous {
-                for step in index.steps(node, Direction::Any) {
+                let whole = index.each_step(node, Direction::Any, |step, tie| {
                     if !budget.spend() {
-                        return None;
+                        return false;
                     }
-                    if backward.get(step.to) == Some(next_level) && usable(&step) {
+                    if backward.get(step.to) == Some(next_level) && usable(&step, tie) {
                         offer(node, base, step);
                     }
+                    true
+                });
+                if !whole {
+                    return None;
                 }
             }
         }

@@ -38,9 +38,11 @@ pub enum ServiceError {
         line: Option<usize>,
         message: String,
     },
-    #[error("storage failure: {0}")]
+    // Transparent: the store's own message says what failed, and a wrapper that repeated it
+    // would show it twice in a chain of causes.
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("backup failed: {0}")]
+    #[error(transparent)]
     Backup(#[from] crate::store::BackupError),
     #[error("the service is shutting down or a background task failed")]
     Unavailable,

@@ -32,22 +32,27 @@ fn event(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> C
     }
 }
 
-fn relation_event(kind: ChangeKind, relation: &Relation) -> Change {
-    event(
-        kind,
-        RecordType::Relation,
-        &relation.id,
-        &[&relation.from, &relation.to],
-    )
+/// A relation's change touches its ends and whoever made its claims.
+fn relation_event(kind: ChangeKind, record: &RelationWithClaims) -> Change {
+    let relation = &record.relation;
+    let mut entities = vec![relation.from.as_str(), relation.to.as_str()];
+    for claimant in record.claims.iter().filter_map(|c| c.claimant.as_deref()) {
+        if !entities.contains(&claimant) {
+            entities.push(claimant);
+        }
+    }
+    event(kind, RecordType::Relation, &relation.id, &entities)
 }
 
-fn claim_event(kind: ChangeKind, claim: &str, relation: &Relation) -> Change {
-    event(
-        kind,
-        RecordType::Claim,
-        claim,
-        &[&relation.from, &relation.to],
-    )
+/// A claim's change touches its relation's ends and whoever made it.
+fn claim_event(kind: ChangeKind, claim: &Claim, relation: &Relation) -> Change {
+    let mut entities = vec![relation.from.as_str(), relation.to.as_str()];
+    if let Some(claimant) = claim.claimant.as_deref() {
+        if !entities.contains(&claimant) {
+            entities.push(claimant);
+        }
+    }
+    event(kind, RecordType::Claim, &claim.id, &entities)
 }
 
 impl Service {
@@ -198,11 +203,7 @@ impl Service {
             }
             for claim in &gone {
                 deleted.claims.push(claim.id.clone());
-                events.push(claim_event(
-                    ChangeKind::Deleted,
-                    &claim.id,
-                    &record.relation,
-                ));
+                events.push(claim_event(ChangeKind::Deleted, claim, &record.relation));
             }
             record.claims = kept;
             ops.push(Op::PutRelation { record, next_claim });
@@ -212,7 +213,7 @@ impl Service {
             deleted
                 .claims
                 .extend(record.claims.iter().map(|c| c.id.clone()));
-            events.push(relation_event(ChangeKind::Deleted, &record.relation));
+            events.push(relation_event(ChangeKind::Deleted, &record));
             ops.push(Op::DeleteRelation(relation_id.clone()));
         }
         ops.push(Op::DeleteEntity(id.to_owned()));
@@ -348,7 +349,7 @@ impl Service {
         record: RelationWithClaims,
         next_claim: u32,
     ) -> Result<RelationWithClaims> {
-        let events = vec![relation_event(kind, &record.relation)];
+        let events = vec![relation_event(kind, &record)];
         self.commit(
             vec![Op::PutRelation {
                 record: record.clone(),
@@ -395,7 +396,7 @@ impl Service {
             claims: record.claims.iter().map(|c| c.id.clone()).collect(),
             ..Deleted::default()
         };
-        let events = vec![relation_event(ChangeKind::Deleted, &record.relation)];
+        let events = vec![relation_event(ChangeKind::Deleted, &record)];
         self.commit(vec![Op::DeleteRelation(id.to_owned())], events)?;
         Ok(deleted)
     }
@@ -412,11 +413,7 @@ impl Service {
         }
         let claim = claim_record(relation_id, next_claim, draft, Timestamp::now(), None)?;
         record.claims.push(claim.clone());
-        let events = vec![claim_event(
-            ChangeKind::Created,
-            &claim.id,
-            &record.relation,
-        )];
+        let events = vec![claim_event(ChangeKind::Created, &claim, &record.relation)];
         self.commit(
             vec![Op::PutRelation {
                 record,
@@ -435,18 +432,17 @@ impl Service {
             .store
             .relation_and_next(relation_id)?
             .ok_or_else(not_found)?;
-        let before = record.claims.len();
-        record.claims.retain(|c| c.id != id);
-        if record.claims.len() == before {
+        let Some(at) = record.claims.iter().position(|c| c.id == id) else {
             return Err(not_found());
-        }
+        };
+        let claim = record.claims.remove(at);
         if record.claims.is_empty() {
             return Err(ServiceError::LastClaim {
                 id: id.to_owned(),
                 relation: relation_id.to_owned(),
             });
         }
-        let events = vec![claim_event(ChangeKind::Deleted, id, &record.relation)];
+        let events = vec![claim_event(ChangeKind::Deleted, &claim, &record.relation)];
         self.commit(vec![Op::PutRelation { record, next_claim }], events)?;
         Ok(())
     }
