@@ -65,6 +65,30 @@ fn slugs() {
         "u-s-customs-border-protection"
     );
     assert_eq!(slugify("!!!"), "x");
+    // Names in other scripts keep their letters, transliterated.
+    for (name, slug) in [
+        ("Café René", "cafe-rene"),
+        ("Иван Петров", "ivan-petrov"),
+        ("北京", "bei-jing"),
+        ("Mañana—hoy", "manana-hoy"),
+        ("Ærø Kommune", "aero-kommune"),
+        ("Αθήνα", "athena"),
+    ] {
+        assert_eq!(slugify(name), slug, "{name}");
+    }
+    // Whatever the text, the slug is a valid id.
+    for name in [
+        "Café René",
+        "Иван Петров",
+        "北京",
+        "\u{1F600}",
+        "\u{0}\u{7}",
+        "ꀀꀁ",
+        "٣٤",
+    ] {
+        let slug = slugify(name);
+        assert!(check_slug("id", &slug).is_ok(), "{name:?} gave {slug:?}");
+    }
 }
 
 #[test]

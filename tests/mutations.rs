@@ -42,7 +42,7 @@ const UPDATE_ENTITY: &str = "mutation($id: ID!, $input: UpdateEntityInput!) { up
 const DELETE_ENTITY: &str = "mutation($id: ID!, $cascade: Boolean) { deleteEntity(id: $id, cascade: $cascade) { deletedIds } }";
 const CREATE_SOURCE: &str = "mutation($input: SourceInput!) { createSource(input: $input) { id } }";
 const UPDATE_SOURCE: &str =
-    "mutation($id: ID!, $input: SourceInput!) { updateSource(id: $id, input: $input) { id } }";
+    "mutation($id: ID!, $input: UpdateSourceInput!) { updateSource(id: $id, input: $input) { id } }";
 const DELETE_SOURCE: &str = "mutation($id: ID!) { deleteSource(id: $id) { deletedIds } }";
 const CREATE_RELATION: &str =
     "mutation($input: CreateRelationInput!) { createRelation(input: $input) { id standing } }";
@@ -551,5 +551,72 @@ async fn cascading_an_entity_removes_the_claims_it_made() {
         .await;
     assert_eq!(data["ice"], Value::Null);
     assert_eq!(data["cbp"]["claims"].as_array().unwrap().len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_report_of_the_same_tie_points_to_add_claim() {
+    let server = TestServer::start().await;
+    let again = r#"mutation($id: ID) { createRelation(input: {id: $id, kind: VENDOR_TO, from: "salesforce", to: "cbp",
+        claim: {source: "raices-declines-salesforce-donation", quote: "CBP is a customer"}}) { id } }"#;
+    let refused = server.gql(again, json!({})).await;
+    let error = &refused["errors"][0];
+    assert_eq!(error["extensions"]["code"], "ALREADY_EXISTS", "{refused}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("salesforce-vendor-to-cbp") && message.contains("addClaim"),
+        "{message}"
+    );
+    assert_eq!(
+        server
+            .data(
+                r#"{ relation(id: "salesforce-vendor-to-cbp-2") { id } }"#,
+                json!({})
+            )
+            .await["relation"],
+        Value::Null,
+        "nothing was written"
+    );
+    // A separate tie, asked for by its own id, is recorded.
+    let created = server
+        .data(again, json!({ "id": "salesforce-vendor-to-cbp-2019" }))
+        .await;
+    assert_eq!(
+        created["createRelation"]["id"],
+        "salesforce-vendor-to-cbp-2019"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn update_source_changes_only_the_fields_given() {
+    let server = TestServer::start().await;
+    server
+        .data(
+            r#"mutation { createSource(input: {id: "memo", title: "Memo", publisher: "Desk", url: "https://example.org/memo", published: "2019-06"}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let read = r#"{ source(id: "memo") { title publisher url published } }"#;
+    server
+        .data(
+            UPDATE_SOURCE,
+            json!({ "id": "memo", "input": { "title": "The memo" } }),
+        )
+        .await;
+    assert_eq!(
+        server.data(read, json!({})).await["source"],
+        json!({ "title": "The memo", "publisher": "Desk", "url": "https://example.org/memo", "published": "2019-06" })
+    );
+    server
+        .data(
+            UPDATE_SOURCE,
+            json!({ "id": "memo", "input": { "publisher": null } }),
+        )
+        .await;
+    assert_eq!(
+        server.data(read, json!({})).await["source"],
+        json!({ "title": "The memo", "publisher": null, "url": "https://example.org/memo", "published": "2019-06" })
+    );
     server.stop().await;
 }

@@ -130,9 +130,9 @@ pub fn code_of(error: &ServiceError) -> ErrorCode {
             ErrorCode::BadUserInput
         }
         ServiceError::NotFound { .. } => ErrorCode::NotFound,
-        ServiceError::AlreadyExists { .. } | ServiceError::DuplicateClaim { .. } => {
-            ErrorCode::AlreadyExists
-        }
+        ServiceError::AlreadyExists { .. }
+        | ServiceError::DuplicateClaim { .. }
+        | ServiceError::SameTie { .. } => ErrorCode::AlreadyExists,
         ServiceError::HasRelations { .. }
         | ServiceError::SourceInUse { .. }
         | ServiceError::LastClaim { .. } => ErrorCode::InUse,
@@ -153,6 +153,7 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::NotFound { field, .. } => Some((*field).to_owned()),
         ServiceError::AlreadyExists { .. } => Some("id".to_owned()),
         ServiceError::DuplicateClaim { .. } => Some("claim".to_owned()),
+        ServiceError::SameTie { .. } => Some("id".to_owned()),
         _ => None,
     };
     let error = coded(code, message);

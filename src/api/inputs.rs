@@ -110,7 +110,7 @@ impl From<UpdateEntityInput> for model::EntityPatch {
 /// A document that reports ties.
 #[derive(InputObject)]
 pub struct SourceInput {
-    /// A slug; made from the title when absent. Ignored by updateSource.
+    /// A slug; made from the title when absent.
     pub id: Option<ID>,
     /// Its title or headline.
     pub title: String,
@@ -130,6 +130,30 @@ impl From<SourceInput> for model::SourceDraft {
             publisher: input.publisher,
             url: input.url,
             published: input.published,
+        }
+    }
+}
+
+/// A change to a source: fields left out stay as they are; null clears an optional one.
+#[derive(InputObject)]
+pub struct UpdateSourceInput {
+    /// A new title or headline.
+    pub title: Option<String>,
+    /// A new publisher, or null to clear it.
+    pub publisher: MaybeUndefined<String>,
+    /// A new http(s) URL, or null to clear it.
+    pub url: MaybeUndefined<String>,
+    /// A new publication date (YYYY, YYYY-MM or YYYY-MM-DD), or null to clear it.
+    pub published: MaybeUndefined<String>,
+}
+
+impl From<UpdateSourceInput> for model::SourcePatch {
+    fn from(input: UpdateSourceInput) -> Self {
+        model::SourcePatch {
+            title: input.title,
+            publisher: patch(input.publisher),
+            url: patch(input.url),
+            published: patch(input.published),
         }
     }
 }

@@ -6,7 +6,7 @@ use super::access::WriteGuard;
 use super::blocking;
 use super::inputs::{
     ClaimInput, CreateEntityInput, CreateRelationInput, SourceInput, UpdateEntityInput,
-    UpdateRelationInput,
+    UpdateRelationInput, UpdateSourceInput,
 };
 use super::types::{Claim, DeletePayload, Entity, Relation, Source};
 
@@ -82,16 +82,16 @@ impl MutationRoot {
             .map(Source)
     }
 
-    /// Replaces a source's fields; its id stays.
+    /// Changes a source's fields: those left out stay as they are; its id stays.
     #[graphql(guard = "WriteGuard")]
     async fn update_source(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The source to change.")] id: ID,
-        #[graphql(desc = "The source's new fields.")] input: SourceInput,
+        #[graphql(desc = "The fields to change.")] input: UpdateSourceInput,
     ) -> Result<Source> {
-        let draft = model::SourceDraft::from(input);
-        blocking(ctx, move |s| s.update_source(&id, draft))
+        let patch = model::SourcePatch::from(input);
+        blocking(ctx, move |s| s.update_source(&id, patch))
             .await
             .map(Source)
     }

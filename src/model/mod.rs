@@ -17,7 +17,7 @@ pub use error::ModelError;
 pub use kinds::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
 pub use records::{
     Amount, Claim, ClaimDraft, Entity, EntityDraft, EntityPatch, Identifier, Relation,
-    RelationDraft, RelationPatch, RelationWithClaims, Source, SourceDraft,
+    RelationDraft, RelationPatch, RelationWithClaims, Source, SourceDraft, SourcePatch,
 };
 pub use standing::derive_standing;
 pub use validate::{

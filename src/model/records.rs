@@ -161,6 +161,15 @@ pub struct SourceDraft {
     pub published: Option<String>,
 }
 
+/// A change to a source: absent fields stay as they are; `Some(None)` clears one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourcePatch {
+    pub title: Option<String>,
+    pub publisher: Option<Option<String>>,
+    pub url: Option<Option<String>>,
+    pub published: Option<Option<String>>,
+}
+
 /// What a client supplies to add a claim to a relation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClaimDraft {

@@ -214,15 +214,51 @@ pub fn validate_claim(claim: &Claim) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// A slug made from free text: `U.S. Customs & Border Protection` becomes `u-s-customs-border-protection`.
-/// Letters outside ASCII are dropped; an empty result becomes `x`.
+/// A slug made from free text: `U.S. Customs & Border Protection` becomes
+/// `u-s-customs-border-protection`. Letters outside ASCII are transliterated (`Café René`
+/// becomes `cafe-rene`, `Иван Петров` `ivan-petrov`, `北京` `bei-jing`); characters with no
+/// Latin form are written as their code points (`u-a000`), so no name gives an empty or
+/// unreadable slug.
 pub fn slugify(text: &str) -> String {
     let mut slug = String::new();
+    let separate = |slug: &mut String| {
+        if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    };
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
             slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
+        } else if c.is_ascii() || c.is_whitespace() {
+            separate(&mut slug);
+        } else {
+            match deunicode::deunicode_char(c) {
+                Some(latin) if latin.chars().any(|l| l.is_ascii_alphanumeric()) => {
+                    // deunicode ends a transliterated ideogram with a space: it is a word of its
+                    // own (`bei-jing`); other letters stay in their word (`cafe`, `ivan`).
+                    let word = latin.ends_with(' ');
+                    if word {
+                        separate(&mut slug);
+                    }
+                    for l in latin.trim().chars() {
+                        if l.is_ascii_alphanumeric() {
+                            slug.push(l.to_ascii_lowercase());
+                        } else {
+                            separate(&mut slug);
+                        }
+                    }
+                    if word {
+                        separate(&mut slug);
+                    }
+                }
+                None if c.is_alphanumeric() => {
+                    separate(&mut slug);
+                    slug.push_str(&format!("u-{:x}", u32::from(c)));
+                    separate(&mut slug);
+                }
+                // Punctuation and symbols, in any script, separate words.
+                _ => separate(&mut slug),
+            }
         }
     }
     let mut slug: String = slug

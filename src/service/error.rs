@@ -23,6 +23,13 @@ pub enum ServiceError {
         relations: usize,
         claims: usize,
     },
+    #[error("relation `{id}` already ties `{from}` to `{to}` as {kind}: add this claim to it with addClaim(relation: \"{id}\", ...), or give the new relation an id of its own if it is a separate tie")]
+    SameTie {
+        id: String,
+        from: String,
+        to: String,
+        kind: &'static str,
+    },
     #[error("relation `{relation}` already has this claim (`{id}`): same source, stance, claimant and quote")]
     DuplicateClaim { id: String, relation: String },
     #[error("source `{id}` is cited by {count} claim(s); delete those claims first")]

@@ -5,7 +5,7 @@ use crate::graph::Holder;
 use crate::model::{
     check_slug, slugify, validate_entity, validate_relation, Claim, ClaimDraft, Entity,
     EntityDraft, EntityPatch, ModelError, PartialDate, Relation, RelationDraft, RelationPatch,
-    RelationWithClaims, Source, SourceDraft, Timestamp,
+    RelationWithClaims, Source, SourceDraft, SourcePatch, Timestamp,
 };
 use crate::store::Op;
 
@@ -244,7 +244,8 @@ impl Service {
     }
 
     /// Replaces a source's fields (its id stays); fields absent from `draft` become empty.
-    pub fn update_source(&self, id: &str, draft: SourceDraft) -> Result<Source> {
+    /// Changes the fields `patch` names; the others stay as they are.
+    pub fn update_source(&self, id: &str, patch: SourcePatch) -> Result<Source> {
         let _writer = self.lock_writer();
         let current = self
             .store
@@ -253,7 +254,12 @@ impl Service {
         let mut source = source_record(
             SourceDraft {
                 id: Some(current.id),
-                ..draft
+                title: patch.title.unwrap_or(current.title),
+                publisher: patch.publisher.unwrap_or(current.publisher),
+                url: patch.url.unwrap_or(current.url),
+                published: patch
+                    .published
+                    .unwrap_or_else(|| current.published.map(|d| d.to_string())),
             },
             Timestamp::now(),
         )?;
@@ -329,6 +335,9 @@ impl Service {
             .into());
         }
         let derived = derived_relation_id(&draft);
+        if draft.id.is_none() {
+            self.refuse_the_same_tie(&derived, &draft)?;
+        }
         let id = self.choose_id(draft.id.as_deref(), &derived)?;
         let now = Timestamp::now();
         let relation = self.relation_from_draft(id, &draft, now)?;
@@ -340,6 +349,30 @@ impl Service {
             merge_claims(&relation.id, Vec::new(), first, draft.claims, now, false)?;
         let record = RelationWithClaims { relation, claims };
         self.commit_relation(ChangeKind::Created, record, next_claim)
+    }
+
+    /// A relation drafted without an id whose derived id names a relation of the same kind
+    /// between the same ends, in the same role, is most likely a second report of that tie:
+    /// refused, pointing to `addClaim`, rather than silently made `...-2`. A client that means
+    /// a separate tie says so by giving it an id.
+    fn refuse_the_same_tie(&self, derived: &str, draft: &RelationDraft) -> Result<()> {
+        let Some(existing) = self.store.relation(&slugify(derived))? else {
+            return Ok(());
+        };
+        let same = &existing.relation;
+        if same.kind == draft.kind
+            && same.from == draft.from
+            && same.to == draft.to
+            && same.role == draft.role
+        {
+            return Err(ServiceError::SameTie {
+                id: same.id.clone(),
+                from: same.from.clone(),
+                to: same.to.clone(),
+                kind: same.kind.as_str(),
+            });
+        }
+        Ok(())
     }
 
     /// Commits a relation created or changed (not its claims), announcing it as such.

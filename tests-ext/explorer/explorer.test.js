@@ -158,11 +158,11 @@ async function main() {
     // A write elsewhere shows up live, without reloading the page.
     await X(() => { window.__notReloaded = true; });
     await gql(`mutation {
-      createEntity(input: {id: "other-nonprofits", kind: GROUP, name: "Several other nonprofits"}) { id }
+      createEntity(input: {id: "letter-writers", kind: GROUP, name: "Letter writers"}) { id }
     }`);
     await gql(`mutation($claim: ClaimInput!) {
-      createRelation(input: {id: "other-nonprofits-pressured-salesforce", kind: PRESSURED,
-        from: "other-nonprofits", to: "salesforce", role: "letter", claim: $claim}) { id standing }
+      createRelation(input: {id: "letter-writers-pressured-salesforce", kind: PRESSURED,
+        from: "letter-writers", to: "salesforce", role: "letter", claim: $claim}) { id standing }
     }`, {
       claim: {
         source: 'raices-declines-salesforce-donation',
@@ -170,10 +170,10 @@ async function main() {
         quote: 'Several other nonprofits have sent letters to Salesforce urging the company to cancel its CBP contract.',
       },
     });
-    await waitFor(() => window.tiegraphExplorer.cy.getElementById('other-nonprofits-pressured-salesforce').nonempty(), null, 'the new tie to be drawn live');
+    await waitFor(() => window.tiegraphExplorer.cy.getElementById('letter-writers-pressured-salesforce').nonempty(), null, 'the new tie to be drawn live');
     const live = await X(() => {
       const cy = window.tiegraphExplorer.cy;
-      const n = cy.getElementById('other-nonprofits');
+      const n = cy.getElementById('letter-writers');
       return {
         reloaded: !window.__notReloaded,
         node: n.nonempty() && n.data('name'),
@@ -183,8 +183,8 @@ async function main() {
       };
     });
     ok(!live.reloaded, 'the page was not reloaded');
-    ok(live.node === 'Several other nonprofits' && live.visible, 'the new entity appears in the graph');
-    ok(live.changes.includes('RELATION:other-nonprofits-pressured-salesforce') && live.activity > 0, 'the change is logged: ' + live.changes.join(' '));
+    ok(live.node === 'Letter writers' && live.visible, 'the new entity appears in the graph');
+    ok(live.changes.includes('RELATION:letter-writers-pressured-salesforce') && live.activity > 0, 'the change is logged: ' + live.changes.join(' '));
 
     // Leave the new tie's claims open for the screenshot.
     await X(() => {

@@ -51,7 +51,7 @@ function checkScope(name, scope, nodes, edges) {
     checkClaims(name, edge.attributes.claims);
   }
   if (scope === "all") {
-    check(nodes.size === 11 && edges.length === 16, `${name}: ${nodes.size}/${edges.length}`);
+    check(nodes.size === 12 && edges.length === 17, `${name}: ${nodes.size}/${edges.length}`);
     check(nodes.get("cbp").kind === "AGENCY", `${name}: CBP is an agency`);
     const ice = edges.find((e) => e.id === "salesforce-vendor-to-ice");
     check(ice.attributes.standing === "DENIED" && ice.attributes.kind === "VENDOR_TO", `${name}: the ICE denial`);
