@@ -1,13 +1,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use tempfile::TempDir;
 
 use tiegraph::service::{restore_backup, verify_backup, BackupError, StoreError};
 use tiegraph::service::{Limits, Service};
 
-use crate::util::{dump, seeded_service};
+use crate::util::{dump, open_raw, seeded_service};
 
 /// The trees a format 1 backup holds.
 const V1_TREES: [&str; 6] = [
@@ -21,20 +20,6 @@ const V1_TREES: [&str; 6] = [
 
 /// Every tree of a store, raw: name to its records in key order.
 type Trees = BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>;
-
-/// sled itself, waiting for a just-closed store's lock as `Store::open` does.
-fn open_raw(dir: &Path) -> sled::Db {
-    for _ in 0..100 {
-        match sled::Config::new().path(dir).open() {
-            Ok(db) => return db,
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            Err(e) => panic!("cannot open {}: {e}", dir.display()),
-        }
-    }
-    panic!("{} stayed locked", dir.display())
-}
 
 fn raw_trees(dir: &Path) -> Trees {
     let db = open_raw(dir);

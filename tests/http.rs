@@ -763,3 +763,38 @@ async fn files_import_through_the_running_server_all_or_nothing() {
     assert_eq!(again["unchanged"], 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_unknown_id_suggests_what_was_meant() {
+    let server = TestServer::start().await;
+    for (from, meant) in [
+        ("CBP", "cbp"),
+        ("Benioff", "marc-benioff"),
+        ("Media Alliance", "media-alliance"),
+    ] {
+        let answer = server
+            .gql(
+                &format!(r#"{{ connected(from: "{from}", pattern: [{{}}]) {{ totalCount }} }}"#),
+                json!({}),
+            )
+            .await;
+        let error = &answer["errors"][0];
+        assert_eq!(error["extensions"]["code"], "NOT_FOUND", "{answer}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("did you mean `{meant}`")),
+            "{from}: {message}"
+        );
+    }
+    let answer = server
+        .gql(
+            r#"{ connected(from: "zzz-nothing", pattern: [{}]) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(!answer["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean"));
+    server.stop().await;
+}

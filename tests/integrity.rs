@@ -17,7 +17,7 @@ fn open(dir: &Path) -> Result<Service, ServiceError> {
 }
 
 fn sled_trees(dir: &Path) -> Vec<String> {
-    let db = sled::open(dir).unwrap();
+    let db = crate::util::open_raw(dir);
     let mut names: Vec<String> = db
         .tree_names()
         .iter()
@@ -66,7 +66,7 @@ fn an_upgrade_interrupted_before_its_switch_starts_again() {
     write_v1_store(&seeded, dir.path());
     {
         // What a crash midway leaves: some layout 2 trees written, the version still 1.
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::util::open_raw(dir.path());
         db.open_tree("entities.2")
             .unwrap()
             .insert("half-written", &b"\x01garbage"[..])

@@ -620,3 +620,62 @@ async fn update_source_changes_only_the_fields_given() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_text_codes_and_lists_are_refused_and_write_nothing() {
+    let server = TestServer::start().await;
+    let entity = |extra: Value| {
+        let mut input = json!({ "kind": "COMPANY", "name": "Acme" });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "input": input })
+    };
+    for (extra, field) in [
+        (json!({ "name": "Ac\u{0}me" }), "name"),
+        (json!({ "name": "Ac\u{7}me" }), "name"),
+        (json!({ "country": "QQ" }), "country"),
+        (json!({ "aliases": ["Acme Inc", "acme inc"] }), "aliases[1]"),
+        (
+            json!({ "aliases": (0..101).map(|i| format!("a{i}")).collect::<Vec<_>>() }),
+            "aliases",
+        ),
+        (json!({ "description": "one\u{1b}[31m" }), "description"),
+    ] {
+        refused(
+            &server,
+            CREATE_ENTITY,
+            entity(extra),
+            "BAD_USER_INPUT",
+            Some(field),
+        )
+        .await;
+    }
+    // Line breaks are fine in a description, and a real code is accepted.
+    server
+        .data(
+            CREATE_ENTITY,
+            entity(json!({ "id": "acme", "description": "one\ntwo", "country": "DE" })),
+        )
+        .await;
+    refused(
+        &server,
+        UPDATE_ENTITY,
+        json!({ "id": "acme", "input": {} }),
+        "BAD_USER_INPUT",
+        Some("input"),
+    )
+    .await;
+    refused(
+        &server,
+        CREATE_RELATION,
+        json!({ "input": { "kind": "DONATION", "from": "acme", "to": "raices",
+            "amount": { "value": 5, "currency": "ZZZ" },
+            "claim": { "source": SOURCE, "quote": "q" } } }),
+        "BAD_USER_INPUT",
+        Some("amount.currency"),
+    )
+    .await;
+    server.stop().await;
+}

@@ -31,6 +31,21 @@ pub fn seeded_service_with(limits: Limits) -> (Arc<Service>, TempDir) {
     (Arc::new(service), dir)
 }
 
+/// sled itself, waiting for a just-closed store's lock as `Store::open` does (sled lets go of
+/// it from a background thread, a moment after the last handle is dropped).
+pub fn open_raw(dir: &Path) -> sled::Db {
+    for _ in 0..100 {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => return db,
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+    panic!("{} stayed locked", dir.display())
+}
+
 /// The whole graph as JSON lines: equal dumps mean equal graphs.
 pub fn dump(service: &Service) -> String {
     let mut out = Vec::new();
@@ -133,7 +148,7 @@ impl TestServer {
 /// Writes `service`'s records into `dir` as a store of layout 1 (JSON records; claims and
 /// citations in trees of their own), the way builds before layout 2 wrote them.
 pub fn write_v1_store(service: &Service, dir: &Path) {
-    let db = sled::open(dir).expect("open sled");
+    let db = open_raw(dir);
     let tree = |name: &str| db.open_tree(name).expect("tree");
     let (entities, sources, relations, claims, citations, meta) = (
         tree("entities"),

@@ -363,7 +363,7 @@ fn entity(record: &FtmRecord, kind: EntityKind) -> Result<EntityDraft, String> {
         .into_iter()
         .chain(record.values("jurisdiction"))
         .map(|c| c.to_ascii_uppercase())
-        .find(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) && c != "ZZ");
+        .find(|c| crate::model::is_country_code(c));
     let mut identifiers = vec![Identifier {
         scheme: "ftm".into(),
         value: record.id.clone(),

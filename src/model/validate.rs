@@ -6,6 +6,8 @@ use super::{Claim, Entity, EntityKind, ModelError, Relation, RelationKind, Sourc
 const MAX_ID: usize = 128;
 const MAX_NAME: usize = 500;
 const MAX_TEXT: usize = 20_000;
+/// More names than any real entity goes by; a list longer than this is a mistake or an attack.
+const MAX_ALIASES: usize = 100;
 
 /// A slug is lower-case ASCII letters and digits in dash-separated words: `cbp`, `marc-benioff`.
 pub fn check_slug(field: &str, id: &str) -> Result<(), ModelError> {
@@ -34,7 +36,25 @@ fn truncate(text: &str) -> String {
     text.chars().take(60).collect()
 }
 
+/// A text of one line (a name, a title): no control characters at all.
 fn check_text(field: &str, text: &str, max: usize) -> Result<(), ModelError> {
+    check_any_text(field, text, max, |c| c.is_control())
+}
+
+/// A text that may run over lines (a description, a quote): line breaks and tabs, but no other
+/// control characters.
+fn check_long_text(field: &str, text: &str) -> Result<(), ModelError> {
+    check_any_text(field, text, MAX_TEXT, |c| {
+        c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    })
+}
+
+fn check_any_text(
+    field: &str,
+    text: &str,
+    max: usize,
+    refused: impl Fn(char) -> bool,
+) -> Result<(), ModelError> {
     if text.trim().is_empty() {
         return Err(ModelError::invalid(field, "must not be empty"));
     }
@@ -42,6 +62,15 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), ModelError> {
         return Err(ModelError::invalid(
             field,
             format!("is longer than {max} characters"),
+        ));
+    }
+    if let Some(c) = text.chars().find(|&c| refused(c)) {
+        return Err(ModelError::invalid(
+            field,
+            format!(
+                "holds the control character U+{:04X}; remove it",
+                u32::from(c)
+            ),
         ));
     }
     Ok(())
@@ -54,21 +83,48 @@ fn check_optional_text(field: &str, text: &Option<String>, max: usize) -> Result
     }
 }
 
+/// Whether `code` is an ISO 3166-1 alpha-2 country code (upper case), the form entities keep.
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && code.parse::<iso_currency::Country>().is_ok()
+}
+
 pub fn validate_entity(entity: &Entity) -> Result<(), ModelError> {
     check_slug("id", &entity.id)?;
     check_text("name", &entity.name, MAX_NAME)?;
-    for (i, alias) in entity.aliases.iter().enumerate() {
-        check_text(&format!("aliases[{i}]"), alias, MAX_NAME)?;
+    if entity.aliases.len() > MAX_ALIASES {
+        return Err(ModelError::invalid(
+            "aliases",
+            format!(
+                "{} aliases; at most {MAX_ALIASES} are allowed",
+                entity.aliases.len()
+            ),
+        ));
     }
-    check_optional_text("description", &entity.description, MAX_TEXT)?;
+    let mut names: Vec<String> = Vec::with_capacity(entity.aliases.len());
+    for (i, alias) in entity.aliases.iter().enumerate() {
+        let field = format!("aliases[{i}]");
+        check_text(&field, alias, MAX_NAME)?;
+        let folded = alias.trim().to_lowercase();
+        if names.contains(&folded) {
+            return Err(ModelError::invalid(
+                &field,
+                format!("`{}` is already in the aliases", truncate(alias)),
+            ));
+        }
+        names.push(folded);
+    }
+    if let Some(description) = &entity.description {
+        check_long_text("description", description)?;
+    }
     check_optional_text("category", &entity.category, MAX_NAME)?;
     if let Some(country) = &entity.country {
-        let iso = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
-        if !iso {
+        if !is_country_code(country) {
             return Err(ModelError::invalid(
                 "country",
                 format!(
-                    "`{}` is not an ISO 3166-1 alpha-2 code such as US",
+                    "`{}` is not an ISO 3166-1 alpha-2 country code such as US",
                     truncate(country)
                 ),
             ));
@@ -119,7 +175,9 @@ pub fn validate_relation(
     }
     check_end_kinds(relation.kind, from_kind, to_kind)?;
     check_optional_text("role", &relation.role, MAX_NAME)?;
-    check_optional_text("description", &relation.description, MAX_TEXT)?;
+    if let Some(description) = &relation.description {
+        check_long_text("description", description)?;
+    }
     if let Some(amount) = &relation.amount {
         if !amount.value.is_finite() || amount.value < 0.0 {
             return Err(ModelError::invalid(
@@ -127,13 +185,11 @@ pub fn validate_relation(
                 "must be a finite, non-negative number",
             ));
         }
-        let iso =
-            amount.currency.len() == 3 && amount.currency.bytes().all(|b| b.is_ascii_uppercase());
-        if !iso {
+        if iso_currency::Currency::from_code(&amount.currency).is_none() {
             return Err(ModelError::invalid(
                 "amount.currency",
                 format!(
-                    "`{}` is not an ISO 4217 code such as USD",
+                    "`{}` is not an ISO 4217 currency code such as USD",
                     truncate(&amount.currency)
                 ),
             ));
@@ -210,7 +266,7 @@ pub fn validate_source(source: &Source) -> Result<(), ModelError> {
 }
 
 pub fn validate_claim(claim: &Claim) -> Result<(), ModelError> {
-    check_text("quote", &claim.quote, MAX_TEXT)?;
+    check_long_text("quote", &claim.quote)?;
     Ok(())
 }
 

@@ -9,11 +9,13 @@ use crate::store::StoreError;
 pub enum ServiceError {
     #[error(transparent)]
     Invalid(#[from] ModelError),
-    #[error("no {what} has the id `{id}`")]
+    #[error("no {what} has the id `{id}`{}", did_you_mean(suggestions))]
     NotFound {
         what: &'static str,
         id: String,
         field: &'static str,
+        /// Ids the caller may have meant.
+        suggestions: Vec<String>,
     },
     #[error("the id `{id}` is already taken by {}", article(what))]
     AlreadyExists { what: &'static str, id: String },
@@ -64,6 +66,20 @@ fn article(what: &str) -> String {
     }
 }
 
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        many => format!(
+            "; did you mean one of {}?",
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn in_use(relations: usize, claims: usize) -> String {
     let mut parts = Vec::new();
     if relations > 0 {
@@ -106,6 +122,7 @@ impl ServiceError {
             what,
             id: id.to_owned(),
             field,
+            suggestions: Vec::new(),
         }
     }
 }

@@ -5,8 +5,8 @@ use crate::graph::{
     self, Budget, BudgetLimits, EdgeFilter, GraphIndex, HopSpec, KindSet, PathQuery, ShortestQuery,
 };
 use crate::model::{
-    derive_standing, Claim, Direction, Entity, EntityKind, PartialDate, Relation, RelationKind,
-    RelationWithClaims, Source, Standing,
+    derive_standing, slugify, Claim, Direction, Entity, EntityKind, PartialDate, Relation,
+    RelationKind, RelationWithClaims, Source, Standing,
 };
 
 use super::{Result, Service, ServiceError};
@@ -129,6 +129,9 @@ pub struct SubgraphView {
     pub edges: Vec<String>,
     pub partial: bool,
 }
+
+/// The most ids a NOT_FOUND suggests.
+const SUGGESTIONS: usize = 3;
 
 /// The longest path a shortest-path search looks for.
 const MAX_SHORTEST_LENGTH: usize = 12;
@@ -369,10 +372,37 @@ impl Service {
         Ok(())
     }
 
+    /// The entity `id` names, or NOT_FOUND with the ids the caller may have meant: the slug of
+    /// what they typed (`CBP` is `cbp`), then entities whose names contain it.
     fn node_or_not_found(index: &GraphIndex, id: &str, field: &'static str) -> Result<graph::Node> {
-        index
-            .node(id)
-            .ok_or_else(|| ServiceError::not_found("entity", id, field))
+        if let Some(node) = index.node(id) {
+            return Ok(node);
+        }
+        let slug = slugify(id);
+        let mut suggestions: Vec<String> = Vec::new();
+        if index.node(&slug).is_some() {
+            suggestions.push(slug);
+        }
+        let needle = id.trim().to_lowercase();
+        if !needle.is_empty() {
+            let named: Vec<String> = index
+                .list_entities(None, Some(&needle), None)
+                .map(|n| n.id.to_string())
+                .take(SUGGESTIONS + 1)
+                .collect();
+            for id in named {
+                if !suggestions.contains(&id) {
+                    suggestions.push(id);
+                }
+            }
+        }
+        suggestions.truncate(SUGGESTIONS);
+        Err(ServiceError::NotFound {
+            what: "entity",
+            id: id.to_owned(),
+            field,
+            suggestions,
+        })
     }
 
     /// Every simple path matching a pattern, ordered shortest first then by relation ids, one

@@ -32,6 +32,15 @@ fn event(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> C
     }
 }
 
+/// An update that names no field would change nothing but the record's timestamp: most likely
+/// a mistake in the request, so it is refused.
+fn refuse_empty(empty: bool) -> Result<()> {
+    if empty {
+        return Err(ModelError::invalid("input", "names no field to change").into());
+    }
+    Ok(())
+}
+
 /// A relation's change touches its ends and whoever made its claims.
 fn relation_event(kind: ChangeKind, record: &RelationWithClaims) -> Change {
     let relation = &record.relation;
@@ -111,6 +120,7 @@ impl Service {
     }
 
     pub fn update_entity(&self, id: &str, patch: EntityPatch) -> Result<Entity> {
+        refuse_empty(patch == EntityPatch::default())?;
         let _writer = self.lock_writer();
         let current = self
             .store
@@ -246,6 +256,7 @@ impl Service {
     /// Replaces a source's fields (its id stays); fields absent from `draft` become empty.
     /// Changes the fields `patch` names; the others stay as they are.
     pub fn update_source(&self, id: &str, patch: SourcePatch) -> Result<Source> {
+        refuse_empty(patch == SourcePatch::default())?;
         let _writer = self.lock_writer();
         let current = self
             .store
@@ -394,6 +405,7 @@ impl Service {
     }
 
     pub fn update_relation(&self, id: &str, patch: RelationPatch) -> Result<RelationWithClaims> {
+        refuse_empty(patch == RelationPatch::default())?;
         let _writer = self.lock_writer();
         let (current, next_claim) = self.stored_relation(id, "id")?;
         let RelationWithClaims {
