@@ -9,7 +9,7 @@ use petgraph::stable_graph::NodeIndex;
 use super::adjacency::admits;
 use super::order::by_entity_id;
 use super::paths::{search, Useful};
-use super::pattern::{reverse, Automaton, Positions};
+use super::pattern::{each, reverse, Automaton, Positions};
 use super::{Budget, GraphIndex, Path, PathQuery};
 
 /// What a frontier search found: the entities reached, in id order, and where it stood.
@@ -55,10 +55,8 @@ pub fn connected(index: &GraphIndex, query: &PathQuery, budget: &mut Budget) -> 
             return;
         }
         seen.insert(node, had | new);
-        let mut pending = new;
-        while pending != 0 {
-            members[pending.trailing_zeros() as usize].push(node);
-            pending &= pending - 1;
+        for position in each(new) {
+            members[position].push(node);
         }
         if automaton.accepts(new, kind) && !automaton.accepts(had, kind) && node != query.start {
             ends.push(node);
@@ -185,10 +183,8 @@ fn useful(
         let new = positions & seen(node) & !had;
         if new != 0 {
             useful.insert(node, had | new);
-            let mut pending = new;
-            while pending != 0 {
-                members[pending.trailing_zeros() as usize].push(node);
-                pending &= pending - 1;
+            for position in each(new) {
+                members[position].push(node);
             }
         }
     };

@@ -5,7 +5,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use crate::model::Direction;
 
 use super::order::{by_entity_id, sorted_steps};
-use super::{Budget, EdgeData, EdgeFilter, GraphIndex};
+use super::{Budget, EdgeData, EdgeFilter, GraphIndex, Step};
 
 /// Entities and the relations among them, ready to draw.
 #[derive(Debug, Clone, Default)]
@@ -43,12 +43,12 @@ pub fn neighborhood(
         let mut next = Vec::new();
         let mut stopped = false;
         'level: for &node in &frontier {
-            let admits = |edge: &EdgeData| filter.admits(edge);
+            let admits = |_: &Step, edge: &EdgeData| filter.admits(edge).then_some(());
             if !sorted_steps(index, node, Direction::Any, admits, budget, &mut steps) {
                 stopped = true;
                 break;
             }
-            for step in &steps {
+            for (step, ()) in &steps {
                 if reached.contains(&step.to) {
                     continue;
                 }

@@ -24,35 +24,11 @@ pub(super) fn by_entity_id(index: &GraphIndex, a: NodeIndex, b: NodeIndex) -> Or
     index.node_data(a).id.cmp(&index.node_data(b).id)
 }
 
-/// Fills `out` with the steps out of `node` in `direction` whose relation `admits` lets
-/// through, in relation-id order, spending one visit per step examined. False, with `out`
-/// empty, once the budget is spent: then none of the node's steps is taken, so where a search
-/// stops does not depend on the adjacency order either.
-pub(super) fn sorted_steps(
-    index: &GraphIndex,
-    node: NodeIndex,
-    direction: Direction,
-    admits: impl Fn(&EdgeData) -> bool,
-    budget: &mut Budget,
-    out: &mut Vec<Step>,
-) -> bool {
-    out.clear();
-    for step in index.steps(node, direction) {
-        if !budget.spend() {
-            out.clear();
-            return false;
-        }
-        if admits(index.edge_data(step.edge)) {
-            out.push(step);
-        }
-    }
-    out.sort_unstable_by(|a, b| by_relation_id(index, a, b));
-    true
-}
-
-/// [`sorted_steps`] for searches that carry something along each step: `keep` says which
-/// steps to take, and what to carry over each.
-pub(super) fn sorted_steps_with<T>(
+/// Fills `out` with the steps out of `node` in `direction` that `keep` takes, each with what
+/// `keep` carries over it, in relation-id order, spending one visit per step examined. False,
+/// with `out` empty, once the budget is spent: then none of the node's steps is taken, so where
+/// a search stops does not depend on the adjacency order either.
+pub(super) fn sorted_steps<T>(
     index: &GraphIndex,
     node: NodeIndex,
     direction: Direction,

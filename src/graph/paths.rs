@@ -1,7 +1,7 @@
 use hashbrown::HashMap;
 use petgraph::stable_graph::NodeIndex;
 
-use super::order::sorted_steps_with;
+use super::order::sorted_steps;
 use super::pattern::{Automaton, Positions};
 use super::{Budget, EdgeData, EdgeFilter, GraphIndex, HopSpec, Step};
 
@@ -203,7 +203,7 @@ impl<F: FnMut(&[Step]) -> bool> Search<'_, F> {
             };
             (closed != 0).then_some(closed)
         };
-        if !sorted_steps_with(index, node, direction, next, self.budget, ways) {
+        if !sorted_steps(index, node, direction, next, self.budget, ways) {
             return false;
         }
         let depth = self.steps.len();

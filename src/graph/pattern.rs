@@ -11,6 +11,18 @@ use super::HopSpec;
 /// A set of positions, one bit each.
 pub(super) type Positions = u64;
 
+/// The positions in a set, in increasing order.
+pub(super) fn each(positions: Positions) -> impl Iterator<Item = usize> {
+    let mut pending = positions;
+    std::iter::from_fn(move || {
+        (pending != 0).then(|| {
+            let position = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            position
+        })
+    })
+}
+
 /// The most positions a pattern may have: hops plus the relations they may cross.
 pub const MAX_POSITIONS: usize = 64;
 
@@ -98,10 +110,7 @@ impl<'a> Automaton<'a> {
         direction: Direction,
     ) -> Positions {
         let mut crossed = 0;
-        let mut pending = positions;
-        while pending != 0 {
-            let position = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
+        for position in each(positions) {
             let (h, reps) = self.positions[position];
             let hop = &self.hops[h];
             if reps < hop.max_repeat
@@ -117,10 +126,7 @@ impl<'a> Automaton<'a> {
     /// The directions a relation may be crossed in from `positions`.
     pub(super) fn directions(&self, positions: Positions) -> Option<Direction> {
         let (mut out, mut inward) = (false, false);
-        let mut pending = positions;
-        while pending != 0 {
-            let position = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
+        for position in each(positions) {
             let (h, reps) = self.positions[position];
             let hop = &self.hops[h];
             if reps < hop.max_repeat {
