@@ -78,6 +78,13 @@ fn a_store_held_by_a_running_server_says_so_and_points_to_server() {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(Mutex::new(String::new()));
     let (mut child, address) = start_binary(dir.path(), Arc::clone(&log));
+    // The start message names the pages a first-time user wants.
+    let started = log.lock().unwrap().clone();
+    assert!(
+        started.contains(&format!("http://{address}/explorer"))
+            && started.contains(&format!("GraphiQL at http://{address}/")),
+        "{started}"
+    );
     let data = dir.path().to_str().unwrap();
     let output = tiegraph(&["export", "--data-dir", data], dir.path());
     assert!(!output.status.success());

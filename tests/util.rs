@@ -255,14 +255,17 @@ pub fn start_binary(dir: &Path, log: Arc<Mutex<String>>) -> (Child, String) {
     let lines = Arc::clone(&log);
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Logged before the address is handed on, so a caller sees the line that gave it.
+            {
+                let mut lines = lines.lock().unwrap();
+                lines.push_str(&line);
+                lines.push('\n');
+            }
             if let Some(rest) = line.split("http://").nth(1) {
                 if line.contains("serving GraphQL") {
                     let _ = found.send(rest.split('/').next().unwrap_or_default().to_owned());
                 }
             }
-            let mut lines = lines.lock().unwrap();
-            lines.push_str(&line);
-            lines.push('\n');
         }
     });
     let Ok(address) = address.recv_timeout(Duration::from_secs(45)) else {

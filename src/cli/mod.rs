@@ -528,9 +528,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
         tracing::info!(
-            "serving GraphQL at http://{}/graphql (GraphiQL in a browser)",
-            listener.local_addr()?
+            "serving GraphQL at http://{address}/graphql; in a browser: the explorer at http://{address}/explorer, GraphiQL at http://{address}/"
         );
         http::serve(listener, state, shutdown_signal())
             .await
