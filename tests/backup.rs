@@ -391,3 +391,100 @@ fn a_restore_into_a_store_is_refused_and_into_an_empty_dir_works() {
         ["cut.backup", "data", "empty", "graph.backup"]
     );
 }
+
+/// A `Write` that runs `midway` once, when `at` bytes have been written: writes that land
+/// while a backup is half read.
+struct Interrupting<F: FnOnce()> {
+    bytes: Vec<u8>,
+    at: usize,
+    midway: Option<F>,
+}
+
+impl<F: FnOnce()> std::io::Write for Interrupting<F> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() >= self.at {
+            if let Some(midway) = self.midway.take() {
+                midway();
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
+    use tiegraph::model::{EntityDraft, EntityKind, EntityPatch};
+    use tiegraph::service::ImportItem;
+
+    let (service, _dir) = seeded_service();
+    let bulk: Vec<_> = (0..400)
+        .map(|i| {
+            let draft = EntityDraft {
+                id: Some(format!("bulk-{i:03}")),
+                kind: EntityKind::Company,
+                name: format!("Bulk {i}"),
+                aliases: vec![],
+                description: Some("a company with a description long enough to fill pages".into()),
+                country: None,
+                category: None,
+                identifiers: vec![],
+            };
+            (i + 1, ImportItem::Entity(draft))
+        })
+        .collect();
+    service.import(bulk, &|_, _| {}).unwrap();
+    let before = dump(&service);
+    let sequence = service.sequence().unwrap();
+    let relation = service.all_relations().next().unwrap().unwrap().relation.id;
+    let writes = || {
+        // Records the backup has read and records it has not, in the tree it is reading
+        // (entities) and in trees it reads later (relations, meta): changed, deleted, created.
+        let rename = |name: &str| EntityPatch {
+            name: Some(name.into()),
+            ..EntityPatch::default()
+        };
+        service.update_entity("bulk-000", rename("Changed")).unwrap();
+        service.update_entity("raices", rename("Changed")).unwrap();
+        service.delete_entity("bulk-001", false).unwrap();
+        service.delete_entity("bulk-399", false).unwrap();
+        service.delete_relation(&relation).unwrap();
+        for id in ["aaa-created", "zzz-created"] {
+            let draft = EntityDraft {
+                id: Some(id.into()),
+                kind: EntityKind::Person,
+                name: "Created".into(),
+                aliases: vec![],
+                description: None,
+                country: None,
+                category: None,
+                identifiers: vec![],
+            };
+            service.create_entity(draft).unwrap();
+        }
+    };
+    let mut out = Interrupting {
+        bytes: Vec::new(),
+        at: 20_000,
+        midway: Some(writes),
+    };
+    let records = service.backup(&mut out).unwrap();
+    assert!(out.midway.is_none(), "the writes ran before the backup ended");
+    assert!(
+        out.bytes.len() > 2 * out.at,
+        "the writes landed mid-backup"
+    );
+    assert_ne!(dump(&service), before, "the writes landed");
+
+    let work = tempfile::tempdir().unwrap();
+    let file = write_backup(work.path(), "graph.backup", &out.bytes);
+    let target = work.path().join("restored");
+    assert_eq!(restore_backup(&target, &file).unwrap(), records);
+    let restored = Service::open(&target, Limits::default()).unwrap();
+    assert_eq!(dump(&restored), before, "the backup is not the store as it began");
+    assert_eq!(restored.sequence().unwrap(), sequence);
+}

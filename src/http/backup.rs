@@ -1,8 +1,8 @@
 //! `GET /admin/backup`: a consistent online backup, streamed as it is written. Needs the write
-//! token, because a backup is everything. Writers wait while it streams; readers do not. A
-//! client that stops reading is dropped by the connection's write timeout (`server.rs`), which
-//! drops the body, which fails the next chunk's send, which ends the backup and lets writers in
-//! again: a stalled download holds writers for at most that timeout.
+//! token, because a backup is everything. Neither writers nor readers wait for it (the store
+//! keeps a snapshot for it, see `store/backup.rs`). A client that stops reading is dropped by
+//! the connection's write timeout (`server.rs`), which drops the body, which fails the next
+//! chunk's send, which ends the backup and lets go of the old values it kept.
 
 use std::io::{self, Write};
 

@@ -220,11 +220,15 @@ impl Service {
         }
     }
 
-    /// Writes a consistent backup of the whole store: writers wait until it is done, readers
-    /// do not. Returns the number of records written.
+    /// Writes a consistent backup of the whole store: the store as it was when the backup
+    /// began. Neither writers nor readers wait for it (a write under way when it is called
+    /// finishes first). Returns the number of records written.
     pub fn backup(&self, out: &mut impl std::io::Write) -> Result<u64> {
-        let _writer = self.lock_writer();
-        Ok(self.store.backup(out)?)
+        let backup = {
+            let _writer = self.lock_writer();
+            self.store.begin_backup()
+        };
+        Ok(backup.write(out)?)
     }
 
     /// A live feed of the change log: every commit's record, in commit order. A subscriber

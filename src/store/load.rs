@@ -31,8 +31,10 @@ pub struct Load<'a> {
 impl<'a> Load<'a> {
     pub(super) fn begin(store: &'a Store) -> Result<Self, StoreError> {
         // A journal left by a load whose marker was already removed must not be replayed.
+        store.freezes.keep_all(&store.undo)?;
         store.undo.clear()?;
         let empty_before = store.is_empty() && store.retired.is_empty();
+        store.freezes.keep(&store.meta, LOAD_KEY)?;
         store.meta.insert(LOAD_KEY, &[u8::from(empty_before)])?;
         store.db.flush()?;
         Ok(Load {
@@ -50,6 +52,11 @@ impl<'a> Load<'a> {
 
     /// Writes one chunk of ops: their undo entries first (durably), then the ops themselves.
     pub fn write(&mut self, ops: &[Op]) -> Result<(), StoreError> {
+        for op in ops {
+            for (tree, key) in keys_of(op) {
+                self.store.freezes.keep(self.tree(tree), &key)?;
+            }
+        }
         if !self.empty_before {
             let mut entries = Vec::with_capacity(ops.len());
             for op in ops {
@@ -62,9 +69,11 @@ impl<'a> Load<'a> {
                     });
                 }
             }
+            let chunk = self.chunks.to_be_bytes();
+            self.store.freezes.keep(&self.store.undo, &chunk)?;
             self.store
                 .undo
-                .insert(self.chunks.to_be_bytes(), codec::encode_undo(&entries))?;
+                .insert(chunk, codec::encode_undo(&entries))?;
             self.store.db.flush()?;
         }
         self.chunks += 1;
@@ -100,6 +109,8 @@ impl<'a> Load<'a> {
     /// Makes the whole load durable and moves the sequence, in one step. Returns the sequence.
     pub fn finish(mut self) -> Result<u64, StoreError> {
         self.store.db.flush()?;
+        self.store.freezes.keep(&self.store.meta, SEQUENCE_KEY)?;
+        self.store.freezes.keep(&self.store.meta, LOAD_KEY)?;
         let result: Result<u64, TransactionError<()>> = self.store.meta.transaction(|meta| {
             let sequence = meta.get(SEQUENCE_KEY)?.map_or(0, |b| decode_u64(&b)) + 1;
             meta.insert(SEQUENCE_KEY, &sequence.to_be_bytes())?;
@@ -115,6 +126,7 @@ impl<'a> Load<'a> {
         self.finished = true;
         // The journal is no longer needed; a crash before it is cleared leaves entries that
         // the next load overwrites and that no rollback reads (the marker is gone).
+        self.store.freezes.keep_all(&self.store.undo)?;
         self.store.undo.clear()?;
         Ok(sequence)
     }
@@ -135,7 +147,7 @@ impl Drop for Load<'_> {
     }
 }
 
-fn tree_of(store: &Store, tree: u8) -> &sled::Tree {
+pub(super) fn tree_of(store: &Store, tree: u8) -> &sled::Tree {
     match tree {
         ENTITIES => &store.entities,
         RELATIONS => &store.relations,
@@ -145,7 +157,7 @@ fn tree_of(store: &Store, tree: u8) -> &sled::Tree {
 }
 
 /// The keys an op may change, so their old values can be journaled.
-fn keys_of(op: &Op) -> Vec<(u8, Vec<u8>)> {
+pub(super) fn keys_of(op: &Op) -> Vec<(u8, Vec<u8>)> {
     match op {
         Op::PutEntity(e) => vec![(ENTITIES, e.id.as_bytes().to_vec())],
         Op::DeleteEntity(id) => vec![(ENTITIES, id.as_bytes().to_vec())],
@@ -178,8 +190,10 @@ fn rollback(store: &Store) -> Result<(), StoreError> {
     let Some(marker) = store.meta.get(LOAD_KEY)? else {
         return Ok(());
     };
+    let freezes = &store.freezes;
     if marker.first() == Some(&1) {
         for tree in [ENTITIES, RELATIONS, SOURCES, RETIRED] {
+            freezes.keep_all(tree_of(store, tree))?;
             tree_of(store, tree).clear()?;
         }
     } else {
@@ -188,6 +202,7 @@ fn rollback(store: &Store) -> Result<(), StoreError> {
             // Within a chunk, undo in reverse too: the first entry for a key holds its oldest value.
             for entry in codec::decode_undo(&key, &value)?.into_iter().rev() {
                 let tree = tree_of(store, entry.tree);
+                freezes.keep(tree, &entry.key)?;
                 match entry.previous {
                     Some(previous) => drop(tree.insert(entry.key, previous)?),
                     None => drop(tree.remove(entry.key)?),
@@ -196,8 +211,10 @@ fn rollback(store: &Store) -> Result<(), StoreError> {
         }
     }
     store.db.flush()?;
+    freezes.keep(&store.meta, LOAD_KEY)?;
     store.meta.remove(LOAD_KEY)?;
     store.db.flush()?;
+    freezes.keep_all(&store.undo)?;
     store.undo.clear()?;
     store.db.flush()?;
     Ok(())

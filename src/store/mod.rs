@@ -121,6 +121,8 @@ pub struct Store {
     undo: sled::Tree,
     dir: PathBuf,
     id: StoreId,
+    /// The backups under way, which every write tells what it is about to change.
+    freezes: std::sync::Arc<backup::Freezes>,
 }
 
 /// What the identity file says: which store lives here, and a sequence it has reached.
@@ -218,6 +220,7 @@ impl Store {
             db,
             dir: dir.to_owned(),
             id,
+            freezes: Default::default(),
         };
         load::recover(&store)?;
         let sequence = store.sequence()?;
@@ -266,6 +269,12 @@ impl Store {
     /// Applies every op of `ops` in one transaction, moves the sequence, then flushes to disk.
     /// Returns the new sequence.
     pub fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+        for op in ops {
+            for (tree, key) in load::keys_of(op) {
+                self.freezes.keep(load::tree_of(self, tree), &key)?;
+            }
+        }
+        self.freezes.keep(&self.meta, SEQUENCE_KEY)?;
         let result: Result<u64, TransactionError<()>> = (
             &self.entities,
             &self.relations,
