@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tiegraph::api::{ExportPolicy, SchemaLimits, SocketLimits};
 use tiegraph::http::{Access, HttpConfig, Token};
 use tiegraph::model::{EntityDraft, EntityKind};
-use tiegraph::service::ImportItem;
+use tiegraph::service::{ImportItem, Service};
 
 use crate::hardening::dense_service;
 use crate::util::{seed_dir, seeded_service, TestServer};
@@ -1127,9 +1127,9 @@ async fn exports_count_against_the_limits_and_whole_graph_exports_follow_the_pol
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
-    // About 30 MB of store, far more than the sockets' buffers hold.
+/// A seeded store with 1,500 more entities of 19 KB each: about 30 MB, far more than the
+/// sockets' buffers hold.
+fn big_service() -> (Arc<Service>, tempfile::TempDir) {
     let (service, dir) = seeded_service();
     let description = "tiegraph backup stall test ".repeat(700);
     let items: Vec<_> = (0..1_500)
@@ -1150,6 +1150,34 @@ async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
         })
         .collect();
     service.import(items, &|_, _| {}).unwrap();
+    (service, dir)
+}
+
+/// A connection that sends `request` with the write token, reads the answer's head and then
+/// reads nothing more; its receive buffer is small, so the server soon has to wait for it.
+async fn stalled_download(server: &TestServer, path: &str) -> (tokio::net::TcpStream, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket
+        .connect(address(server).parse().unwrap())
+        .await
+        .unwrap();
+    stalled
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut first = [0u8; 1024];
+    let read = stalled.read(&mut first).await.unwrap();
+    let head = String::from_utf8_lossy(&first[..read]).into_owned();
+    (stalled, head)
+}
+
+#[tokio::test]
+async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
+    let (service, dir) = big_service();
     let config = HttpConfig {
         // Shorter than the stall: a write held up by the backup would be cut by it.
         request_timeout: Duration::from_secs(1),
@@ -1161,24 +1189,8 @@ async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
         ..HttpConfig::default()
     };
     let server = TestServer::start_configured(service, dir, config).await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stalled = socket
-        .connect(address(&server).parse().unwrap())
-        .await
-        .unwrap();
-    stalled
-        .write_all(
-            format!(
-                "GET /admin/backup HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut first = [0u8; 1024];
-    let read = stalled.read(&mut first).await.unwrap();
-    assert!(String::from_utf8_lossy(&first[..read]).starts_with("HTTP/1.1 200"));
+    let (mut stalled, head) = stalled_download(&server, "/admin/backup").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     // The client reads no more. Writes do not wait for it: the backup reads a snapshot.
     let stalled_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1195,8 +1207,15 @@ async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
         let took = started.elapsed();
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["data"]["createEntity"]["id"], format!("after-stall-{n}"), "{body}");
-        assert!(took < Duration::from_secs(1), "{took:?}: the write waited for the backup");
+        assert_eq!(
+            body["data"]["createEntity"]["id"],
+            format!("after-stall-{n}"),
+            "{body}"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "{took:?}: the write waited for the backup"
+        );
         still_answering(&server.url).await;
     }
     // Past the 3 s write timeout, the stalled connection was dropped: what is left to read
@@ -1208,6 +1227,75 @@ async fn a_stalled_backup_client_holds_up_no_write_and_is_dropped() {
         rest.len() < 20 << 20,
         "{} bytes: the backup kept streaming",
         rest.len()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_export_streams_and_a_stalled_export_client_holds_its_slot_only_until_the_write_timeout()
+{
+    let (service, dir) = big_service();
+    let limits = SchemaLimits {
+        export: ExportPolicy {
+            max_concurrent: 1,
+            ..ExportPolicy::default()
+        },
+        ..SchemaLimits::default()
+    };
+    let config = HttpConfig {
+        write_timeout: Duration::from_secs(3),
+        access: Access {
+            write_token: Token::new(TOKEN),
+            ..Default::default()
+        },
+        ..HttpConfig::default()
+    };
+    let server = TestServer::start_limited(service, dir, config, limits).await;
+    let (mut stalled, head) = stalled_download(&server, "/export?format=cytoscape").await;
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    // Streamed as it is written: no length known up front.
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    let stalled_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    still_answering(&server.url).await;
+    // The stalled export holds the only export slot.
+    let second = within_a_second(
+        "a second export",
+        server
+            .client
+            .get(format!("{}/export?format=graphml", server.url))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.status(), 503);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{body}"
+    );
+    // Past the write timeout the stalled client is dropped, and its slot comes back.
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(stalled_at.elapsed())).await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stalled.read_to_end(&mut rest)).await;
+    assert!(
+        rest.len() < 20 << 20,
+        "{} bytes: the export kept streaming",
+        rest.len()
+    );
+    let whole = server
+        .client
+        .get(format!("{}/export?format=cytoscape", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200);
+    assert!(whole.headers().get("content-length").is_none());
+    let document: Value = whole.json().await.unwrap();
+    assert_eq!(
+        document["elements"]["nodes"].as_array().unwrap().len(),
+        1_512
     );
     server.stop().await;
 }

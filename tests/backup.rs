@@ -448,7 +448,9 @@ fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
             name: Some(name.into()),
             ..EntityPatch::default()
         };
-        service.update_entity("bulk-000", rename("Changed")).unwrap();
+        service
+            .update_entity("bulk-000", rename("Changed"))
+            .unwrap();
         service.update_entity("raices", rename("Changed")).unwrap();
         service.delete_entity("bulk-001", false).unwrap();
         service.delete_entity("bulk-399", false).unwrap();
@@ -473,11 +475,11 @@ fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
         midway: Some(writes),
     };
     let records = service.backup(&mut out).unwrap();
-    assert!(out.midway.is_none(), "the writes ran before the backup ended");
     assert!(
-        out.bytes.len() > 2 * out.at,
-        "the writes landed mid-backup"
+        out.midway.is_none(),
+        "the writes ran before the backup ended"
     );
+    assert!(out.bytes.len() > 2 * out.at, "the writes landed mid-backup");
     assert_ne!(dump(&service), before, "the writes landed");
 
     let work = tempfile::tempdir().unwrap();
@@ -485,6 +487,10 @@ fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
     let target = work.path().join("restored");
     assert_eq!(restore_backup(&target, &file).unwrap(), records);
     let restored = Service::open(&target, Limits::default()).unwrap();
-    assert_eq!(dump(&restored), before, "the backup is not the store as it began");
+    assert_eq!(
+        dump(&restored),
+        before,
+        "the backup is not the store as it began"
+    );
     assert_eq!(restored.sequence().unwrap(), sequence);
 }

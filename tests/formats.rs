@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 use serde_json::Value;
-use tiegraph::formats::export::{ExportFormat, ExportGraph, PatternHop, Scope};
+use tiegraph::formats::export::{ExportFormat, ExportPlan, PatternHop, Scope};
 use tiegraph::formats::{csv_import, ftm, jsonl, FormatError, ImportBatch};
 use tiegraph::model::{EntityKind, RelationKind, Standing};
 use tiegraph::service::{ImportSummary, Limits, Service};
@@ -34,42 +34,51 @@ fn seeded(dir: &tempfile::TempDir) -> Service {
     service
 }
 
-fn write(graph: &ExportGraph, format: ExportFormat) -> String {
-    graph.to_string(format).expect("the writer succeeds")
+fn export(service: &Service, scope: &Scope, format: ExportFormat) -> String {
+    ExportPlan::select(service, scope)
+        .and_then(|plan| plan.to_string(service, format))
+        .expect("the export writes")
 }
 
-fn whole(service: &Service) -> ExportGraph {
-    ExportGraph::build(service, &Scope::All).expect("the whole graph builds")
+fn whole(service: &Service, format: ExportFormat) -> String {
+    export(service, &Scope::All, format)
+}
+
+/// An export as NetworkX node-link JSON: the entity ids, and the edges as JSON.
+fn node_link(service: &Service, scope: &Scope) -> (HashSet<String>, Vec<Value>) {
+    let doc: Value = serde_json::from_str(&export(service, scope, ExportFormat::NodeLink)).unwrap();
+    let ids = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, doc["edges"].as_array().unwrap().clone())
 }
 
 #[test]
 fn export_graph_carries_standing_and_sources() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let graph = whole(&service);
-    assert_eq!(
-        (graph.nodes.len(), graph.edges.len()),
-        (SEED_ENTITIES, SEED_RELATIONS)
-    );
-    let ice = graph
-        .edges
+    let (nodes, edges) = node_link(&service, &Scope::All);
+    assert_eq!((nodes.len(), edges.len()), (SEED_ENTITIES, SEED_RELATIONS));
+    let ice = edges
         .iter()
-        .find(|e| e.relation.id == "salesforce-vendor-to-ice")
+        .find(|e| e["key"] == "salesforce-vendor-to-ice")
         .unwrap();
-    assert_eq!(ice.standing, Standing::Denied);
-    assert!(ice.claims.iter().all(|c| c
-        .source
-        .as_ref()
-        .is_some_and(|s| s.title == "RAICES declines Salesforce donation")));
+    assert_eq!(ice["standing"], Standing::Denied.as_str());
+    let claims = ice["claims"].as_array().unwrap();
+    assert!(!claims.is_empty());
+    assert!(claims
+        .iter()
+        .all(|c| c["source"]["title"] == "RAICES declines Salesforce donation"));
 }
 
 #[test]
 fn json_formats_hold_every_node_edge_and_claim() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let graph = whole(&service);
-
-    let cy: Value = serde_json::from_str(&write(&graph, ExportFormat::Cytoscape)).unwrap();
+    let cy: Value = serde_json::from_str(&whole(&service, ExportFormat::Cytoscape)).unwrap();
     let nodes = cy["elements"]["nodes"].as_array().unwrap();
     let edges = cy["elements"]["edges"].as_array().unwrap();
     assert_eq!((nodes.len(), edges.len()), (SEED_ENTITIES, SEED_RELATIONS));
@@ -87,7 +96,7 @@ fn json_formats_hold_every_node_edge_and_claim() {
         "raices-declines-salesforce-donation"
     );
 
-    let go: Value = serde_json::from_str(&write(&graph, ExportFormat::Graphology)).unwrap();
+    let go: Value = serde_json::from_str(&whole(&service, ExportFormat::Graphology)).unwrap();
     assert_eq!(go["options"]["type"], "directed");
     assert_eq!(go["options"]["multi"], true);
     assert_eq!(go["nodes"].as_array().unwrap().len(), SEED_ENTITIES);
@@ -96,7 +105,7 @@ fn json_formats_hold_every_node_edge_and_claim() {
     let keys: HashSet<&str> = edges.iter().map(|e| e["key"].as_str().unwrap()).collect();
     assert_eq!(keys.len(), SEED_RELATIONS, "edge keys are unique");
 
-    let nl: Value = serde_json::from_str(&write(&graph, ExportFormat::NodeLink)).unwrap();
+    let nl: Value = serde_json::from_str(&whole(&service, ExportFormat::NodeLink)).unwrap();
     assert_eq!(
         (nl["directed"].as_bool(), nl["multigraph"].as_bool()),
         (Some(true), Some(true))
@@ -181,7 +190,7 @@ fn read_xml(text: &str) -> XmlSummary {
 fn graphml_is_well_formed_and_every_data_key_is_declared() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let xml = write(&whole(&service), ExportFormat::Graphml);
+    let xml = whole(&service, ExportFormat::Graphml);
     let summary = read_xml(&xml);
     assert_eq!(summary.counts["node"], SEED_ENTITIES);
     assert_eq!(summary.counts["edge"], SEED_RELATIONS);
@@ -222,7 +231,7 @@ fn graphml_is_well_formed_and_every_data_key_is_declared() {
 fn gexf_is_well_formed_with_declared_attributes() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let xml = write(&whole(&service), ExportFormat::Gexf);
+    let xml = whole(&service, ExportFormat::Gexf);
     assert!(xml.contains(r#"xmlns="http://gexf.net/1.3""#) && xml.contains(r#"version="1.3""#));
     let summary = read_xml(&xml);
     assert_eq!(summary.counts["node"], SEED_ENTITIES);
@@ -258,13 +267,16 @@ fn gexf_is_well_formed_with_declared_attributes() {
 }
 
 #[test]
-fn xml_escapes_line_breaks_and_drops_control_characters() {
+fn xml_escapes_line_breaks_and_markup() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let mut graph = whole(&service);
-    graph.nodes[0].description = Some("two\nlines & <tags> \"quoted\" \u{1}bell".into());
+    let patch = tiegraph::model::EntityPatch {
+        description: Some(Some("two\nlines & <tags> \"quoted\" 'bell'".into())),
+        ..Default::default()
+    };
+    service.update_entity("cbp", patch).unwrap();
     for format in [ExportFormat::Graphml, ExportFormat::Gexf] {
-        let summary = read_xml(&write(&graph, format));
+        let summary = read_xml(&whole(&service, format));
         let all: Vec<String> = summary
             .texts
             .iter()
@@ -278,7 +290,7 @@ fn xml_escapes_line_breaks_and_drops_control_characters() {
             .collect();
         assert!(
             all.iter()
-                .any(|t| t == "two\nlines & <tags> \"quoted\" bell"),
+                .any(|t| t == "two\nlines & <tags> \"quoted\" 'bell'"),
             "{format:?} keeps the text"
         );
     }
@@ -288,12 +300,11 @@ fn xml_escapes_line_breaks_and_drops_control_characters() {
 fn csv_files_have_a_header_and_a_row_per_record() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let graph = whole(&service);
-    let nodes = write(&graph, ExportFormat::CsvNodes);
+    let nodes = whole(&service, ExportFormat::CsvNodes);
     let mut reader = csv::Reader::from_reader(nodes.as_bytes());
     assert_eq!(&reader.headers().unwrap()[0], "id");
     assert_eq!(reader.records().count(), SEED_ENTITIES);
-    let edges = write(&graph, ExportFormat::CsvEdges);
+    let edges = whole(&service, ExportFormat::CsvEdges);
     let mut reader = csv::Reader::from_reader(edges.as_bytes());
     let headers = reader.headers().unwrap().clone();
     let standing = headers.iter().position(|h| h == "standing").unwrap();
@@ -320,13 +331,12 @@ fn neighborhood_and_paths_scopes_export_their_subgraphs() {
         ("depth", "1"),
     ]))
     .unwrap();
-    let graph = ExportGraph::build(&service, &scope).unwrap();
-    let ids: HashSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
-    assert_eq!(ids, HashSet::from(["dhs", "cbp", "ice"]));
-    assert!(graph
-        .edges
+    let (ids, edges) = node_link(&service, &scope);
+    let expected: HashSet<String> = ["dhs", "cbp", "ice"].map(String::from).into();
+    assert_eq!(ids, expected);
+    assert!(edges
         .iter()
-        .all(|e| e.relation.kind == RelationKind::PartOf));
+        .all(|e| e["kind"] == RelationKind::PartOf.as_str()));
 
     let pattern = r#"[{"relationKinds":["VENDOR_TO"],"direction":"IN"},{"direction":"ANY","entityKinds":["NONPROFIT"]}]"#;
     let hops = PatternHop::parse_pattern(pattern).unwrap();
@@ -336,8 +346,7 @@ fn neighborhood_and_paths_scopes_export_their_subgraphs() {
         to: None,
         include_denied: false,
     };
-    let graph = ExportGraph::build(&service, &scope).unwrap();
-    let ids: HashSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    let (ids, edges) = node_link(&service, &scope);
     for id in [
         "cbp",
         "salesforce",
@@ -347,12 +356,10 @@ fn neighborhood_and_paths_scopes_export_their_subgraphs() {
     ] {
         assert!(ids.contains(id), "{id} is on a path");
     }
-    assert!(graph
-        .edges
-        .iter()
-        .all(|e| ids.contains(e.relation.from.as_str()) && ids.contains(e.relation.to.as_str())));
-    let doc: Value = serde_json::from_str(&write(&graph, ExportFormat::NodeLink)).unwrap();
-    assert_eq!(doc["edges"].as_array().unwrap().len(), graph.edges.len());
+    assert!(!edges.is_empty());
+    assert!(edges.iter().all(|e| {
+        ids.contains(e["source"].as_str().unwrap()) && ids.contains(e["target"].as_str().unwrap())
+    }));
 
     for bad in [
         &[("scope", "neighborhood")][..],
@@ -398,10 +405,9 @@ fn csv_batch(nodes: &str, edges: &str) -> Result<ImportBatch, FormatError> {
 fn csv_export_imports_back_as_it_was_and_again_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let service = seeded(&dir);
-    let graph = whole(&service);
     let (nodes, edges) = (
-        write(&graph, ExportFormat::CsvNodes),
-        write(&graph, ExportFormat::CsvEdges),
+        whole(&service, ExportFormat::CsvNodes),
+        whole(&service, ExportFormat::CsvEdges),
     );
 
     let fresh_dir = tempfile::tempdir().unwrap();
@@ -805,4 +811,93 @@ fn ftm_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
     }
     assert!(service.is_empty());
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
+}
+
+/// A `Write` that runs `midway` once, when `at` bytes have been written: writes that land
+/// while an export is half written.
+struct Interrupting<F: FnOnce()> {
+    bytes: Vec<u8>,
+    at: usize,
+    midway: Option<F>,
+}
+
+impl<F: FnOnce()> std::io::Write for Interrupting<F> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() >= self.at {
+            if let Some(midway) = self.midway.take() {
+                midway();
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A node-link document's nodes and edges, each sorted by id: what it holds, in any order.
+fn contents(document: &str) -> (Vec<Value>, Vec<Value>) {
+    let doc: Value = serde_json::from_str(document).unwrap();
+    let sorted = |list: &Value, key: &str| {
+        let mut items = list.as_array().unwrap().clone();
+        items.sort_by(|a, b| a[key].as_str().cmp(&b[key].as_str()));
+        items
+    };
+    (sorted(&doc["nodes"], "id"), sorted(&doc["edges"], "key"))
+}
+
+#[test]
+fn a_whole_graph_export_is_the_graph_as_it_began_whatever_is_written_meanwhile() {
+    use tiegraph::model::{EntityDraft, EntityPatch, RelationDraft};
+
+    let dir = tempfile::tempdir().unwrap();
+    let service = seeded(&dir);
+    let before = whole(&service, ExportFormat::NodeLink);
+    let entity = |id: &str| EntityDraft {
+        id: Some(id.into()),
+        kind: EntityKind::Company,
+        name: "Created meanwhile".into(),
+        aliases: vec![],
+        description: None,
+        country: None,
+        category: None,
+        identifiers: vec![],
+    };
+    let writes = || {
+        // An entity created with a tie to it: in the export, the tie would point at nothing.
+        service.create_entity(entity("aaa-created")).unwrap();
+        service.create_entity(entity("zzz-created")).unwrap();
+        let draft: RelationDraft = serde_json::from_value(serde_json::json!({
+            "from": "zzz-created", "to": "cbp", "kind": "VENDOR_TO",
+            "claims": [{"source": "raices-declines-salesforce-donation", "stance": "ASSERTS",
+                        "quote": "RAICES"}]
+        }))
+        .unwrap();
+        service.create_relation(draft).unwrap();
+        service.delete_relation("salesforce-vendor-to-ice").unwrap();
+        let patch = EntityPatch {
+            name: Some("Renamed meanwhile".into()),
+            ..Default::default()
+        };
+        service.update_entity("salesforce", patch).unwrap();
+    };
+    let mut out = Interrupting {
+        bytes: Vec::new(),
+        at: 2_000,
+        midway: Some(writes),
+    };
+    ExportPlan::select(&service, &Scope::All)
+        .unwrap()
+        .write(&service, ExportFormat::NodeLink, &mut out)
+        .unwrap();
+    assert!(out.midway.is_none() && out.bytes.len() > 2 * out.at);
+    let during = String::from_utf8(out.bytes).unwrap();
+    assert_eq!(contents(&during), contents(&before));
+    assert_ne!(
+        contents(&whole(&service, ExportFormat::NodeLink)),
+        contents(&before),
+        "the writes landed"
+    );
 }

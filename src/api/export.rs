@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Result};
 
-use crate::formats::export::{ExportError, ExportGraph, Scope};
+use crate::formats::export::{ExportError, ExportPlan, Scope};
 use crate::graph::HopSpec;
 use crate::model;
 use crate::service::ServiceError;
@@ -49,8 +49,8 @@ pub(super) async fn export(
     blocking(ctx, move |service| {
         // Held until the document is built, even if the request has gone.
         let _slot = slot;
-        ExportGraph::build(service, &scope)
-            .and_then(|graph| graph.to_string(format))
+        ExportPlan::select(service, &scope)
+            .and_then(|plan| plan.to_string(service, format))
             .map_err(to_service_error)
     })
     .await
@@ -69,8 +69,8 @@ pub(super) async fn export_ids(
     let format = format.into();
     blocking(ctx, move |service| {
         let _slot = slot;
-        ExportGraph::from_ids(service, title, nodes, edges, partial)
-            .and_then(|graph| graph.to_string(format))
+        ExportPlan::listed(title, nodes, edges, partial)
+            .to_string(service, format)
             .map_err(to_service_error)
     })
     .await

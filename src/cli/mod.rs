@@ -13,7 +13,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
-use tiegraph::formats::export::{ExportFormat, ExportGraph, Scope};
+use tiegraph::formats::export::{ExportFormat, ExportPlan, Scope};
 use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
@@ -975,13 +975,16 @@ fn export_as(service: &Service, args: &ExportArgs) -> Result<()> {
         vec![ExportFormat::parse(&args.format)?]
     };
     let scope = Scope::from_params(&params)?;
-    let graph = ExportGraph::build(service, &scope).context("export failed")?;
-    if graph.partial {
-        eprintln!(
-            "note: the search behind --scope {} stopped at a limit; the export is partial",
-            args.scope
-        );
-    }
+    let select = || -> Result<ExportPlan> {
+        let plan = ExportPlan::select(service, &scope).context("export failed")?;
+        if plan.partial() {
+            eprintln!(
+                "note: the search behind --scope {} stopped at a limit; the export is partial",
+                args.scope
+            );
+        }
+        Ok(plan)
+    };
     if formats.len() > 1 {
         let Some(dir) = &args.out_dir else {
             bail!(
@@ -993,8 +996,8 @@ fn export_as(service: &Service, args: &ExportArgs) -> Result<()> {
             let path = dir.join(format.file_name());
             let file =
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-            graph
-                .write(format, BufWriter::new(file))
+            select()?
+                .write(service, format, BufWriter::new(file))
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
@@ -1015,7 +1018,7 @@ fn export_as(service: &Service, args: &ExportArgs) -> Result<()> {
         }
         (None, None) => Box::new(std::io::stdout().lock()),
     };
-    match graph.write(format, BufWriter::new(out)) {
+    match select()?.write(service, format, BufWriter::new(out)) {
         // A closed pipe (`tiegraph export … | head`) is the reader's choice, not a failure.
         Err(tiegraph::formats::export::ExportError::Io(e))
             if e.kind() == std::io::ErrorKind::BrokenPipe =>

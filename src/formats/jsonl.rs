@@ -226,11 +226,13 @@ pub fn import_items(
     })
 }
 
-/// Writes the whole graph: sources, then entities, then relations with their claims, each in id
-/// order, so that reading the output into an empty store gives back the same graph.
+/// Writes the whole graph as it is now, from a snapshot (writes that land meanwhile are left
+/// out): sources, then entities, then relations with their claims, each in id order, so that
+/// reading the output into an empty store gives back the same graph.
 pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteError> {
-    for source in service.all_sources() {
-        let s = source?;
+    let snapshot = service.snapshot();
+    for source in snapshot.sources() {
+        let s = source.map_err(ServiceError::from)?;
         let record = Record::Source(SourceRecord {
             id: Some(s.id),
             title: s.title,
@@ -240,8 +242,8 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
         });
         write_line(&mut out, &record)?;
     }
-    for entity in service.all_entities() {
-        let e = entity?;
+    for entity in snapshot.entities() {
+        let e = entity.map_err(ServiceError::from)?;
         let record = Record::Entity(EntityRecord {
             id: Some(e.id),
             kind: e.kind,
@@ -261,11 +263,11 @@ pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteErro
         });
         write_line(&mut out, &record)?;
     }
-    for relation in service.all_relations() {
+    for relation in snapshot.relations() {
         let RelationWithClaims {
             relation: r,
             claims,
-        } = relation?;
+        } = relation.map_err(ServiceError::from)?;
         let claims = claims
             .into_iter()
             .map(|c| ClaimRecord {

@@ -5,23 +5,24 @@
 //! (`from`, `pattern` as JSON, `to`); `includeDenied` applies to both searches. CSV comes as
 //! two requests (csv-nodes, csv-edges) rather than an archive, so any HTTP client can fetch it.
 //!
-//! An export is built in memory, so each one takes a slot of the server's concurrency limit
-//! and one of the (smaller) export limit for as long as its body is being sent, and a
-//! whole-graph export is bounded by the export policy (`api::ExportPolicy`).
+//! An export streams: the scope's search runs first (its failure is an ordinary refusal), then
+//! the document is written record by record as the client reads it, so memory stays flat.
+//! Each export holds a slot of the server's concurrency limit and one of the (smaller) export
+//! limit until its body is sent or its client has gone, and a whole-graph export is bounded
+//! by the export policy (`api::ExportPolicy`). The body has no length: an export that fails
+//! midway ends the body with an error, so no client takes a cut document for a whole one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 
-use super::{challenge, overloaded, refusal, refusal_with, unauthorized, AppState};
+use super::{challenge, overloaded, refusal, refusal_with, stream, unauthorized, AppState};
 use crate::api::{client_message, ErrorCode};
-use crate::formats::export::{ExportError, ExportFormat, ExportGraph, Scope};
+use crate::formats::export::{ExportError, ExportFormat, ExportPlan, Scope};
 use crate::service::ServiceError;
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -99,19 +100,34 @@ pub async fn get(
         }
     };
     let service = state.service.clone();
-    // Building and writing read the whole subgraph from the store: off the async runtime.
-    let slots = Arc::new((slot, export_slot));
-    let building = Arc::clone(&slots);
-    let built = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ExportError> {
-        let _slots = building;
-        let graph = ExportGraph::build(&service, &scope)?;
-        let mut body = Vec::new();
-        graph.write(format, &mut body)?;
-        Ok(body)
-    })
-    .await;
-    let body = match built {
-        Ok(Ok(body)) => body,
+    // The search and the writing read the store: off the async runtime. The search's outcome
+    // decides the status; then the document streams, holding both slots until it is sent or
+    // the client has gone.
+    let (ready, searched) = tokio::sync::oneshot::channel::<Result<(), ExportError>>();
+    let (mut writer, body) = stream::channel();
+    tokio::task::spawn_blocking(move || {
+        let _slots = (slot, export_slot);
+        let plan = match ExportPlan::select(&service, &scope) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        if ready.send(Ok(())).is_err() {
+            return;
+        }
+        match plan.write(&service, format, &mut writer) {
+            Ok(()) => {}
+            Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(error) => {
+                tracing::error!(%error, "export failed");
+                writer.fail("the export failed");
+            }
+        }
+    });
+    match searched.await {
+        Ok(Ok(())) => {}
         Ok(Err(ExportError::Service(e @ ServiceError::NotFound { .. }))) => {
             return refusal(
                 StatusCode::NOT_FOUND,
@@ -142,22 +158,8 @@ pub async fn get(
                 "the export was interrupted",
             )
         }
-    };
-    let length = body.len();
-    let body = Body::from_stream(
-        futures_util::stream::once(async move {
-            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(body))
-        })
-        .map(move |chunk| {
-            // The slots go when the body has been sent or the client has gone.
-            let _slots = &slots;
-            chunk
-        }),
-    );
-    let mut response = (StatusCode::OK, body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
-        response.headers_mut().insert(header::CONTENT_LENGTH, value);
     }
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -17,6 +17,7 @@ mod graphql;
 mod import;
 mod metrics;
 mod server;
+mod stream;
 mod ws;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -34,7 +34,7 @@ pub use writes::Deleted;
 
 // What callers may know of the store: the ops a change record carries, the errors, the layout
 // version. The store itself stays behind the service.
-pub use crate::store::{BackupError, Op, StoreError, SCHEMA_VERSION};
+pub use crate::store::{BackupError, Op, Snapshot, StoreError, SCHEMA_VERSION};
 
 /// Restores a backup into `dir`, which must hold no store yet (see `tiegraph restore`): the
 /// backup is verified whole before anything is written, and nothing is left behind on failure.
@@ -220,15 +220,17 @@ impl Service {
         }
     }
 
-    /// Writes a consistent backup of the whole store: the store as it was when the backup
-    /// began. Neither writers nor readers wait for it (a write under way when it is called
-    /// finishes first). Returns the number of records written.
+    /// The store as it is now, to read while writes go on: neither writers nor readers wait
+    /// for it (only this call waits for a write under way to finish).
+    pub fn snapshot(&self) -> Snapshot {
+        let _writer = self.lock_writer();
+        self.store.snapshot()
+    }
+
+    /// Writes a consistent backup of the whole store, from a [`Service::snapshot`]. Returns
+    /// the number of records written.
     pub fn backup(&self, out: &mut impl std::io::Write) -> Result<u64> {
-        let backup = {
-            let _writer = self.lock_writer();
-            self.store.begin_backup()
-        };
-        Ok(backup.write(out)?)
+        Ok(self.snapshot().write_backup(out)?)
     }
 
     /// A live feed of the change log: every commit's record, in commit order. A subscriber

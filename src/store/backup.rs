@@ -37,28 +37,18 @@
 //! directory and renames that into place only once the store is flushed, closed and opens,
 //! so the data directory is either the whole backup or as it was.
 //!
-//! A backup never makes writers wait. It is the store as it was at one moment, the moment
-//! [`Store::begin_backup`] is called (with writers kept out for just that call), though it
-//! reads the live trees while writes go on: each write first hands the backup the old value of
-//! every record it is about to change that the backup has not read yet ([`Freezes::keep`]).
-//! The backup reads each record under the same lock that writers record under, so a record is
-//! either read before any write touched it, or its kept old value is used instead. Old values
-//! are held in memory until the backup has passed them: a backup taken while a bulk import
-//! rewrites much of the store holds that much.
+//! A backup is written from a [`Snapshot`], so it shows the store at one moment while writers
+//! go on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-
-use sled::IVec;
 
 use crc32fast::Hasher;
 
-use super::{Store, StoreError};
+use super::{Snapshot, Store, StoreError};
 
 const MAGIC: &[u8] = b"TIEGRAPH-BACKUP 2\n";
 const MAGIC_V1: &[u8] = b"TIEGRAPH-BACKUP 1\n";
@@ -108,164 +98,31 @@ impl From<sled::Error> for BackupError {
     }
 }
 
-/// The backups under way, each with the old values of records changed since it began.
-/// Shared by every clone of a store.
-#[derive(Default)]
-pub(super) struct Freezes {
-    running: Mutex<Vec<Arc<Mutex<Frozen>>>>,
-    /// How many are running, so writes check without a lock when none is.
-    count: AtomicUsize,
-}
-
-/// What one backup has read, and what it must write instead of what the trees now hold.
-struct Frozen {
-    /// The trees as they were when the backup began, sorted: the order it reads them in.
-    trees: Vec<IVec>,
-    /// Trees read whole so far (`trees[..done]`).
-    done: usize,
-    /// The last key read in `trees[done]`.
-    reached: Option<IVec>,
-    /// Old values (`None`: the record did not exist) of records changed ahead of the backup,
-    /// by tree (its place in `trees`) and key.
-    kept: BTreeMap<(usize, IVec), Option<IVec>>,
-}
-
-impl Frozen {
-    fn read_already(&self, tree: usize, key: &[u8]) -> bool {
-        tree < self.done
-            || (tree == self.done && self.reached.as_ref().is_some_and(|k| key <= k.as_ref()))
-    }
-}
-
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Freezes {
-    /// Called by every write before it changes `key` in `tree`: a running backup that has not
-    /// read that record yet keeps its present value.
-    pub(super) fn keep(&self, tree: &sled::Tree, key: &[u8]) -> Result<(), sled::Error> {
-        if self.count.load(Ordering::Acquire) == 0 {
-            return Ok(());
-        }
-        let name = tree.name();
-        let mut present: Option<Option<IVec>> = None;
-        for frozen in locked(&self.running).iter() {
-            let mut frozen = locked(frozen);
-            let Ok(place) = frozen.trees.binary_search(&name) else {
-                continue;
-            };
-            if frozen.read_already(place, key) || frozen.kept.contains_key(&(place, key.into())) {
-                continue;
-            }
-            let value = match &present {
-                Some(value) => value.clone(),
-                None => present.insert(tree.get(key)?).clone(),
-            };
-            frozen.kept.insert((place, key.into()), value);
-        }
-        Ok(())
-    }
-
-    /// [`Freezes::keep`] for every record of `tree`, before it is cleared.
-    pub(super) fn keep_all(&self, tree: &sled::Tree) -> Result<(), sled::Error> {
-        if self.count.load(Ordering::Acquire) == 0 {
-            return Ok(());
-        }
-        for key in tree.iter().keys() {
-            self.keep(tree, &key?)?;
-        }
-        Ok(())
-    }
-}
-
-/// A backup under way: the store as it was when [`Store::begin_backup`] was called. Write it
-/// with [`Backup::write`]; until it is dropped, writes keep old values for it.
-pub struct Backup {
-    store: Store,
-    frozen: Arc<Mutex<Frozen>>,
-}
-
-impl Drop for Backup {
-    fn drop(&mut self) {
-        let freezes = &self.store.freezes;
-        locked(&freezes.running).retain(|f| !Arc::ptr_eq(f, &self.frozen));
-        freezes.count.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Store {
-    /// Fixes the moment a backup shows. The caller keeps writers out for this call only (the
-    /// service does, see `Service::backup`): a write half done now would be half in it.
-    pub fn begin_backup(&self) -> Backup {
-        let mut trees = self.db.tree_names();
-        // sled lists its trees in no particular order: sorted, two backups of one store match.
-        trees.sort();
-        let frozen = Arc::new(Mutex::new(Frozen {
-            trees,
-            done: 0,
-            reached: None,
-            kept: BTreeMap::new(),
-        }));
-        let freezes = &self.freezes;
-        locked(&freezes.running).push(Arc::clone(&frozen));
-        freezes.count.fetch_add(1, Ordering::AcqRel);
-        Backup {
-            store: self.clone(),
-            frozen,
-        }
-    }
-}
-
-impl Backup {
-    /// Writes every record of every tree as it was when the backup began; returns how many.
-    pub fn write(self, out: &mut impl Write) -> Result<u64, BackupError> {
+impl Snapshot {
+    /// Writes every record of every tree as it was when the snapshot was taken; returns how
+    /// many.
+    pub fn write_backup(&self, out: &mut impl Write) -> Result<u64, BackupError> {
         let mut out = Summing {
             out,
             crc: Hasher::new(),
         };
         out.put(MAGIC)?;
-        let trees = locked(&self.frozen).trees.clone();
         let mut count = 0u64;
-        for (place, name) in trees.iter().enumerate() {
+        for name in self.trees() {
             let name_length = u8::try_from(name.len())
                 .map_err(|_| io::Error::other("a tree name longer than 255 bytes"))?;
-            out.frame(&[&[TREE, name_length], name])?;
-            let mut record = |key: &[u8], value: &[u8]| -> Result<(), BackupError> {
+            out.frame(&[&[TREE, name_length], &name])?;
+            for record in self.records(&self.store.db.open_tree(&name)?) {
+                let (key, value) = record?;
                 out.frame(&[
                     &[RECORD, name_length],
-                    name,
-                    &chunk_length(key)?,
-                    key,
-                    &chunk_length(value)?,
-                    value,
+                    &name,
+                    &chunk_length(&key)?,
+                    &key,
+                    &chunk_length(&value)?,
+                    &value,
                 ])?;
                 count += 1;
-                Ok(())
-            };
-            for item in self.store.db.open_tree(name)?.iter() {
-                let (key, value) = item?;
-                let changed = {
-                    let mut frozen = locked(&self.frozen);
-                    let changed = frozen.kept.contains_key(&(place, key.clone()));
-                    frozen.reached = Some(key.clone());
-                    changed
-                };
-                if !changed {
-                    record(&key, &value)?;
-                }
-            }
-            let kept = {
-                let mut frozen = locked(&self.frozen);
-                frozen.done = place + 1;
-                frozen.reached = None;
-                let later = frozen.kept.split_off(&(place + 1, IVec::default()));
-                std::mem::replace(&mut frozen.kept, later)
-            };
-            for ((_, key), value) in kept {
-                if let Some(value) = value {
-                    record(&key, &value)?;
-                }
             }
         }
         out.put(&[END])?;

@@ -3,7 +3,7 @@
 //! Owns the on-disk layout: one tree per concern (names in [`trees`]), the key encoding
 //! (in [`keys`]), the record encoding (in `codec`: compact binary, a relation stored with its
 //! claims), the schema version and the store's identity kept in the `meta` tree, and the
-//! upgrade from older layouts (`upgrade`). Every way in is all-or-nothing and durable before
+//! upgrade from older layouts (`upgrade`), and snapshots (`snapshot`) for backups and exports. Every way in is all-or-nothing and durable before
 //! it returns: [`Store::commit`] applies a small batch in one transaction; a [`Load`] streams a
 //! batch of any size, keeping an undo journal on disk so that an interrupted load is rolled
 //! back when the store is next opened. Each of the two moves the commit sequence once.
@@ -19,11 +19,13 @@ mod backup;
 mod codec;
 mod keys;
 mod load;
+mod snapshot;
 mod upgrade;
 
 pub use backup::BackupError;
 pub use keys::{claim_id, relation_of_claim};
 pub use load::Load;
+pub use snapshot::Snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -122,7 +124,7 @@ pub struct Store {
     dir: PathBuf,
     id: StoreId,
     /// The backups under way, which every write tells what it is about to change.
-    freezes: std::sync::Arc<backup::Freezes>,
+    freezes: std::sync::Arc<snapshot::Freezes>,
 }
 
 /// What the identity file says: which store lives here, and a sequence it has reached.

@@ -2,39 +2,31 @@
 //! `cytoscape({elements})` and `cy.json()` read. Each element's `data` holds its `id` (edges
 //! also `source` and `target`) and the shared attributes, with `claims` as a list of objects.
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 
-use super::{edge_json, graph_json, node_json, ExportError, ExportGraph};
+use super::{edge_json, graph_json, node_json, ExportEdge, Head, JsonLayout};
+use crate::model::Entity;
 
-pub(super) fn write(graph: &ExportGraph, mut out: impl Write) -> Result<(), ExportError> {
-    let nodes: Vec<Value> = graph
-        .nodes
-        .iter()
-        .map(|entity| {
-            let mut data = node_json(entity);
-            data.insert("id".into(), json!(entity.id));
-            json!({ "data": data })
-        })
-        .collect();
-    let edges: Vec<Value> = graph
-        .edges
-        .iter()
-        .map(|edge| {
-            let mut data = edge_json(edge);
-            data.insert("id".into(), json!(edge.relation.id));
-            data.insert("source".into(), json!(edge.relation.from));
-            data.insert("target".into(), json!(edge.relation.to));
-            json!({ "data": data })
-        })
-        .collect();
-    let document = json!({
-        "data": graph_json(graph),
-        "elements": { "nodes": nodes, "edges": edges },
-    });
-    serde_json::to_writer(&mut out, &document)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+fn node(entity: &Entity) -> Value {
+    let mut data = node_json(entity);
+    data.insert("id".into(), json!(entity.id));
+    json!({ "data": data })
+}
+
+fn edge(edge: &ExportEdge) -> Value {
+    let mut data = edge_json(edge);
+    data.insert("id".into(), json!(edge.relation.id));
+    data.insert("source".into(), json!(edge.relation.from));
+    data.insert("target".into(), json!(edge.relation.to));
+    json!({ "data": data })
+}
+
+pub(super) fn layout(head: &Head) -> JsonLayout {
+    JsonLayout {
+        head: format!(r#"{{"data":{},"elements":{{"nodes":["#, graph_json(head)),
+        between: r#"],"edges":["#,
+        close: "]}}",
+        node,
+        edge,
+    }
 }

@@ -8,12 +8,14 @@
 
 use std::io::Write;
 
-use quick_xml::events::{BytesDecl, Event};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::{
-    edge_values, node_values, xml_attr, AttrType, ExportError, ExportGraph, EDGE_ATTRS, NODE_ATTRS,
+    edge_values, node_values, xml_attr, AttrType, AttrValue, ExportEdge, ExportError, Head, Sink,
+    EDGE_ATTRS, NODE_ATTRS,
 };
+use crate::model::Entity;
 
 fn type_name(ty: AttrType) -> &'static str {
     match ty {
@@ -53,7 +55,7 @@ fn write_declarations<W: Write>(
 fn write_values<W: Write>(
     w: &mut Writer<W>,
     attrs: &[(&str, AttrType)],
-    values: &[Option<super::AttrValue>],
+    values: &[Option<AttrValue>],
 ) -> std::io::Result<()> {
     w.create_element("attvalues").write_inner_content(|w| {
         for (i, ((name, _), value)) in attrs.iter().zip(values).enumerate() {
@@ -72,70 +74,93 @@ fn write_values<W: Write>(
     Ok(())
 }
 
-pub(super) fn write(graph: &ExportGraph, out: impl Write) -> Result<(), ExportError> {
-    let mut writer = Writer::new_with_indent(out, b' ', 2);
-    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    writer
-        .create_element("gexf")
-        .with_attribute(xml_attr("xmlns", "http://gexf.net/1.3"))
-        .with_attribute(xml_attr(
+pub(super) struct GexfSink<W: Write> {
+    writer: Writer<W>,
+    in_edges: bool,
+}
+
+impl<W: Write> GexfSink<W> {
+    pub(super) fn new(out: W, head: &Head) -> Result<Self, ExportError> {
+        let mut w = Writer::new_with_indent(out, b' ', 2);
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        let mut root = BytesStart::new("gexf");
+        root.push_attribute(xml_attr("xmlns", "http://gexf.net/1.3"));
+        root.push_attribute(xml_attr(
             "xmlns:xsi",
             "http://www.w3.org/2001/XMLSchema-instance",
-        ))
-        .with_attribute(xml_attr(
+        ));
+        root.push_attribute(xml_attr(
             "xsi:schemaLocation",
             "http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd",
-        ))
-        .with_attribute(xml_attr("version", "1.3"))
-        .write_inner_content(|w| {
-            w.create_element("meta").write_inner_content(|w| {
-                w.create_element("creator").write_text_content(
-                    quick_xml::events::BytesText::new(concat!(
-                        "tiegraph ",
-                        env!("CARGO_PKG_VERSION")
-                    )),
-                )?;
-                w.create_element("description")
-                    .write_text_content(quick_xml::events::BytesText::new(&graph.title))?;
-                Ok(())
-            })?;
-            w.create_element("graph")
-                .with_attribute(xml_attr("mode", "static"))
-                .with_attribute(xml_attr("defaultedgetype", "directed"))
-                .write_inner_content(|w| {
-                    write_declarations(w, "node", &NODE_ATTRS)?;
-                    write_declarations(w, "edge", &EDGE_ATTRS)?;
-                    w.create_element("nodes").write_inner_content(|w| {
-                        for entity in &graph.nodes {
-                            w.create_element("node")
-                                .with_attribute(xml_attr("id", &entity.id))
-                                .with_attribute(xml_attr("label", &entity.name))
-                                .write_inner_content(|w| {
-                                    write_values(w, &NODE_ATTRS, &node_values(entity))
-                                })?;
-                        }
-                        Ok(())
-                    })?;
-                    w.create_element("edges").write_inner_content(|w| {
-                        for edge in &graph.edges {
-                            let r = &edge.relation;
-                            w.create_element("edge")
-                                .with_attribute(xml_attr("id", &r.id))
-                                .with_attribute(xml_attr("source", &r.from))
-                                .with_attribute(xml_attr("target", &r.to))
-                                .with_attribute(xml_attr("label", r.kind.as_str()))
-                                .write_inner_content(|w| {
-                                    write_values(w, &EDGE_ATTRS, &edge_values(edge))
-                                })?;
-                        }
-                        Ok(())
-                    })?;
-                    Ok(())
-                })?;
+        ));
+        root.push_attribute(xml_attr("version", "1.3"));
+        w.write_event(Event::Start(root))?;
+        w.create_element("meta").write_inner_content(|w| {
+            w.create_element("creator")
+                .write_text_content(BytesText::new(concat!(
+                    "tiegraph ",
+                    env!("CARGO_PKG_VERSION")
+                )))?;
+            w.create_element("description")
+                .write_text_content(BytesText::new(&head.title))?;
             Ok(())
         })?;
-    let mut out = writer.into_inner();
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+        let mut graph = BytesStart::new("graph");
+        graph.push_attribute(xml_attr("mode", "static"));
+        graph.push_attribute(xml_attr("defaultedgetype", "directed"));
+        w.write_event(Event::Start(graph))?;
+        write_declarations(&mut w, "node", &NODE_ATTRS)?;
+        write_declarations(&mut w, "edge", &EDGE_ATTRS)?;
+        w.write_event(Event::Start(BytesStart::new("nodes")))?;
+        Ok(GexfSink {
+            writer: w,
+            in_edges: false,
+        })
+    }
+
+    fn begin_edges(&mut self) -> Result<(), ExportError> {
+        if !self.in_edges {
+            self.writer
+                .write_event(Event::End(BytesEnd::new("nodes")))?;
+            self.writer
+                .write_event(Event::Start(BytesStart::new("edges")))?;
+            self.in_edges = true;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for GexfSink<W> {
+    fn node(&mut self, entity: &Entity) -> Result<(), ExportError> {
+        self.writer
+            .create_element("node")
+            .with_attribute(xml_attr("id", &entity.id))
+            .with_attribute(xml_attr("label", &entity.name))
+            .write_inner_content(|w| write_values(w, &NODE_ATTRS, &node_values(entity)))?;
+        Ok(())
+    }
+
+    fn edge(&mut self, edge: &ExportEdge) -> Result<(), ExportError> {
+        self.begin_edges()?;
+        let r = &edge.relation;
+        self.writer
+            .create_element("edge")
+            .with_attribute(xml_attr("id", &r.id))
+            .with_attribute(xml_attr("source", &r.from))
+            .with_attribute(xml_attr("target", &r.to))
+            .with_attribute(xml_attr("label", r.kind.as_str()))
+            .write_inner_content(|w| write_values(w, &EDGE_ATTRS, &edge_values(edge)))?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), ExportError> {
+        self.begin_edges()?;
+        for name in ["edges", "graph", "gexf"] {
+            self.writer.write_event(Event::End(BytesEnd::new(name)))?;
+        }
+        let out = self.writer.get_mut();
+        out.write_all(b"\n")?;
+        out.flush()?;
+        Ok(())
+    }
 }

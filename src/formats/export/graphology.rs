@@ -3,39 +3,35 @@
 //! nodes: [{key, attributes}], edges: [{key, source, target, attributes}]}`. Multi because
 //! several relations may join the same two entities; relation ids are the edge keys.
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 
-use super::{edge_json, graph_json, node_json, ExportError, ExportGraph};
+use super::{edge_json, graph_json, node_json, ExportEdge, Head, JsonLayout};
+use crate::model::Entity;
 
-pub(super) fn write(graph: &ExportGraph, mut out: impl Write) -> Result<(), ExportError> {
-    let nodes: Vec<Value> = graph
-        .nodes
-        .iter()
-        .map(|entity| json!({ "key": entity.id, "attributes": node_json(entity) }))
-        .collect();
-    let edges: Vec<Value> = graph
-        .edges
-        .iter()
-        .map(|edge| {
-            json!({
-                "key": edge.relation.id,
-                "source": edge.relation.from,
-                "target": edge.relation.to,
-                "attributes": edge_json(edge),
-            })
-        })
-        .collect();
-    let document = json!({
-        "attributes": graph_json(graph),
-        // A relation never joins an entity to itself (the model refuses it).
-        "options": { "type": "directed", "multi": true, "allowSelfLoops": false },
-        "nodes": nodes,
-        "edges": edges,
-    });
-    serde_json::to_writer(&mut out, &document)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+fn node(entity: &Entity) -> Value {
+    json!({ "key": entity.id, "attributes": node_json(entity) })
+}
+
+fn edge(edge: &ExportEdge) -> Value {
+    json!({
+        "key": edge.relation.id,
+        "source": edge.relation.from,
+        "target": edge.relation.to,
+        "attributes": edge_json(edge),
+    })
+}
+
+pub(super) fn layout(head: &Head) -> JsonLayout {
+    // A relation never joins an entity to itself (the model refuses it).
+    let options = json!({ "type": "directed", "multi": true, "allowSelfLoops": false });
+    JsonLayout {
+        head: format!(
+            r#"{{"attributes":{},"options":{options},"nodes":["#,
+            graph_json(head)
+        ),
+        between: r#"],"edges":["#,
+        close: "]}",
+        node,
+        edge,
+    }
 }

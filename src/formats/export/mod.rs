@@ -2,10 +2,11 @@
 //! for the tools analysts draw and compute with: Cytoscape.js, graphology (Sigma), NetworkX
 //! node-link JSON, GraphML, GEXF 1.3 (Gephi) and CSV.
 //!
-//! Owns the format-neutral [`ExportGraph`] (entities, and relations with their standing and
-//! claims, each claim with its source) built once from the service for a [`Scope`], the
-//! attribute vocabulary every format shares (so `kind`, `standing`, `claims` mean the same in
-//! all of them), and the choice of writer by [`ExportFormat`]. One file per format writes it.
+//! Owns the [`ExportPlan`] (a [`Scope`] searched once, then written record by record: entities,
+//! and relations with their standing and claims, each claim with its source), the attribute
+//! vocabulary every format shares (so `kind`, `standing`, `claims` mean the same in all of
+//! them), and the choice of writer by [`ExportFormat`]. One file per format writes it as a
+//! stream: a header, each node, each edge, a closing, so memory stays flat.
 //!
 //! List-valued attributes (aliases, identifiers, claims) are JSON in the flat formats (XML and
 //! CSV), so that nothing is lost: the CSV import reads them back. The `sources`,
@@ -27,7 +28,7 @@ use serde_json::{json, Map, Value};
 use thiserror::Error;
 
 use crate::model::{Claim, Entity, Relation, RelationWithClaims, Source, Standing};
-use crate::service::{Service, ServiceError};
+use crate::service::{Service, ServiceError, Snapshot};
 
 pub use scope::{PatternHop, Scope};
 
@@ -147,7 +148,7 @@ impl ExportError {
 #[derive(Debug, Clone)]
 pub struct ExportClaim {
     pub claim: Claim,
-    /// `None` only if the source vanished while the export was being built.
+    /// `None` only if the source was deleted while the export was being written.
     pub source: Option<Source>,
 }
 
@@ -159,91 +160,252 @@ pub struct ExportEdge {
     pub claims: Vec<ExportClaim>,
 }
 
-/// A subgraph ready to be written in any format: what it covers, its entities and relations.
-#[derive(Debug, Clone, Default)]
-pub struct ExportGraph {
+/// What every format says of the export as a whole.
+pub(crate) struct Head {
     /// What the export covers, in words ("the whole graph", "the neighbourhood of cbp, depth 2").
-    pub title: String,
-    pub nodes: Vec<Entity>,
-    pub edges: Vec<ExportEdge>,
+    pub(crate) title: String,
     /// The search behind the scope stopped at a budget or cap: there is more than this.
-    pub partial: bool,
+    pub(crate) partial: bool,
 }
 
-impl ExportGraph {
-    /// Reads what `scope` covers from the service.
-    pub fn build(service: &Service, scope: &Scope) -> Result<Self, ExportError> {
-        let (node_ids, edge_ids, partial) = scope.select(service)?;
-        Self::from_ids(service, scope.describe(), node_ids, edge_ids, partial)
+/// The entities and relations an export holds.
+enum Members {
+    /// The whole graph as it was when the export began, read while writes go on.
+    Whole(Snapshot),
+    /// These (what a search found); one deleted since is left out.
+    Listed {
+        nodes: Vec<String>,
+        edges: Vec<String>,
+    },
+}
+
+/// An export whose scope has been searched, ready to be written in any format. Writing reads
+/// one entity or relation at a time and hands it to the format's writer, so memory stays flat
+/// however large the graph (a scope's search holds only the ids it found).
+pub struct ExportPlan {
+    head: Head,
+    members: Members,
+}
+
+/// A format's writer: it writes its header when made, then takes every node, then every edge.
+trait Sink {
+    fn node(&mut self, entity: &Entity) -> Result<(), ExportError>;
+    fn edge(&mut self, edge: &ExportEdge) -> Result<(), ExportError>;
+    fn finish(&mut self) -> Result<(), ExportError>;
+}
+
+/// Sources by id, read once each; bounded, so a graph with millions of sources stays flat.
+struct SourceCache<'s> {
+    service: &'s Service,
+    sources: HashMap<String, Option<Source>>,
+}
+
+impl SourceCache<'_> {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, id: &str) -> Result<Option<Source>, ExportError> {
+        if let Some(source) = self.sources.get(id) {
+            return Ok(source.clone());
+        }
+        if self.sources.len() >= Self::MAX {
+            self.sources.clear();
+        }
+        let source = self.service.source(id)?;
+        self.sources.insert(id.to_owned(), source.clone());
+        Ok(source)
     }
 
-    /// Reads these entities and relations (a subgraph another query found) from the service.
-    pub fn from_ids(
-        service: &Service,
-        title: String,
-        node_ids: Vec<String>,
-        edge_ids: Vec<String>,
-        partial: bool,
-    ) -> Result<Self, ExportError> {
-        let mut sources: HashMap<String, Option<Source>> = HashMap::new();
-        let mut nodes = Vec::with_capacity(node_ids.len());
-        for id in node_ids {
-            // Deleted between the search and now: leave it out rather than fail the export.
-            if let Some(entity) = service.entity(&id)? {
-                nodes.push(entity);
-            }
-        }
-        let mut edges = Vec::with_capacity(edge_ids.len());
-        for id in edge_ids {
-            let Some(RelationWithClaims { relation, claims }) = service.relation(&id)? else {
-                continue;
-            };
-            let standing = service.standing(&relation, &claims);
-            let mut cited = Vec::with_capacity(claims.len());
-            for claim in claims {
-                let source = match sources.get(&claim.source) {
-                    Some(source) => source.clone(),
-                    None => {
-                        let source = service.source(&claim.source)?;
-                        sources.insert(claim.source.clone(), source.clone());
-                        source
-                    }
-                };
-                cited.push(ExportClaim { claim, source });
-            }
-            edges.push(ExportEdge {
-                relation,
-                standing,
-                claims: cited,
-            });
-        }
-        Ok(ExportGraph {
-            title,
-            nodes,
-            edges,
-            partial,
+    fn edge(&mut self, record: RelationWithClaims) -> Result<ExportEdge, ExportError> {
+        let RelationWithClaims { relation, claims } = record;
+        let standing = self.service.standing(&relation, &claims);
+        let claims = claims
+            .into_iter()
+            .map(|claim| {
+                let source = self.get(&claim.source)?;
+                Ok(ExportClaim { claim, source })
+            })
+            .collect::<Result<_, ExportError>>()?;
+        Ok(ExportEdge {
+            relation,
+            standing,
+            claims,
+        })
+    }
+}
+
+impl ExportPlan {
+    /// Searches what `scope` covers (for the whole graph: takes a snapshot).
+    pub fn select(service: &Service, scope: &Scope) -> Result<Self, ExportError> {
+        let title = scope.describe();
+        let (members, partial) = match scope.select(service)? {
+            None => (Members::Whole(service.snapshot()), false),
+            Some((nodes, edges, partial)) => (Members::Listed { nodes, edges }, partial),
+        };
+        Ok(ExportPlan {
+            head: Head { title, partial },
+            members,
         })
     }
 
-    /// Writes the graph as `format`.
-    pub fn write(&self, format: ExportFormat, out: impl Write) -> Result<(), ExportError> {
-        match format {
-            ExportFormat::Cytoscape => cytoscape::write(self, out),
-            ExportFormat::Graphology => graphology::write(self, out),
-            ExportFormat::NodeLink => node_link::write(self, out),
-            ExportFormat::Graphml => graphml::write(self, out),
-            ExportFormat::Gexf => gexf::write(self, out),
-            ExportFormat::CsvNodes => csv::write_nodes(self, out),
-            ExportFormat::CsvEdges => csv::write_edges(self, out),
+    /// These entities and relations (a subgraph another query found).
+    pub fn listed(title: String, nodes: Vec<String>, edges: Vec<String>, partial: bool) -> Self {
+        ExportPlan {
+            head: Head { title, partial },
+            members: Members::Listed { nodes, edges },
         }
     }
 
-    /// The graph as `format`, in memory (for GraphQL, which answers with a string).
-    pub fn to_string(&self, format: ExportFormat) -> Result<String, ExportError> {
+    /// Whether the search behind the scope stopped at a limit (there is more than this).
+    pub fn partial(&self) -> bool {
+        self.head.partial
+    }
+
+    /// Writes the export as `format`, one record at a time.
+    pub fn write(
+        self,
+        service: &Service,
+        format: ExportFormat,
+        out: impl Write,
+    ) -> Result<(), ExportError> {
+        let mut sink = format.sink(&self.head, out)?;
+        let mut sources = SourceCache {
+            service,
+            sources: HashMap::new(),
+        };
+        let (nodes, edges) = (
+            format != ExportFormat::CsvEdges,
+            format != ExportFormat::CsvNodes,
+        );
+        match self.members {
+            Members::Whole(snapshot) => {
+                if nodes {
+                    for entity in snapshot.entities() {
+                        sink.node(&entity.map_err(ServiceError::from)?)?;
+                    }
+                }
+                if edges {
+                    for record in snapshot.relations() {
+                        sink.edge(&sources.edge(record.map_err(ServiceError::from)?)?)?;
+                    }
+                }
+            }
+            Members::Listed {
+                nodes: node_ids,
+                edges: edge_ids,
+            } => {
+                if nodes {
+                    for id in node_ids {
+                        if let Some(entity) = service.entity(&id)? {
+                            sink.node(&entity)?;
+                        }
+                    }
+                }
+                if edges {
+                    for id in edge_ids {
+                        if let Some(record) = service.relation(&id)? {
+                            sink.edge(&sources.edge(record)?)?;
+                        }
+                    }
+                }
+            }
+        }
+        sink.finish()
+    }
+
+    /// The export as `format`, in memory (for GraphQL, which answers with a string).
+    pub fn to_string(self, service: &Service, format: ExportFormat) -> Result<String, ExportError> {
         let mut buffer = Vec::new();
-        self.write(format, &mut buffer)?;
+        self.write(service, format, &mut buffer)?;
         String::from_utf8(buffer)
             .map_err(|e| ExportError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+    }
+}
+
+impl ExportFormat {
+    fn sink<'w>(
+        self,
+        head: &Head,
+        out: impl Write + 'w,
+    ) -> Result<Box<dyn Sink + 'w>, ExportError> {
+        Ok(match self {
+            ExportFormat::Cytoscape => Box::new(JsonSink::new(out, cytoscape::layout(head))?),
+            ExportFormat::Graphology => Box::new(JsonSink::new(out, graphology::layout(head))?),
+            ExportFormat::NodeLink => Box::new(JsonSink::new(out, node_link::layout(head))?),
+            ExportFormat::Graphml => Box::new(graphml::GraphmlSink::new(out, head)?),
+            ExportFormat::Gexf => Box::new(gexf::GexfSink::new(out, head)?),
+            ExportFormat::CsvNodes => Box::new(csv::NodeSink::new(out)?),
+            ExportFormat::CsvEdges => Box::new(csv::EdgeSink::new(out)?),
+        })
+    }
+}
+
+/// How a JSON format lays out its document: what comes before the nodes, between the nodes
+/// and the edges, and after them, and each element.
+pub(crate) struct JsonLayout {
+    /// Ends with the opening `[` of the node list.
+    pub(crate) head: String,
+    /// Closes the node list and opens the edge list.
+    pub(crate) between: &'static str,
+    /// Closes the edge list and the document.
+    pub(crate) close: &'static str,
+    pub(crate) node: fn(&Entity) -> Value,
+    pub(crate) edge: fn(&ExportEdge) -> Value,
+}
+
+/// The JSON formats' writer, element by element.
+struct JsonSink<W: Write> {
+    out: W,
+    layout: JsonLayout,
+    in_edges: bool,
+    first: bool,
+}
+
+impl<W: Write> JsonSink<W> {
+    fn new(mut out: W, layout: JsonLayout) -> Result<Self, ExportError> {
+        out.write_all(layout.head.as_bytes())?;
+        Ok(JsonSink {
+            out,
+            layout,
+            in_edges: false,
+            first: true,
+        })
+    }
+
+    fn element(&mut self, value: &Value) -> Result<(), ExportError> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, value)?;
+        Ok(())
+    }
+
+    fn begin_edges(&mut self) -> Result<(), ExportError> {
+        if !self.in_edges {
+            self.out.write_all(self.layout.between.as_bytes())?;
+            self.in_edges = true;
+            self.first = true;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn node(&mut self, entity: &Entity) -> Result<(), ExportError> {
+        self.element(&(self.layout.node)(entity))
+    }
+
+    fn edge(&mut self, edge: &ExportEdge) -> Result<(), ExportError> {
+        self.begin_edges()?;
+        self.element(&(self.layout.edge)(edge))
+    }
+
+    fn finish(&mut self) -> Result<(), ExportError> {
+        self.begin_edges()?;
+        self.out.write_all(self.layout.close.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(())
     }
 }
 
@@ -472,15 +634,15 @@ pub(crate) fn edge_json(edge: &ExportEdge) -> Map<String, Value> {
 }
 
 /// What the JSON formats put at graph level.
-pub(crate) fn graph_json(graph: &ExportGraph) -> Map<String, Value> {
+pub(crate) fn graph_json(head: &Head) -> Value {
     let mut data = Map::new();
-    data.insert("name".into(), json!(graph.title));
+    data.insert("name".into(), json!(head.title));
     data.insert(
         "generator".into(),
         json!(concat!("tiegraph ", env!("CARGO_PKG_VERSION"))),
     );
-    data.insert("partial".into(), json!(graph.partial));
-    data
+    data.insert("partial".into(), json!(head.partial));
+    Value::Object(data)
 }
 
 /// Escapes text for XML content or a double-quoted attribute. Line breaks and tabs become

@@ -3,42 +3,34 @@
 //! edges: [{source, target, key, ...}]}`. Read it with `nx.node_link_graph(d, edges="edges")`;
 //! the relation id is the multigraph edge key.
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 
-use super::{edge_json, graph_json, node_json, ExportError, ExportGraph};
+use super::{edge_json, graph_json, node_json, ExportEdge, Head, JsonLayout};
+use crate::model::Entity;
 
-pub(super) fn write(graph: &ExportGraph, mut out: impl Write) -> Result<(), ExportError> {
-    let nodes: Vec<Value> = graph
-        .nodes
-        .iter()
-        .map(|entity| {
-            let mut data = node_json(entity);
-            data.insert("id".into(), json!(entity.id));
-            Value::Object(data)
-        })
-        .collect();
-    let edges: Vec<Value> = graph
-        .edges
-        .iter()
-        .map(|edge| {
-            let mut data = edge_json(edge);
-            data.insert("source".into(), json!(edge.relation.from));
-            data.insert("target".into(), json!(edge.relation.to));
-            data.insert("key".into(), json!(edge.relation.id));
-            Value::Object(data)
-        })
-        .collect();
-    let document = json!({
-        "directed": true,
-        "multigraph": true,
-        "graph": graph_json(graph),
-        "nodes": nodes,
-        "edges": edges,
-    });
-    serde_json::to_writer(&mut out, &document)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+fn node(entity: &Entity) -> Value {
+    let mut data = node_json(entity);
+    data.insert("id".into(), json!(entity.id));
+    Value::Object(data)
+}
+
+fn edge(edge: &ExportEdge) -> Value {
+    let mut data = edge_json(edge);
+    data.insert("source".into(), json!(edge.relation.from));
+    data.insert("target".into(), json!(edge.relation.to));
+    data.insert("key".into(), json!(edge.relation.id));
+    Value::Object(data)
+}
+
+pub(super) fn layout(head: &Head) -> JsonLayout {
+    JsonLayout {
+        head: format!(
+            r#"{{"directed":true,"multigraph":true,"graph":{},"nodes":["#,
+            graph_json(head)
+        ),
+        between: r#"],"edges":["#,
+        close: "]}",
+        node,
+        edge,
+    }
 }

@@ -71,6 +71,9 @@ impl PatternHop {
     }
 }
 
+/// What a searched scope holds: entity ids, relation ids, and whether the search stopped short.
+pub(super) type Selected = (Vec<String>, Vec<String>, bool);
+
 fn bad(message: impl Into<String>) -> ExportError {
     ExportError::BadRequest(message.into())
 }
@@ -151,23 +154,11 @@ impl Scope {
         }
     }
 
-    /// Entity ids, relation ids, and whether a search stopped short.
-    pub(super) fn select(
-        &self,
-        service: &Service,
-    ) -> Result<(Vec<String>, Vec<String>, bool), ExportError> {
+    /// Entity ids, relation ids, and whether a search stopped short; `None` for the whole
+    /// graph, which is read as it goes rather than listed.
+    pub(super) fn select(&self, service: &Service) -> Result<Option<Selected>, ExportError> {
         match self {
-            Scope::All => {
-                let nodes = service
-                    .all_entities()
-                    .map(|e| e.map(|e| e.id))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let edges = service
-                    .all_relations()
-                    .map(|r| r.map(|r| r.relation.id))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((nodes, edges, false))
-            }
+            Scope::All => Ok(None),
             Scope::Neighborhood {
                 id,
                 depth,
@@ -176,7 +167,7 @@ impl Scope {
             } => {
                 let view =
                     service.neighborhood(id, *depth, relation_kinds, *include_denied, None)?;
-                Ok((view.nodes, view.edges, view.partial))
+                Ok(Some((view.nodes, view.edges, view.partial)))
             }
             Scope::Paths {
                 from,
@@ -210,7 +201,7 @@ impl Scope {
                         }
                     }
                 }
-                Ok((nodes, edges, page.partial || page.has_next))
+                Ok(Some((nodes, edges, page.partial || page.has_next)))
             }
         }
     }
