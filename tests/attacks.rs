@@ -829,10 +829,10 @@ async fn every_refusal_has_the_error_shape_and_says_what_to_do() {
                 .await
                 .unwrap(),
             200,
-            "PERSISTED_QUERY_NOT_SUPPORTED",
+            "PERSISTED_QUERY_NOT_FOUND",
         ),
         (
-            "persisted query over GET",
+            "persisted query over GET, with a hash that is no hash",
             client
                 .get(&graphql)
                 .query(&[("extensions", r#"{"persistedQuery":{"version":1,"sha256Hash":"abc"}}"#)])
@@ -840,7 +840,7 @@ async fn every_refusal_has_the_error_shape_and_says_what_to_do() {
                 .await
                 .unwrap(),
             200,
-            "PERSISTED_QUERY_NOT_SUPPORTED",
+            "BAD_REQUEST",
         ),
         ("export without format", client.get(format!("{}/export", server.url)).send().await.unwrap(), 400, "BAD_REQUEST"),
         (
@@ -931,6 +931,139 @@ async fn every_refusal_has_the_error_shape_and_says_what_to_do() {
     assert_eq!(
         taken["errors"][0]["message"], "the id `acme` is already taken by an entity",
         "{taken}"
+    );
+    still_answering(&server.url).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_follow_apollos_protocol() {
+    use sha2::Digest;
+    let server = TestServer::start().await;
+    let graphql = format!("{}/graphql", server.url);
+    let query = "{ entity(id: \"cbp\") { name } }";
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let hash_only_get = || {
+        server
+            .client
+            .get(&graphql)
+            .header("accept", "application/json")
+            .query(&[("extensions", extensions.to_string())])
+            .send()
+    };
+    // Apollo's link first sends the hash alone; an unknown hash asks for the document.
+    let first: Value = hash_only_get().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        first["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+        "{first}"
+    );
+    assert!(first["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("PersistedQueryNotFound"));
+    // Then the document with its hash, which runs and is remembered.
+    let sent: Value = server
+        .client
+        .post(&graphql)
+        .json(&json!({ "query": query, "extensions": extensions }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent["data"]["entity"]["name"], "U.S. Customs and Border Protection",
+        "{sent}"
+    );
+    // From then on the hash alone runs it, over GET and POST.
+    let again: Value = hash_only_get().await.unwrap().json().await.unwrap();
+    assert_eq!(again, sent);
+    let posted: Value = server
+        .client
+        .post(&graphql)
+        .json(&json!({ "extensions": extensions }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted, sent);
+    // A document that does not match its hash is refused, and not remembered.
+    let other = "{ stats { entities } }";
+    let mismatch: Value = server
+        .client
+        .post(&graphql)
+        .json(&json!({ "query": other, "extensions": extensions }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mismatch["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{mismatch}"
+    );
+    assert_eq!(
+        hash_only_get()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+        sent
+    );
+    server.stop().await;
+}
+
+/// What the server answers to `request` sent raw: the status line and the JSON body.
+async fn raw_answer(server: &TestServer, request: &[u8]) -> (String, Value) {
+    let mut stream = TcpStream::connect(address(server)).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let status = head.lines().next().unwrap().to_owned();
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test]
+async fn request_heads_hyper_cannot_read_are_refused_in_the_error_shape() {
+    let server = TestServer::start().await;
+    for garbage in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+    ] {
+        let (status, body) = raw_answer(&server, garbage).await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+            "{body}"
+        );
+        assert!(body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed"));
+    }
+    let mut huge = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 300_000));
+    huge.extend(b"\r\n\r\n");
+    let (status, body) = raw_answer(&server, &huge).await;
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert_eq!(
+        body["errors"][0]["extensions"]["limit"], "maxHeadBytes",
+        "{body}"
     );
     still_answering(&server.url).await;
     server.stop().await;

@@ -36,8 +36,8 @@ pub enum ErrorCode {
     QueryTooLarge,
     /// The request body is over the size limit.
     PayloadTooLarge,
-    /// A persisted-query hash without the query: this server keeps no persisted queries.
-    PersistedQueryNotSupported,
+    /// A persisted-query hash this server does not know (yet): send the query with it.
+    PersistedQueryNotFound,
     /// A read took longer than the request time limit and was stopped.
     RequestTimeout,
     /// A whole-graph export over the configured size.
@@ -59,7 +59,7 @@ impl ErrorCode {
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             ErrorCode::QueryTooLarge => "QUERY_TOO_LARGE",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::ExportTooLarge => "EXPORT_TOO_LARGE",
         }
@@ -196,7 +196,7 @@ fn stops_a_request(code: &str) -> bool {
         ErrorCode::GraphqlParseFailed,
         ErrorCode::GraphqlValidationFailed,
         ErrorCode::QueryTooLarge,
-        ErrorCode::PersistedQueryNotSupported,
+        ErrorCode::PersistedQueryNotFound,
     ]
     .iter()
     .any(|c| c.as_str() == code)

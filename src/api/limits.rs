@@ -131,14 +131,6 @@ pub struct Prepared {
 /// Checks `request` against `limits` and parses it. Cheap for ordinary documents; call
 /// [`prepare_off_runtime`] from async code, which moves large ones to the blocking pool.
 pub fn prepare(limits: &SchemaLimits, mut request: Request) -> Result<Prepared, Refusal> {
-    if request.query.trim().is_empty() && request.extensions.contains_key("persistedQuery") {
-        // Apollo's automatic persisted queries: its link falls back to sending the whole query
-        // when it sees this code (the message is the one its older versions compare against).
-        return Err(Refusal::new(
-            ErrorCode::PersistedQueryNotSupported,
-            "PersistedQueryNotSupported: this server keeps no persisted queries; send the whole query in `query`",
-        ));
-    }
     check_text(&request.query, limits)?;
     let document = async_graphql::parser::parse_query(&request.query).map_err(parse_refusal)?;
     measure(&document, limits)?;
@@ -172,7 +164,7 @@ pub async fn prepare_off_runtime(
 }
 
 /// The checks on the text alone: its size, and how deep its brackets nest.
-fn check_text(query: &str, limits: &SchemaLimits) -> Result<(), Refusal> {
+pub(super) fn check_text(query: &str, limits: &SchemaLimits) -> Result<(), Refusal> {
     if query.len() > limits.max_document_bytes {
         return Err(Refusal::over(
             ErrorCode::QueryTooLarge,

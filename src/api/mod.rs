@@ -14,6 +14,7 @@ mod export;
 mod inputs;
 mod limits;
 mod mutation;
+mod persisted;
 mod query;
 mod socket;
 mod subscription;
@@ -32,7 +33,8 @@ pub use async_graphql::parser::types::OperationType;
 pub use error::{
     client_message, code_of, ensure_codes, error_document, grouped, ErrorCode, LimitHit,
 };
-pub use limits::{prepare, prepare_off_runtime, Prepared, Refusal, MAX_NESTING};
+use limits::prepare_off_runtime;
+pub use limits::{prepare, Prepared, Refusal, MAX_NESTING};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use socket::{session, Outgoing, SocketExecutor, SocketLimits, SocketProtocol};
@@ -164,6 +166,7 @@ pub struct Api {
     pub schema: TiegraphSchema,
     pub limits: SchemaLimits,
     exports: ExportSlots,
+    persisted: Arc<persisted::PersistedQueries>,
 }
 
 impl Api {
@@ -173,7 +176,15 @@ impl Api {
             schema: build(service, limits, exports.clone()),
             limits,
             exports,
+            persisted: Arc::default(),
         }
+    }
+
+    /// Admits one request: fills in a persisted query's document (or remembers it), then checks
+    /// it against the limits and parses it, off the async runtime when it is large.
+    pub async fn prepare(&self, mut request: async_graphql::Request) -> Result<Prepared, Refusal> {
+        self.persisted.resolve(&self.limits, &mut request)?;
+        prepare_off_runtime(self.limits, request).await
     }
 
     /// A slot to build an export in, held until the export has been sent; refused at once

@@ -21,7 +21,7 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::{ensure_codes, grouped, ErrorCode, LimitHit};
-use super::limits::{prepare_off_runtime, Refusal};
+use super::limits::Refusal;
 use super::{Api, Caller, OperationType};
 
 /// Limits of the websocket path beyond those of each operation.
@@ -101,7 +101,7 @@ impl SocketExecutor {
         session_data: Option<Arc<Data>>,
         connection_slot: OwnedSemaphorePermit,
     ) -> BoxStream<'static, Response> {
-        let prepared = match prepare_off_runtime(self.api.limits, request).await {
+        let prepared = match self.api.prepare(request).await {
             Ok(prepared) => prepared,
             Err(refusal) => return refused(&refusal),
         };

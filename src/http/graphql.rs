@@ -20,8 +20,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{challenge, timed_out, AppState};
 use crate::api::{
-    error_document, execute, prepare_off_runtime, request_from_params, requests_from_body,
-    unauthorized_message, Answer, Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
+    error_document, execute, request_from_params, requests_from_body, unauthorized_message, Answer,
+    Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -181,7 +181,7 @@ pub async fn get(
         Ok(request) => request,
         Err(refusal) => return malformed(&state, media, &refusal),
     };
-    let prepared = match prepare_off_runtime(state.api.limits, request).await {
+    let prepared = match state.api.prepare(request).await {
         Ok(prepared) => prepared,
         Err(refusal) => return refused(&state, media, &refusal),
     };
@@ -280,7 +280,7 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     };
     let mut prepared: Vec<Prepared> = Vec::with_capacity(received.requests.len());
     for request in received.requests {
-        match prepare_off_runtime(state.api.limits, request).await {
+        match state.api.prepare(request).await {
             Ok(request) => prepared.push(request),
             Err(refusal) => return refused(&state, media, &refusal),
         }

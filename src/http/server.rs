@@ -13,6 +13,11 @@
 //!   it is open, an upgraded websocket included; past `max_connections` a new connection gets
 //!   a 503 in the error shape and is closed, so the process keeps file descriptors for the
 //!   connections it serves.
+//! - **hyper's own refusals in the error shape.** A request head hyper cannot read (not HTTP,
+//!   a malformed header, headers over [`MAX_HEAD_BYTES`]) is answered by hyper itself, with an
+//!   empty `400` or `431`, before any of our code runs. [`TimedIo`] recognises those answers
+//!   (a `4xx` with `connection: close` and no body, which our own refusals never are) and
+//!   writes the same status with a JSON error in their place.
 //! - **Bounded shutdown.** On shutdown the listener closes, idle connections close at once,
 //!   requests under way get `shutdown_grace` to finish, and every connection still open after
 //!   it is dropped; the store is then flushed.
@@ -48,6 +53,9 @@ const REFUSALS_AT_ONCE: usize = 64;
 
 /// How long an over-the-cap connection is given to take its 503.
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// The most a request head (request line and headers) may take; hyper answers `431` past it.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// A connection's slot under the cap. Requests carry a clone, so an upgraded websocket keeps
 /// the slot after its HTTP connection has handed it over.
@@ -123,7 +131,8 @@ async fn connection(stream: TcpStream, app: Router, slot: OwnedSemaphorePermit, 
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout);
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
     let connection = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(connection);
     let deadline = tokio::select! {
@@ -165,13 +174,46 @@ async fn refuse(mut stream: TcpStream, max: usize, _permit: OwnedSemaphorePermit
     .await;
 }
 
-/// A stream whose writes fail once they have made no progress for `timeout`: the peer has
-/// stopped reading.
+/// A client's stream: writes fail once they have made no progress for `timeout` (the peer has
+/// stopped reading), and hyper's bodiless refusals are written in the error shape instead.
 pub(crate) struct TimedIo<T> {
     inner: T,
     timeout: Duration,
     /// Running while a write waits for the peer; reset by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// What is being written in place of one of hyper's refusals, and how much of it is out.
+    replacement: Option<(Vec<u8>, usize)>,
+}
+
+/// Our answer in place of hyper's, when `head` is one of hyper's bodiless refusals.
+fn replace_hyper_refusal(head: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(head.get(..head.len().min(200))?).ok()?;
+    let status_line = text.strip_prefix("HTTP/1.1 ")?;
+    let (status, rest) = status_line.split_once("\r\n")?;
+    if !status.starts_with('4') || !rest.starts_with("connection: close\r\ncontent-length: 0\r\n") {
+        return None;
+    }
+    let message = if status.starts_with("431") {
+        format!(
+            "the request's headers are too large: the server reads at most about {} KiB of request line and headers",
+            MAX_HEAD_BYTES / 1024
+        )
+    } else {
+        "the request is not HTTP/1.1 the server can read: its request line or a header is malformed"
+            .to_owned()
+    };
+    let limit = status.starts_with("431").then_some(LimitHit {
+        name: "maxHeadBytes",
+        max: MAX_HEAD_BYTES as u64,
+    });
+    let body = error_document(ErrorCode::BadRequest, &message, limit).to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 impl<T> TimedIo<T> {
@@ -180,6 +222,7 @@ impl<T> TimedIo<T> {
             inner,
             timeout,
             stalled: None,
+            replacement: None,
         }
     }
 
@@ -223,6 +266,35 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
     }
 }
 
+impl<T: AsyncWrite + Unpin> TimedIo<T> {
+    /// Writes our answer in place of hyper's refusal `buf`; done when all of it is out, and
+    /// then reports `buf` written.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            let Some((bytes, sent)) = &mut self.replacement else {
+                return Poll::Ready(Ok(buf.len()));
+            };
+            if *sent == bytes.len() {
+                self.replacement = None;
+                return Poll::Ready(Ok(buf.len()));
+            }
+            let poll = Pin::new(&mut self.inner).poll_write(cx, &bytes[*sent..]);
+            match self.progress(poll, cx) {
+                Poll::Ready(Ok(n)) => {
+                    if let Some((_, sent)) = &mut self.replacement {
+                        *sent += n;
+                    }
+                    if n == 0 {
+                        return Poll::Ready(Ok(0));
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
 impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -230,6 +302,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if this.replacement.is_none() {
+            this.replacement = replace_hyper_refusal(buf).map(|bytes| (bytes, 0));
+        }
+        if this.replacement.is_some() {
+            return this.poll_replacement(cx, buf);
+        }
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         this.progress(poll, cx)
     }
@@ -240,6 +318,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        // hyper's refusals are one buffer; a vectored write of one goes the plain way.
+        let mut written = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(only), None) = (written.next(), written.next()) {
+            return Pin::new(this).poll_write(cx, only);
+        }
         let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         this.progress(poll, cx)
     }
