@@ -28,6 +28,8 @@ mod integrity;
 mod live;
 // Limits, load shedding, slow clients, tokens, metrics.
 mod hardening;
+// Finding entities, claims and sources by the words people type.
+mod finding;
 // Hub-proof searches: frontiers, pages from one search, cursors across versions, admission.
 mod searches;
 // The attacks of issue 10, each while /health and an ordinary query keep being answered.

@@ -71,14 +71,15 @@ macro_rules! connection {
     };
 }
 
-use super::types::{Entity, Path, Reach, Relation};
+use super::types::{Claim, Entity, Path, Reach, Relation, Source};
 
 connection!(
     EntityConnection,
     EntityEdge,
     Entity,
-    "A page of entities, in id order.",
-    "An entity and its cursor."
+    "A page of entities: in id order, or best match first for a text search.",
+    "An entity and its cursor.",
+    total_count: Option<i32> => "Entities in all, across every page. Null on `entities` unless asked for in the same query (then counted, which costs a scan of the entities when the query filters)."
 );
 connection!(
     RelationConnection,
@@ -86,6 +87,22 @@ connection!(
     Relation,
     "A page of relations, in relation-id order.",
     "A relation and its cursor."
+);
+connection!(
+    ClaimConnection,
+    ClaimEdge,
+    Claim,
+    "A page of the claims a search found, in relation-id order.",
+    "A claim and its cursor (the claim's id).",
+    partial: bool => "True when the search stopped at its budget before reading every relation: there may be more claims. When `hasNextPage` is true, the next page goes on from `endCursor`; a page cut short with no claims at all needs a larger budget."
+);
+connection!(
+    SourceConnection,
+    SourceEdge,
+    Source,
+    "A page of the sources a search found, in id order.",
+    "A source and its cursor (the source's id).",
+    partial: bool => "True when the search stopped at its budget before reading every source: there may be more. When `hasNextPage` is true, the next page goes on from `endCursor`."
 );
 connection!(
     PathConnection,

@@ -3,7 +3,9 @@ use async_graphql::{Context, Object, Result, ID};
 use crate::model;
 use crate::service::{ConnectedRequest, PathRequest, ShortestRequest};
 
-use super::connection::{EntityConnection, PathConnection, ReachConnection};
+use super::connection::{
+    ClaimConnection, EntityConnection, PathConnection, ReachConnection, SourceConnection,
+};
 use super::enums::{EntityKind, ExportFormat, ExportScope, RelationKind};
 use super::error::{bad_input, to_graphql};
 use super::inputs::{self, hop_specs, BudgetInput, HopInput};
@@ -30,16 +32,30 @@ impl QueryRoot {
             .map(Entity::loaded))
     }
 
-    /// Entities in id order, optionally of one kind and matching a search.
+    /// Entities, filtered by kind, country, identifier and text. Without `search` they come in
+    /// id order; with it, best match first: every word of the search must be found, in any
+    /// order, ignoring case and accents, in the id, name, aliases or description; a search
+    /// that is a whole name or alias comes first, then entities where every word is a whole
+    /// word, then the start of one, then inside one (`ICE` finds ICE before RAICES), and
+    /// matches in names before matches in descriptions.
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn entities(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only entities of this kind.")] kind: Option<EntityKind>,
-        #[graphql(desc = "Case-insensitive text to find in the id, name or aliases.")]
+        #[graphql(
+            desc = "Words to find, in any order, ignoring case and accents (`customs border`, `cafe`)."
+        )]
         search: Option<String>,
+        #[graphql(desc = "Only entities of this country (ISO 3166-1 alpha-2, any case).")]
+        country: Option<String>,
+        #[graphql(
+            desc = "Only entities with this identifier, written `scheme:value` (`uei:J7M9HPTGJ1S9`), any case."
+        )]
+        identifier: Option<String>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
         #[graphql(desc = "The cursor of the last entity of the previous page.")] after: Option<
             String,
@@ -47,14 +63,21 @@ impl QueryRoot {
     ) -> Result<EntityConnection> {
         let service = service(ctx);
         let first = page_size(first, service.limits().max_page)?;
-        let page = service
-            .entities(
-                kind.map(Into::into),
-                search.as_deref(),
-                after.as_deref(),
-                first,
-            )
-            .map_err(to_graphql)?;
+        if identifier.as_deref().is_some_and(|i| !i.contains(':')) {
+            return Err(bad_input(
+                "identifier",
+                "an identifier is written `scheme:value`, e.g. `uei:J7M9HPTGJ1S9`",
+            ));
+        }
+        let query = crate::graph::EntityQuery::new(kind.map(Into::into), country, identifier)
+            .text(search.as_deref());
+        let count = ctx.look_ahead().field("totalCount").exists();
+        let cursor = after.clone();
+        // A text search or a count reads every entity of the index: off the async runtime.
+        let page = blocking(ctx, move |s| {
+            s.entities(&query, cursor.as_deref(), first, count)
+        })
+        .await?;
         Ok(entity_connection(page, after.is_some()))
     }
 
@@ -86,6 +109,84 @@ impl QueryRoot {
         #[graphql(desc = "The claim's id.")] id: ID,
     ) -> Result<Option<Claim>> {
         Ok(service(ctx).claim(&id).map_err(to_graphql)?.map(Claim))
+    }
+
+    /// Claims whose quote or claimant holds every word of `search`, in any order, ignoring case
+    /// and accents: who said "operational backbone", and where. The search reads the
+    /// relations in id order, so a page is bounded by the budget (`partial` says when it was
+    /// cut short).
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
+    )]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Words the quote or the claimant holds (`operational backbone`).")]
+        search: String,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last claim of the previous page.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
+            BudgetInput,
+        >,
+    ) -> Result<ClaimConnection> {
+        let first = page_size(first, service(ctx).limits().max_page)?;
+        let budget = inputs::budget(budget)?;
+        let cursor = after.clone();
+        let page = blocking(ctx, move |s| {
+            s.search_claims(&search, cursor.as_deref(), first, budget)
+        })
+        .await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|c| (c.id.clone(), Claim(c)))
+            .collect();
+        Ok(ClaimConnection::new(
+            items,
+            after.is_some(),
+            page.has_next,
+            page.partial,
+        ))
+    }
+
+    /// Sources whose id, title, publisher or address holds every word of `search`, in any
+    /// order, ignoring case and accents, in id order; bounded by the budget like `claims`.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
+    )]
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Words the source's id, title, publisher or address holds.")]
+        search: String,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last source of the previous page.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Less work than the server allows, to bound this search.")] budget: Option<
+            BudgetInput,
+        >,
+    ) -> Result<SourceConnection> {
+        let first = page_size(first, service(ctx).limits().max_page)?;
+        let budget = inputs::budget(budget)?;
+        let cursor = after.clone();
+        let page = blocking(ctx, move |s| {
+            s.search_sources(&search, cursor.as_deref(), first, budget)
+        })
+        .await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|s| (s.id.clone(), Source(s)))
+            .collect();
+        Ok(SourceConnection::new(
+            items,
+            after.is_some(),
+            page.has_next,
+            page.partial,
+        ))
     }
 
     /// Any record by id: an entity, relation, source or claim; null when none has it.

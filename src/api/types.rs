@@ -262,9 +262,10 @@ pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -
     let items = page
         .entities
         .into_iter()
-        .map(|e| (e.id.clone(), Entity::loaded(e)))
+        .map(|(cursor, e)| (cursor, Entity::loaded(e)))
         .collect();
-    EntityConnection::new(items, has_previous, page.has_next)
+    let total = page.total.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+    EntityConnection::new(items, has_previous, page.has_next, total)
 }
 
 /// A sum of money.

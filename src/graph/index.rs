@@ -10,20 +10,15 @@ use crate::model::{
 };
 
 use super::adjacency::{Adjacency, Tie};
+use super::search::EntityQuery;
 
 /// What the index keeps of an entity: enough to filter and to search by name.
 #[derive(Debug, Clone)]
 pub struct NodeData {
     pub id: Box<str>,
     pub kind: EntityKind,
-    /// Lower-cased id, name and aliases, separated by newlines, for substring search.
+    /// What finds it: see `search.rs`.
     pub(super) search_text: Box<str>,
-}
-
-impl NodeData {
-    pub fn matches(&self, lowercase_needle: &str) -> bool {
-        self.search_text.contains(lowercase_needle)
-    }
 }
 
 /// What the index keeps of a relation: enough to filter a traversal. Its id is kept apart, in
@@ -251,15 +246,6 @@ impl Holder {
     }
 }
 
-fn search_text(entity: &Entity) -> Box<str> {
-    let mut text = entity.id.clone();
-    for name in std::iter::once(&entity.name).chain(&entity.aliases) {
-        text.push('\n');
-        text.push_str(&name.to_lowercase());
-    }
-    text.into_boxed_str()
-}
-
 impl GraphIndex {
     pub fn new() -> Self {
         Self::default()
@@ -387,7 +373,7 @@ impl GraphIndex {
         let data = NodeData {
             id: entity.id.as_str().into(),
             kind: entity.kind,
-            search_text: search_text(entity),
+            search_text: super::search::search_text(entity),
         };
         match self.entities.get(entity.id.as_str()) {
             Some(&node) => {
@@ -777,14 +763,12 @@ impl GraphIndex {
             .any(|e| e.weight().kind == RelationKind::OfficerOf && !e.weight().denied)
     }
 
-    /// Entities in id order after `after`, of `kind` if given, whose id, name or alias contains
-    /// `search` (case-insensitive). Yields at most `limit`.
-    pub fn list_entities<'a>(
+    /// The entities `query` finds, with their rank, in id order after `after`.
+    pub fn find_entities<'a>(
         &'a self,
-        kind: Option<EntityKind>,
-        search: Option<&'a str>,
+        query: &'a EntityQuery,
         after: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a NodeData> + 'a {
+    ) -> impl Iterator<Item = (u8, &'a NodeData)> + 'a {
         use std::ops::Bound;
         let lower = match after {
             Some(after) => Bound::Excluded(after),
@@ -793,8 +777,11 @@ impl GraphIndex {
         self.entities
             .range::<str, _>((lower, Bound::Unbounded))
             .map(|(_, &node)| &self.graph[node])
-            .filter(move |data| kind.is_none_or(|k| data.kind == k))
-            .filter(move |data| search.is_none_or(|needle| data.matches(needle)))
+            .filter_map(|data| {
+                query
+                    .rank(data.kind, &data.search_text)
+                    .map(|rank| (rank, data))
+            })
     }
 
     /// Every relation id in the index, unordered; for consistency checks.

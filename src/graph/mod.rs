@@ -19,6 +19,7 @@ mod neighborhood;
 mod order;
 mod paths;
 mod pattern;
+mod search;
 mod shortest;
 mod snapshot;
 
@@ -32,5 +33,6 @@ pub use pattern::MAX_POSITIONS;
 /// An entity's place in the index: a handle only the index gives out and understands, so that
 /// no other layer needs petgraph.
 pub use petgraph::stable_graph::NodeIndex as Node;
+pub use search::EntityQuery;
 pub use shortest::{shortest_paths, ShortestQuery};
 pub use snapshot::SnapshotError;

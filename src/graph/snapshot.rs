@@ -5,7 +5,7 @@
 //! snapshot costs a rebuild, never a wrong index.
 //!
 //! ```text
-//! "TIEGRAPH-INDEX 4\n", tag length u8, tag, entity count u64, relation count u64, source count u64
+//! "TIEGRAPH-INDEX 5\n", tag length u8, tag, entity count u64, relation count u64, source count u64
 //! per source: id (u16 length + bytes)
 //! per entity: kind u8, id (u16 length + bytes), search text (u32 length + bytes)
 //! per relation: id (u16 length + bytes), kind u8, what its claims say u8 (bits: 1 asserted,
@@ -29,7 +29,7 @@ use crate::model::{DaySpan, EntityKind, RelationKind};
 use super::index::{Says, NO_SOURCE};
 use super::{EdgeData, GraphIndex, NodeData};
 
-const MAGIC: &[u8] = b"TIEGRAPH-INDEX 4\n";
+const MAGIC: &[u8] = b"TIEGRAPH-INDEX 5\n";
 
 /// Why a snapshot was not used.
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,6 @@ pub use records::{
 };
 pub use standing::derive_standing;
 pub use validate::{
-    check_slug, is_country_code, slugify, validate_claim, validate_entity, validate_relation,
-    validate_source,
+    check_slug, is_country_code, search_words, slugify, validate_claim, validate_entity,
+    validate_relation, validate_source,
 };

@@ -270,16 +270,13 @@ pub fn validate_claim(claim: &Claim) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// A slug made from free text: `U.S. Customs & Border Protection` becomes
-/// `u-s-customs-border-protection`. Letters outside ASCII are transliterated (`Café René`
-/// becomes `cafe-rene`, `Иван Петров` `ivan-petrov`, `北京` `bei-jing`); characters with no
-/// Latin form are written as their code points (`u-a000`), so no name gives an empty or
-/// unreadable slug.
-pub fn slugify(text: &str) -> String {
+/// The words of free text, transliterated to lower-case ASCII as [`slugify`] does, each
+/// followed by `separator`.
+fn ascii_words(text: &str, separator: char) -> String {
     let mut slug = String::new();
     let separate = |slug: &mut String| {
-        if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
+        if !slug.is_empty() && !slug.ends_with(separator) {
+            slug.push(separator);
         }
     };
     for c in text.chars() {
@@ -309,7 +306,7 @@ pub fn slugify(text: &str) -> String {
                 }
                 None if c.is_alphanumeric() => {
                     separate(&mut slug);
-                    slug.push_str(&format!("u-{:x}", u32::from(c)));
+                    slug.push_str(&format!("u{separator}{:x}", u32::from(c)));
                     separate(&mut slug);
                 }
                 // Punctuation and symbols, in any script, separate words.
@@ -317,6 +314,16 @@ pub fn slugify(text: &str) -> String {
             }
         }
     }
+    slug
+}
+
+/// A slug made from free text: `U.S. Customs & Border Protection` becomes
+/// `u-s-customs-border-protection`. Letters outside ASCII are transliterated (`Café René`
+/// becomes `cafe-rene`, `Иван Петров` `ivan-petrov`, `北京` `bei-jing`); characters with no
+/// Latin form are written as their code points (`u-a000`), so no name gives an empty or
+/// unreadable slug.
+pub fn slugify(text: &str) -> String {
+    let slug = ascii_words(text, '-');
     let mut slug: String = slug
         .trim_end_matches('-')
         .chars()
@@ -329,4 +336,10 @@ pub fn slugify(text: &str) -> String {
         slug.push('x');
     }
     slug
+}
+
+/// Free text as search compares it: its words transliterated to lower-case ASCII, one space
+/// between them (`Café René` is `cafe rene`, `U.S. Customs & Border` `u s customs border`).
+pub fn search_words(text: &str) -> String {
+    ascii_words(text, ' ').trim_end().to_owned()
 }

@@ -27,7 +27,7 @@ pub use error::ServiceError;
 pub use load::{ImportItem, ImportSummary, LoadPhase};
 pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
-    Reach, ShortestRequest, SubgraphView, Topology,
+    Reach, ShortestRequest, SubgraphView, TextPage, Topology,
 };
 pub use searches::{SearchLimits, SearchStats};
 pub use writes::Deleted;

@@ -2,14 +2,16 @@
 //! (topology) and the store (details).
 
 use crate::graph::{
-    self, Budget, BudgetLimits, EdgeFilter, GraphIndex, HopSpec, KindSet, PathQuery, ShortestQuery,
+    self, Budget, BudgetLimits, EdgeFilter, EntityQuery, GraphIndex, HopSpec, KindSet, PathQuery,
+    ShortestQuery,
 };
 use crate::model::{
-    derive_standing, slugify, Claim, Direction, Entity, EntityKind, PartialDate, Relation,
-    RelationKind, RelationWithClaims, Source, Standing,
+    derive_standing, search_words, slugify, Claim, Direction, Entity, EntityKind, PartialDate,
+    Relation, RelationKind, RelationWithClaims, Source, Standing,
 };
 
 use super::{Result, Service, ServiceError};
+use crate::store::{claim_sequence, relation_of_claim};
 
 /// Any record, looked up by an id that may name any type.
 #[derive(Debug, Clone)]
@@ -23,8 +25,45 @@ pub enum NodeRecord {
 /// A page of entities in id order.
 #[derive(Debug, Clone, Default)]
 pub struct EntityPage {
-    pub entities: Vec<Entity>,
+    /// Each entity with the cursor that marks its place.
+    pub entities: Vec<(String, Entity)>,
     pub has_next: bool,
+    /// Entities in all, across every page, when it was asked for.
+    pub total: Option<usize>,
+}
+
+/// A page of a text search over the store's records.
+#[derive(Debug)]
+pub struct TextPage<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    /// The budget ran out before the store was read through: there may be more.
+    pub partial: bool,
+}
+
+impl<T> Default for TextPage<T> {
+    fn default() -> Self {
+        TextPage {
+            items: Vec::new(),
+            has_next: false,
+            partial: false,
+        }
+    }
+}
+
+/// The words of a text search; a search needs one.
+fn words_of(text: &str) -> Result<Vec<String>> {
+    let words: Vec<String> = search_words(text)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if words.is_empty() {
+        return Err(ServiceError::BadQuery(
+            "a search needs at least one word (letters or digits)".into(),
+        ));
+    }
+    Ok(words)
 }
 
 /// One relation crossed by a path, in the direction the path crossed it.
@@ -213,38 +252,81 @@ impl Service {
         })
     }
 
-    /// Entities in id order after the cursor `after`, filtered by kind and by a case-insensitive
-    /// substring of id, name or aliases.
+    /// The entities `query` finds, one page after the cursor `after`: in id order (the cursor
+    /// is the id), or with a text best match first, then by id (the cursor is `rank:id`).
+    /// `count` asks for the total across pages, which costs a scan of every entity when the
+    /// query filters.
     pub fn entities(
         &self,
-        kind: Option<EntityKind>,
-        search: Option<&str>,
+        query: &EntityQuery,
         after: Option<&str>,
         first: usize,
+        count: bool,
     ) -> Result<EntityPage> {
-        let needle = search.map(str::to_lowercase);
-        let ids: Vec<String> = {
-            let index = self.read_index();
-            index
-                .list_entities(kind, needle.as_deref(), after)
+        let index = self.read_index();
+        let (cursors, total) = if query.is_ranked() {
+            let after = after
+                .map(|cursor| {
+                    cursor
+                        .split_once(':')
+                        .and_then(|(rank, id)| Some((rank.parse::<u8>().ok()?, id)))
+                        .ok_or_else(|| {
+                            ServiceError::BadQuery(format!(
+                                "`{cursor}` is not a cursor of this search: pass a cursor this search returned"
+                            ))
+                        })
+                })
+                .transpose()?;
+            let mut found: Vec<(u8, &str)> = index
+                .find_entities(query, None)
+                .map(|(rank, data)| (rank, &*data.id))
+                .collect();
+            found.sort_unstable();
+            let start = after.map_or(0, |after| found.partition_point(|&hit| hit <= after));
+            let page = found[start..]
+                .iter()
                 .take(first + 1)
-                .map(|n| n.id.to_string())
-                .collect()
+                .map(|(rank, id)| (format!("{rank}:{id}"), id.to_string()))
+                .collect();
+            (page, Some(found.len()))
+        } else {
+            let page = index
+                .find_entities(query, after)
+                .take(first + 1)
+                .map(|(_, data)| (data.id.to_string(), data.id.to_string()))
+                .collect();
+            let total = count.then(|| match query.kind {
+                None if query.is_plain() => index.entity_count(),
+                _ => index.find_entities(query, None).count(),
+            });
+            (page, total)
         };
-        self.entity_page(ids, first)
+        drop(index);
+        self.entity_page(cursors, first, total.filter(|_| count))
     }
 
-    fn entity_page(&self, mut ids: Vec<String>, first: usize) -> Result<EntityPage> {
+    /// Reads a page of entities by id: `ids` holds each one's cursor and id, and one more than
+    /// a page when there is a next one.
+    fn entity_page(
+        &self,
+        mut ids: Vec<(String, String)>,
+        first: usize,
+        total: Option<usize>,
+    ) -> Result<EntityPage> {
         let has_next = ids.len() > first;
         ids.truncate(first);
         let mut entities = Vec::with_capacity(ids.len());
-        for id in ids {
+        for (cursor, id) in ids {
             // Deleted between the index read and now: leave it out rather than fail the page.
             if let Some(entity) = self.committed().entity(&id)? {
-                entities.push(entity);
+                entities.push((cursor, entity));
             }
         }
-        Ok(EntityPage { entities, has_next })
+        Ok(EntityPage {
+            entities,
+            has_next,
+            total,
+        })
     }
 
     /// The relations of an entity, in relation-id order after the cursor `after`.
@@ -315,13 +397,127 @@ impl Service {
                 .steps(node, direction)
                 .filter(|s| filter.admits(index.edge_data(s.edge)))
                 .map(|s| index.node_data(s.to))
-                .filter(|n| wanted.admits(n.kind) && after.is_none_or(|a| &*n.id > a))
+                .filter(|n| wanted.admits(n.kind))
                 .map(|n| n.id.to_string())
                 .collect()
         };
         ids.sort_unstable();
         ids.dedup();
-        self.entity_page(ids, first)
+        let total = ids.len();
+        let page = ids
+            .into_iter()
+            .filter(|id| after.is_none_or(|a| id.as_str() > a))
+            .take(first + 1)
+            .map(|id| (id.clone(), id))
+            .collect();
+        self.entity_page(page, first, Some(total))
+    }
+
+    /// Claims whose quote or claimant holds every word of `text` (in any order, ignoring case
+    /// and accents), in relation-id order after the claim `after`. The scan reads relations
+    /// from the store, one visit each, so a page is bounded by the budget and says when the
+    /// budget cut it short; the next page goes on from its last cursor.
+    pub fn search_claims(
+        &self,
+        text: &str,
+        after: Option<&str>,
+        first: usize,
+        budget: Option<BudgetLimits>,
+    ) -> Result<TextPage<Claim>> {
+        let words = words_of(text)?;
+        let _turn = self.searches.turn()?;
+        let mut budget = Budget::new(self.budget(budget));
+        let (start, skip_to) = match after {
+            Some(cursor) => {
+                let relation = relation_of_claim(cursor).ok_or_else(|| {
+                    ServiceError::BadQuery(format!("`{cursor}` is not a claim's id"))
+                })?;
+                (
+                    relation.to_owned(),
+                    Some((relation.to_owned(), claim_sequence(cursor))),
+                )
+            }
+            None => (String::new(), None),
+        };
+        let mut page = TextPage::default();
+        for record in self.gated(self.store.relations_from(&start)) {
+            if !budget.spend() {
+                page.partial = true;
+                break;
+            }
+            let record = record?;
+            for claim in record.claims {
+                let passed = skip_to.as_ref().is_some_and(|(relation, sequence)| {
+                    *relation == record.relation.id && claim_sequence(&claim.id) <= *sequence
+                });
+                let said = format!(
+                    "{} {}",
+                    search_words(&claim.quote),
+                    claim
+                        .claimant
+                        .as_deref()
+                        .map(search_words)
+                        .unwrap_or_default()
+                );
+                if passed || !words.iter().all(|w| said.contains(w.as_str())) {
+                    continue;
+                }
+                if page.items.len() == first {
+                    page.has_next = true;
+                    return Ok(page);
+                }
+                page.items.push(claim);
+            }
+        }
+        // Cut by the budget, the scan may have more to find after the page's last claim.
+        page.has_next |= page.partial;
+        Ok(page)
+    }
+
+    /// Sources whose id, title, publisher or address holds every word of `text`, in id order
+    /// after the source `after`; bounded by the budget as [`Service::search_claims`] is.
+    pub fn search_sources(
+        &self,
+        text: &str,
+        after: Option<&str>,
+        first: usize,
+        budget: Option<BudgetLimits>,
+    ) -> Result<TextPage<Source>> {
+        let words = words_of(text)?;
+        let _turn = self.searches.turn()?;
+        let mut budget = Budget::new(self.budget(budget));
+        let mut page = TextPage::default();
+        for source in self.gated(self.store.sources_from(after.unwrap_or_default())) {
+            if !budget.spend() {
+                page.partial = true;
+                page.has_next = true;
+                break;
+            }
+            let source = source?;
+            if after == Some(source.id.as_str()) {
+                continue;
+            }
+            let text = [
+                Some(source.id.as_str()),
+                Some(source.title.as_str()),
+                source.publisher.as_deref(),
+                source.url.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(search_words)
+            .collect::<Vec<_>>()
+            .join(" ");
+            if !words.iter().all(|w| text.contains(w.as_str())) {
+                continue;
+            }
+            if page.items.len() == first {
+                page.has_next = true;
+                break;
+            }
+            page.items.push(source);
+        }
+        Ok(page)
     }
 
     fn budget(&self, asked: Option<BudgetLimits>) -> BudgetLimits {
@@ -383,14 +579,20 @@ impl Service {
         if index.node(&slug).is_some() {
             suggestions.push(slug);
         }
-        let needle = id.trim().to_lowercase();
-        if !needle.is_empty() {
-            let named: Vec<String> = index
-                .list_entities(None, Some(&needle), None)
-                .map(|n| n.id.to_string())
-                .take(SUGGESTIONS + 1)
+        let query = EntityQuery::default().text(Some(id));
+        if query.is_ranked() {
+            // By name or alias only: a word in a description is no sign of what was meant.
+            let mut named: Vec<(u8, &str)> = index
+                .find_entities(&query, None)
+                .filter(|&(rank, _)| rank < EntityQuery::FIRST_DESCRIPTION_RANK)
+                .map(|(rank, data)| (rank, &*data.id))
                 .collect();
-            for id in named {
+            named.sort_unstable();
+            for id in named
+                .into_iter()
+                .take(SUGGESTIONS + 1)
+                .map(|(_, id)| id.to_owned())
+            {
                 if !suggestions.contains(&id) {
                     suggestions.push(id);
                 }

@@ -23,7 +23,7 @@ mod snapshot;
 mod upgrade;
 
 pub use backup::BackupError;
-pub use keys::{claim_id, relation_of_claim};
+pub use keys::{claim_id, claim_sequence, relation_of_claim};
 pub use load::Load;
 pub use snapshot::Snapshot;
 
@@ -412,6 +412,28 @@ impl Store {
         self.relations.iter().map(|item| {
             let (key, value) = item?;
             codec::decode_relation(&key, &value).map(|d| d.relation)
+        })
+    }
+
+    /// Every relation with its claims from `start` on, in id order.
+    pub fn relations_from(
+        &self,
+        start: &str,
+    ) -> impl Iterator<Item = Result<RelationWithClaims, StoreError>> + '_ {
+        self.relations.range(start.as_bytes()..).map(|item| {
+            let (key, value) = item?;
+            codec::decode_relation(&key, &value).map(|d| d.relation)
+        })
+    }
+
+    /// Every source from `start` on, in id order.
+    pub fn sources_from(
+        &self,
+        start: &str,
+    ) -> impl Iterator<Item = Result<Source, StoreError>> + '_ {
+        self.sources.range(start.as_bytes()..).map(|item| {
+            let (key, value) = item?;
+            codec::decode_source(&key, &value)
         })
     }
 

@@ -1,0 +1,256 @@
+//! Finding entities by what people type: the text the index keeps of each entity, and how a
+//! query ranks it.
+//!
+//! The text is words as [`search_words`] writes them (transliterated lower-case ASCII), one
+//! field a line: the id, the name and each alias; then the description, the country and each
+//! identifier, each line marked by its first character. Every word of a query must be found
+//! (in any order), in a name-like field or, ranked after them, in the description; an entity
+//! ranks by the worst of its words' matches: a whole word before a word's start before a
+//! word's inside, so `ICE` finds ICE (its alias, whole) before RAICES. A query that is a whole
+//! name-like field ranks first of all.
+
+use crate::model::{search_words, Entity, EntityKind};
+
+const DESCRIPTION: char = '\u{1}';
+const COUNTRY: char = '\u{2}';
+const IDENTIFIER: char = '\u{3}';
+
+/// What the index keeps of an entity to find it: see the module's documentation.
+pub(super) fn search_text(entity: &Entity) -> Box<str> {
+    let mut text = search_words(&entity.id);
+    for name in std::iter::once(&entity.name).chain(&entity.aliases) {
+        text.push('\n');
+        text.push_str(&search_words(name));
+    }
+    if let Some(description) = &entity.description {
+        text.push('\n');
+        text.push(DESCRIPTION);
+        text.push_str(&search_words(description));
+    }
+    if let Some(country) = &entity.country {
+        text.push('\n');
+        text.push(COUNTRY);
+        text.push_str(&country.to_ascii_uppercase());
+    }
+    for identifier in &entity.identifiers {
+        text.push('\n');
+        text.push(IDENTIFIER);
+        text.push_str(&identifier_key(&identifier.scheme, &identifier.value));
+    }
+    text.into_boxed_str()
+}
+
+fn identifier_key(scheme: &str, value: &str) -> String {
+    format!(
+        "{}:{}",
+        scheme.trim().to_lowercase(),
+        value.trim().to_lowercase()
+    )
+}
+
+/// Which entities to find: all of them, or those of a kind, country, identifier and text.
+#[derive(Debug, Clone, Default)]
+pub struct EntityQuery {
+    pub kind: Option<EntityKind>,
+    /// ISO 3166-1 alpha-2, any case.
+    pub country: Option<String>,
+    /// `scheme:value`, any case.
+    pub identifier: Option<String>,
+    /// The words to find; `None` (or no words) lists in id order.
+    text: Option<(String, Vec<String>)>,
+}
+
+impl EntityQuery {
+    /// Ranks from here on are matches in the description only.
+    pub const FIRST_DESCRIPTION_RANK: u8 = 4;
+
+    /// Entities of this kind, country and identifier (any, when `None`).
+    pub fn new(
+        kind: Option<EntityKind>,
+        country: Option<String>,
+        identifier: Option<String>,
+    ) -> Self {
+        EntityQuery {
+            kind,
+            country,
+            identifier,
+            text: None,
+        }
+    }
+
+    /// Sets the text to find; text with no words in it finds by the other filters alone.
+    pub fn text(mut self, text: Option<&str>) -> Self {
+        self.text = text
+            .map(search_words)
+            .filter(|p| !p.is_empty())
+            .map(|phrase| {
+                let words = phrase.split(' ').map(str::to_owned).collect();
+                (phrase, words)
+            });
+        self
+    }
+
+    /// Whether results are ranked (a text was given) rather than listed in id order.
+    pub fn is_ranked(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// Whether the query asks for nothing but, perhaps, a kind.
+    pub fn is_plain(&self) -> bool {
+        self.text.is_none() && self.country.is_none() && self.identifier.is_none()
+    }
+
+    /// `None` when an entity of `kind` with this search text is not found; else its rank
+    /// (0 best; always 0 without a text).
+    pub fn rank(&self, kind: EntityKind, text: &str) -> Option<u8> {
+        if self.kind.is_some_and(|k| k != kind) {
+            return None;
+        }
+        let mut fields = text.split('\n');
+        let mut names = Vec::new();
+        let mut description = "";
+        let (mut country, mut identifier_found) = (false, self.identifier.is_none());
+        let wanted = self
+            .identifier
+            .as_deref()
+            .and_then(|i| i.split_once(':'))
+            .map(|(scheme, value)| identifier_key(scheme, value));
+        for field in fields.by_ref() {
+            match field.chars().next() {
+                Some(DESCRIPTION) => description = &field[1..],
+                Some(COUNTRY) => {
+                    country = self
+                        .country
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(&field[1..]))
+                }
+                Some(IDENTIFIER) => {
+                    identifier_found |= wanted.as_deref() == Some(&field[1..]);
+                }
+                _ => names.push(field),
+            }
+        }
+        if (self.country.is_some() && !country) || !identifier_found {
+            return None;
+        }
+        let Some((phrase, words)) = &self.text else {
+            return Some(0);
+        };
+        if names.iter().any(|name| name == phrase) {
+            return Some(0);
+        }
+        let mut worst = 0;
+        for word in words {
+            let best = names
+                .iter()
+                .filter_map(|field| match_level(field, word))
+                .min()
+                .or_else(|| {
+                    match_level(description, word)
+                        .map(|level| level + Self::FIRST_DESCRIPTION_RANK - 1)
+                })?;
+            worst = worst.max(best);
+        }
+        Some(worst)
+    }
+}
+
+/// How well `word` is found among the words of `field`: 1 a whole word, 2 the start of one,
+/// 3 inside one.
+fn match_level(field: &str, word: &str) -> Option<u8> {
+    field
+        .split(' ')
+        .filter_map(|w| {
+            if w == word {
+                Some(1)
+            } else if w.starts_with(word) {
+                Some(2)
+            } else if w.contains(word) {
+                Some(3)
+            } else {
+                None
+            }
+        })
+        .min()
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::model::{Identifier, Timestamp};
+
+    fn entity(id: &str, name: &str, aliases: &[&str], description: Option<&str>) -> Entity {
+        Entity {
+            id: id.into(),
+            kind: EntityKind::Agency,
+            name: name.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            description: description.map(Into::into),
+            country: Some("US".into()),
+            category: None,
+            identifiers: vec![Identifier {
+                scheme: "uei".into(),
+                value: "ABC123".into(),
+            }],
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn rank(query: &str, e: &Entity) -> Option<u8> {
+        EntityQuery::default()
+            .text(Some(query))
+            .rank(e.kind, &search_text(e))
+    }
+
+    #[test]
+    fn words_in_any_order_accents_and_case_do_not_matter() {
+        let cbp = entity("cbp", "U.S. Customs and Border Protection", &["CBP"], None);
+        assert_eq!(rank("customs border", &cbp), Some(1));
+        assert_eq!(rank("Border   CUSTOMS", &cbp), Some(1));
+        assert_eq!(rank("cust bord", &cbp), Some(2));
+        assert_eq!(rank("customs navy", &cbp), None);
+        let cafe = entity("cafe-rene", "Café René", &[], None);
+        assert_eq!(rank("cafe", &cafe), Some(1));
+        assert_eq!(rank("RENÉ", &cafe), Some(1));
+    }
+
+    #[test]
+    fn a_whole_word_ranks_before_a_part_of_one_and_names_before_descriptions() {
+        let ice = entity(
+            "ice",
+            "U.S. Immigration and Customs Enforcement",
+            &["ICE"],
+            None,
+        );
+        let raices = entity(
+            "raices",
+            "RAICES",
+            &[],
+            Some("a nonprofit that serves immigrants"),
+        );
+        assert_eq!(rank("ICE", &ice), Some(0));
+        assert_eq!(rank("ICE", &raices), Some(3));
+        assert_eq!(rank("nonprofit", &raices), Some(4));
+        assert_eq!(rank("serves immigr", &raices), Some(5));
+    }
+
+    #[test]
+    fn filters_need_their_values() {
+        let cbp = entity("cbp", "U.S. Customs and Border Protection", &[], None);
+        let text = search_text(&cbp);
+        let query = |country: Option<&str>, identifier: Option<&str>| EntityQuery {
+            country: country.map(Into::into),
+            identifier: identifier.map(Into::into),
+            ..EntityQuery::default()
+        };
+        assert_eq!(query(Some("us"), None).rank(cbp.kind, &text), Some(0));
+        assert_eq!(query(Some("FR"), None).rank(cbp.kind, &text), None);
+        assert_eq!(
+            query(None, Some("UEI:abc123")).rank(cbp.kind, &text),
+            Some(0)
+        );
+        assert_eq!(query(None, Some("uei:other")).rank(cbp.kind, &text), None);
+        assert_eq!(query(None, Some("no scheme")).rank(cbp.kind, &text), None);
+    }
+}
