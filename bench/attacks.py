@@ -198,7 +198,7 @@ def main():
                 thread.start()
             for thread in threads:
                 thread.join()
-            return "20 clients that stop reading, 8 s"
+            return "20 asking at once, at most 2 admitted by the export limit, none reading on for 8 s"
         phase("whole-graph exports whose clients stop reading", server.pid, port, stalled_exports, baseline, rows)
 
         def sockets():
