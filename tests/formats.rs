@@ -565,8 +565,12 @@ fn ftm_maps_schemata_to_kinds_with_sources_and_generated_quotes() {
     );
     assert_eq!(award.description.as_deref(), Some("Cloud services"));
     assert_eq!(relation("pay-1").kind, RelationKind::Donation);
-    assert_eq!(relation("rep-1").kind, RelationKind::Lobbied);
-    // A representation of a nonprofit is no lobbying, and a company directing is no officer.
+    // An agent acting for a client lobbies nobody by it, whoever the client is; a company
+    // directing is no officer.
+    assert_eq!(
+        (relation("rep-1").kind, relation("rep-1").role.as_deref()),
+        (RelationKind::AssociatedWith, Some("represents: lobbying"))
+    );
     assert_eq!(
         (relation("rep-2").kind, relation("rep-2").role.as_deref()),
         (RelationKind::AssociatedWith, Some("represents"))
@@ -900,4 +904,96 @@ fn a_whole_graph_export_is_the_graph_as_it_began_whatever_is_written_meanwhile()
         contents(&before),
         "the writes landed"
     );
+}
+
+/// The entities and relations an FtM text imports into an empty store, by FtM id.
+fn ftm_import(text: &str) -> (Service, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let service = empty_service(&dir);
+    let batch = ftm::read(text.as_bytes(), "data.ftm", &|_| None).expect("the file reads");
+    batch
+        .import(&service, &|_, _| {})
+        .expect("the file imports");
+    (service, dir)
+}
+
+#[test]
+fn ftm_statements_fragments_and_nested_entities_become_whole_records() {
+    // Statements as JSON lines (`ftm` and OpenSanctions' statements export).
+    let statements = r#"
+{"id": "s1", "entity_id": "co-1", "canonical_id": "co-1", "schema": "Company", "prop": "id", "value": "co-1", "dataset": "d"}
+{"id": "s2", "entity_id": "co-1", "schema": "Company", "prop": "name", "value": "Fictional Widgets Inc", "dataset": "d"}
+{"id": "s3", "entity_id": "co-1", "schema": "Company", "prop": "alias", "value": "FWI", "dataset": "d"}
+{"id": "s4", "entity_id": "pb-1", "schema": "PublicBody", "prop": "name", "value": "Office of Imaginary Affairs", "dataset": "d"}
+{"id": "s5", "entity_id": "rep-1", "schema": "Representation", "prop": "agent", "value": "co-1", "dataset": "d"}
+{"id": "s6", "entity_id": "rep-1", "schema": "Representation", "prop": "client", "value": "pb-1", "dataset": "d"}
+"#;
+    let (service, _dir) = ftm_import(statements);
+    let company = service.entity(&ftm::ftm_slug("co-1")).unwrap().unwrap();
+    assert_eq!(
+        (company.name.as_str(), company.aliases.clone()),
+        ("Fictional Widgets Inc", vec!["FWI".to_owned()])
+    );
+    let tie = service
+        .relation(&ftm::ftm_slug("rep-1"))
+        .unwrap()
+        .unwrap()
+        .relation;
+    assert_eq!(
+        (tie.kind, tie.role.as_deref()),
+        (RelationKind::AssociatedWith, Some("represents"))
+    );
+
+    // The same statements as CSV.
+    let csv = "id,entity_id,canonical_id,prop,prop_type,schema,value,dataset\n\
+s2,co-1,co-1,name,name,Company,Fictional Widgets Inc,d\n\
+s4,pb-1,pb-1,name,name,PublicBody,Office of Imaginary Affairs,d\n\
+s5,rep-1,rep-1,agent,entity,Representation,co-1,d\n\
+s6,rep-1,rep-1,client,entity,Representation,pb-1,d\n";
+    let (service, _dir) = ftm_import(csv);
+    assert_eq!(
+        service
+            .entity(&ftm::ftm_slug("pb-1"))
+            .unwrap()
+            .unwrap()
+            .kind,
+        EntityKind::Agency
+    );
+    assert!(service.relation(&ftm::ftm_slug("rep-1")).unwrap().is_some());
+
+    // Fragments of one entity on several lines, a generic schema among them, are one entity.
+    let fragments = r#"
+{"id": "co-2", "schema": "LegalEntity", "properties": {"name": ["Made-Up Holdings"]}}
+{"id": "co-2", "schema": "Company", "properties": {"alias": ["MUH"], "country": ["us"]}}
+"#;
+    let (service, _dir) = ftm_import(fragments);
+    let merged = service.entity(&ftm::ftm_slug("co-2")).unwrap().unwrap();
+    assert_eq!(
+        (merged.kind, merged.name.as_str(), merged.country.as_deref()),
+        (EntityKind::Company, "Made-Up Holdings", Some("US"))
+    );
+
+    // OpenSanctions' nested style: a link and its far end inside the near end's properties.
+    let nested = r#"{"id": "p-1", "schema": "Person", "properties": {"name": ["Jo Example"], "ownershipOwner": [{"id": "own-1", "schema": "Ownership", "properties": {"owner": ["p-1"], "asset": [{"id": "co-3", "schema": "Company", "properties": {"name": ["Example Shell Ltd"]}}]}}]}}"#;
+    let (service, _dir) = ftm_import(nested);
+    assert!(service.entity(&ftm::ftm_slug("co-3")).unwrap().is_some());
+    let owns = service
+        .relation(&ftm::ftm_slug("own-1"))
+        .unwrap()
+        .unwrap()
+        .relation;
+    assert_eq!(
+        (owns.kind, owns.from.as_str(), owns.to.as_str()),
+        (
+            RelationKind::Owns,
+            ftm::ftm_slug("p-1").as_str(),
+            ftm::ftm_slug("co-3").as_str()
+        )
+    );
+
+    // Fragments that disagree on a specific schema are refused, naming the line.
+    let clash = "{\"id\": \"x\", \"schema\": \"Company\", \"properties\": {\"name\": [\"X\"]}}\n{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {}}\n";
+    let error = ftm::read(clash.as_bytes(), "clash.ftm", &|_| None).unwrap_err();
+    assert!(error.to_string().contains("clash.ftm:2"), "{error}");
+    assert!(error.to_string().contains("two schemata"), "{error}");
 }

@@ -1,5 +1,8 @@
-//! FollowTheMoney (FtM) entity JSON lines, as OpenSanctions, Aleph and `ftm` write them:
-//! one `{"id", "schema", "properties": {"name": [...], ...}}` per line.
+//! FollowTheMoney (FtM) data, as OpenSanctions, Aleph and `ftm` write it: entity JSON lines
+//! (`{"id", "schema", "properties": {"name": [...], ...}}`), fragments of one entity on several
+//! lines (merged by id), entities nested in property values (OpenSanctions' nested exports),
+//! and statements, one property value per JSON line or CSV row (`entity_id`/`canonical_id`,
+//! `schema`, `prop`, `value`).
 //!
 //! Owns the mapping from FtM schemata to tiegraph's kinds (the table is in
 //! `docs/ftm-mapping.md`): Company, Organization, PublicBody and Person become entities;
@@ -128,11 +131,13 @@ const LINK_SCHEMATA: [LinkSchema; 8] = [
         kind: RelationKind::VendorTo,
         verb: "supplier",
     },
+    // An agent acting for a client (a lawyer, a registered agent, a lobbying firm for the
+    // firm that hires it): neither end lobbies the other.
     LinkSchema {
         schema: "Representation",
         from: "agent",
         to: "client",
-        kind: RelationKind::Lobbied,
+        kind: RelationKind::AssociatedWith,
         verb: "represents",
     },
     LinkSchema {
@@ -192,6 +197,209 @@ fn date_part(text: &str) -> String {
         .to_owned()
 }
 
+/// What a line of FtM JSON holds: an entity (or a fragment of one), or one statement.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FtmLine {
+    // First: a statement also has an `id` and a `schema`, and would read as an empty entity.
+    Statement(Statement),
+    Entity(FtmRecord),
+}
+
+/// One statement, as `ftm` and OpenSanctions write them (JSON lines or CSV with these columns):
+/// one property value of one entity. A statement of the property `id` only says the entity
+/// exists.
+#[derive(Debug, Deserialize)]
+struct Statement {
+    #[serde(default)]
+    canonical_id: Option<String>,
+    #[serde(default)]
+    entity_id: Option<String>,
+    schema: String,
+    prop: String,
+    value: String,
+    #[serde(default)]
+    dataset: Option<String>,
+}
+
+impl Statement {
+    fn entity(&self) -> Option<&str> {
+        self.canonical_id
+            .as_deref()
+            .or(self.entity_id.as_deref())
+            .filter(|id| !id.is_empty())
+    }
+}
+
+/// Schemata whose records say less than their descendants: a fragment of such a schema takes
+/// the more specific schema of another fragment of the same entity.
+const GENERIC_SCHEMATA: [&str; 4] = ["Thing", "LegalEntity", "Interval", "Interest"];
+
+/// The entities of `input` whole: entity lines, statements (JSON lines, or CSV with a header
+/// naming `entity_id` or `canonical_id`, `schema`, `prop` and `value`), fragments of one id
+/// merged as `ftm aggregate` merges them, and entities nested in property values made records
+/// of their own. Each record keeps the line it (or its first fragment) was on.
+fn read_records(input: impl BufRead, file: &str) -> Result<Vec<(usize, FtmRecord)>, FormatError> {
+    let bad = |line: usize, message: String| FormatError::BadLine {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let mut merged: Vec<(usize, FtmRecord)> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut add = |line: usize, record: FtmRecord| -> Result<(), FormatError> {
+        let mut pending = vec![record];
+        while let Some(mut record) = pending.pop() {
+            unnest(&mut record, &mut pending);
+            match by_id.get(&record.id) {
+                Some(&at) => merge(&mut merged[at].1, record).map_err(|m| bad(line, m))?,
+                None => {
+                    by_id.insert(record.id.clone(), merged.len());
+                    merged.push((line, record));
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut lines = super::numbered_lines(input, file.to_owned()).peekable();
+    let first = loop {
+        match lines.peek() {
+            Some(Ok((_, line))) if line.trim().is_empty() => {
+                lines.next();
+            }
+            Some(Ok((_, line))) => break Some(line.trim_start().starts_with('{')),
+            Some(Err(_)) => break Some(true),
+            None => break None,
+        }
+    };
+    if first == Some(false) {
+        // CSV statements: the header names the columns.
+        let text: String = lines
+            .map(|line| line.map(|(_, text)| text + "\n"))
+            .collect::<Result<_, _>>()?;
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| bad(1, format!("not FtM statements CSV: {e}")))?
+            .clone();
+        let has = |name: &str| headers.iter().any(|h| h == name);
+        if !(has("schema")
+            && has("prop")
+            && has("value")
+            && (has("entity_id") || has("canonical_id")))
+        {
+            return Err(bad(1, "not FtM JSON or statements CSV: a statements CSV has the columns entity_id (or canonical_id), schema, prop and value".into()));
+        }
+        for (row, record) in reader.deserialize::<Statement>().enumerate() {
+            let line = row + 2;
+            let statement = record.map_err(|e| bad(line, format!("not an FtM statement: {e}")))?;
+            add(line, statement_record(statement).map_err(|m| bad(line, m))?)?;
+        }
+        return Ok(merged);
+    }
+    for line in lines {
+        let (line_number, line) = line?;
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let record = match serde_json::from_str(trimmed) {
+            Ok(FtmLine::Entity(record)) => record,
+            Ok(FtmLine::Statement(statement)) => {
+                statement_record(statement).map_err(|m| bad(line_number, m))?
+            }
+            Err(e) => {
+                // Say what is wrong as an entity: it is what most files hold.
+                let e = serde_json::from_str::<FtmRecord>(trimmed)
+                    .err()
+                    .unwrap_or(e);
+                return Err(bad(
+                    line_number,
+                    format!("not an FtM entity or statement: {e}"),
+                ));
+            }
+        };
+        add(line_number, record)?;
+    }
+    Ok(merged)
+}
+
+/// A statement as a one-property fragment of its entity.
+fn statement_record(statement: Statement) -> Result<FtmRecord, String> {
+    let id = statement
+        .entity()
+        .ok_or("a statement needs `entity_id` or `canonical_id`")?
+        .to_owned();
+    let mut properties = BTreeMap::new();
+    if statement.prop != "id" {
+        properties.insert(statement.prop, vec![Value::String(statement.value)]);
+    }
+    Ok(FtmRecord {
+        id,
+        schema: statement.schema,
+        properties,
+        datasets: statement.dataset.into_iter().collect(),
+    })
+}
+
+/// Moves entities nested in `record`'s property values (`{"id", "schema", "properties"}`) to
+/// `out`, leaving their ids in their place; a nested entity without an id gets one from its
+/// place. OpenSanctions' nested exports hold links this way (a Person's `ownershipOwner` holds
+/// Ownership records, whose `asset` holds the Company).
+fn unnest(record: &mut FtmRecord, out: &mut Vec<FtmRecord>) {
+    let parent = record.id.clone();
+    for (property, values) in record.properties.iter_mut() {
+        for (i, value) in values.iter_mut().enumerate() {
+            let Value::Object(object) = value else {
+                continue;
+            };
+            if !object.contains_key("schema") {
+                continue;
+            }
+            let id = object
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{parent}.{property}.{i}"));
+            let mut nested = object.clone();
+            nested.insert("id".into(), Value::String(id.clone()));
+            if let Ok(nested) = serde_json::from_value::<FtmRecord>(Value::Object(nested)) {
+                out.push(nested);
+                *value = Value::String(id);
+            }
+        }
+    }
+}
+
+/// Merges a fragment into the record of the same id: property values joined without repeats,
+/// the more specific schema kept.
+fn merge(into: &mut FtmRecord, fragment: FtmRecord) -> Result<(), String> {
+    if fragment.schema != into.schema {
+        if GENERIC_SCHEMATA.contains(&into.schema.as_str()) {
+            into.schema = fragment.schema;
+        } else if !GENERIC_SCHEMATA.contains(&fragment.schema.as_str()) {
+            return Err(format!(
+                "fragments of `{}` give two schemata, {} and {}",
+                into.id, into.schema, fragment.schema
+            ));
+        }
+    }
+    for (property, values) in fragment.properties {
+        let known = into.properties.entry(property).or_default();
+        for value in values {
+            if !known.contains(&value) {
+                known.push(value);
+            }
+        }
+    }
+    for dataset in fragment.datasets {
+        if !into.datasets.contains(&dataset) {
+            into.datasets.push(dataset);
+        }
+    }
+    Ok(())
+}
+
 /// Reads every FtM record of `input`. `known_kind` tells the kind of an entity already in the
 /// store (by slug), for links to entities this file does not hold.
 pub fn read(
@@ -204,17 +412,7 @@ pub fn read(
         line,
         message,
     };
-    let mut records: Vec<(usize, FtmRecord)> = Vec::new();
-    for line in super::numbered_lines(input, file.to_owned()) {
-        let (line_number, line) = line?;
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let record: FtmRecord = serde_json::from_str(trimmed)
-            .map_err(|e| bad(line_number, format!("not an FtM entity: {e}")))?;
-        records.push((line_number, record));
-    }
+    let records = read_records(input, file)?;
 
     // First pass: what each FtM id is, so links can be checked whatever the order of the file.
     let mut kinds: HashMap<&str, EntityKind> = HashMap::new();
@@ -424,10 +622,9 @@ fn choose_kind(
 ) -> (RelationKind, Option<String>) {
     let role = record.first("role");
     let fitting = match (from, to) {
-        (Some(from), Some(to)) => {
-            fits(link.kind, from, to)
-                && (link.kind != RelationKind::Lobbied || to == EntityKind::Agency)
-        }
+        // The tie is that the agent acts for the client, whatever the two are: its role says so.
+        _ if link.schema == "Representation" => false,
+        (Some(from), Some(to)) => fits(link.kind, from, to),
         // An end the service does not know either: it will say so, naming the line.
         _ => true,
     };
