@@ -64,7 +64,12 @@ async function main() {
     foreign.push(route.request().url());
     return route.abort();
   });
-  page.on('websocket', (ws) => { if (!local(ws.url())) foreign.push(ws.url()); });
+  const frames = [];
+  page.on('websocket', (ws) => {
+    if (!local(ws.url())) foreign.push(ws.url());
+    ws.on('framesent', (f) => frames.push('> ' + f.payload));
+    ws.on('framereceived', (f) => frames.push('< ' + f.payload));
+  });
   const waitFor = (fn, arg, what, timeout) => page.waitForFunction(fn, arg, { timeout: timeout || 20000 })
     .catch(() => { throw new Error('FAILED: timed out waiting for ' + what); });
   const editorText = (selector) => page.evaluate((sel) => {
@@ -104,8 +109,12 @@ async function main() {
     // A subscription through GraphiQL's own client, over /graphql/ws.
     await page.evaluate(() => {
       document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror
-        .setValue('subscription { changes { kind recordType id } }');
+        .setValue('subscription Changes { changes { kind recordType id } }');
     });
+    // GraphiQL reads the edited document (and so sees a subscription) once it has taken the
+    // edit in, which it also saves as its tab state: wait for that before running it.
+    await waitFor(() => Object.keys(localStorage).some((k) => k.endsWith('tabState') &&
+      localStorage.getItem(k).includes('subscription Changes')), null, 'GraphiQL to take the edit in');
     await page.click('.graphiql-execute-button');
     // The socket is open once the server has the subscription; write until the answer shows it.
     let seen = false;
@@ -118,7 +127,9 @@ async function main() {
       }, null, { timeout: 1500 }).then(() => true, () => false);
     }
     const streamed = await editorText('.result-window');
-    ok(seen && streamed.includes('"recordType": "ENTITY"'), 'a subscription run in GraphiQL streams a change over /graphql/ws');
+    ok(seen && streamed.includes('"recordType": "ENTITY"') && frames.some((f) => f.includes('"type":"subscribe"')),
+      'a subscription run in GraphiQL streams a change over /graphql/ws' +
+      (seen ? '' : ': ' + JSON.stringify((streamed || '').slice(0, 300)) + ' ' + frames.join(' | ').slice(0, 600)));
     ok(problems.length === 0, 'no page errors: ' + problems.join(' | '));
     ok(foreign.length === 0, 'no request leaves the server (works offline): ' + foreign.join(' '));
   } finally {
