@@ -703,7 +703,7 @@
   }
 
   function hopWords(h) {
-    const kinds = h.relationKinds ? h.relationKinds.map(kindWords).join(' or ') : 'any';
+    const kinds = h.relationKinds ? h.relationKinds.join(' or ') : 'any';
     const way = { OUT: 'followed from→to', IN: 'followed against its direction', ANY: 'either way' }[h.direction];
     const times = h.minRepeat === 1 && h.maxRepeat === 1 ? 'one ' + kinds + ' tie' : h.minRepeat + ' to ' + h.maxRepeat + ' ' + kinds + ' ties';
     return times + ' ' + way + ' to ' + (h.entityKinds ? 'a ' + h.entityKinds.map(kindWords).join(' or ') : 'any entity');

@@ -66,7 +66,7 @@ async function main() {
   let waitFor = (fn, arg, what) => page.waitForFunction(fn, arg, { timeout: 20000 })
     .catch(() => { throw new Error('FAILED: timed out waiting for ' + what); });
   const idle = async () => {
-    await X(() => window.tiegraphExplorer.idle());
+    await X(() => window.tiegraphExplorer.idle().then(() => null));
     await waitFor(() => !window.tiegraphExplorer.isBusy(), null, 'the explorer to be idle');
   };
   const shot = (name, p) => (p || page).screenshot({ path: path.join(outDir, name) });
@@ -99,6 +99,8 @@ async function main() {
     const e = document.querySelector(s);
     return !!e && !e.hidden && e.getBoundingClientRect().height > 0;
   }, sel);
+  // Every page.evaluate here returns plain data or nothing: a Cytoscape collection handed back
+  // would make Playwright serialise the whole graph (which hangs the page on a big one).
   // Types into an entity field as a person does, key by key.
   // Waits until the suggestions answer the whole text, not a prefix typed on the way.
   const typeInto = async (sel, text) => {
@@ -338,7 +340,7 @@ async function main() {
     ok(panel.claimants.some((c) => c.includes('Marc Benioff')), 'the panel names the claimant');
 
     // Denied ties: absent by default, dashed red with "include denied".
-    await X(() => window.tiegraphExplorer.expand('salesforce'));
+    await X(() => window.tiegraphExplorer.expand('salesforce').then(() => null));
     await idle();
     ok(await X(() => window.tiegraphExplorer.cy.getElementById('salesforce-vendor-to-ice').empty()), 'the denied Salesforce → ICE tie is hidden by default');
     await page.check('#include-denied');
@@ -393,7 +395,7 @@ async function main() {
     ok(!live.reloaded, 'the page was not reloaded');
     ok(live.node === 'Letter writers' && live.visible, 'the new entity appears in the graph');
     ok(live.changes.includes('RELATION:letter-writers-pressured-salesforce') && live.activity > 0, 'the change is logged: ' + live.changes.join(' '));
-    await X(() => window.tiegraphExplorer.cy.getElementById('salesforce-vendor-to-cbp-family-separation').emit('tap'));
+    await X(() => { window.tiegraphExplorer.cy.getElementById('salesforce-vendor-to-cbp-family-separation').emit('tap'); });
     await page.waitForSelector('#panel-body[data-relation="salesforce-vendor-to-cbp-family-separation"] .claim.DENIES');
     ok(true, 'the disputed tie shows its denial in the panel');
     await page.uncheck('#include-denied');
@@ -466,7 +468,7 @@ async function main() {
     await page.click('#connected-run');
     await waitFor(() => document.querySelectorAll('#connected-results li[data-id]').length === 3, null, 'the mission');
     await idle();
-    await X(() => window.tiegraphExplorer.cy.getElementById('salesforce-vendor-to-cbp-family-separation').emit('tap'));
+    await X(() => { window.tiegraphExplorer.cy.getElementById('salesforce-vendor-to-cbp-family-separation').emit('tap'); });
     await page.waitForSelector('#panel-body[data-relation="salesforce-vendor-to-cbp-family-separation"] .claim.DENIES');
     await waitFor(() => window.tiegraphExplorer.cy.elements('.fresh').length === 0, null, 'the highlight of fresh elements to fade');
     await shot('explorer.png');
