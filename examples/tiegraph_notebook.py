@@ -197,9 +197,16 @@ ties
 #
 # Left: the neighbourhood of Salesforce; right: the mission answer. Ties are drawn by standing,
 # as in the explorer: solid for confirmed, grey for reported, dotted orange for disputed,
-# dashed red for denied.
+# dashed red for denied. Several ties between the same two entities, either way, are drawn as
+# separate arcs (`connectionstyle="arc3,rad=..."`, one curvature per tie), and each tie's label
+# sits on its own arc; a label that would cover another is slid along its arc. The label boxes
+# are saved to `tiegraph_labels.json`, so a test can check that none hides another.
 
 # %%
+import json
+
+from matplotlib.patches import FancyArrowPatch
+
 KIND_COLOR = {"COMPANY": "#1e88e5", "AGENCY": "#6a1b9a", "NONPROFIT": "#2e7d32",
               "PERSON": "#f9a825", "GROUP": "#00838f"}
 STANDING_STYLE = {
@@ -208,47 +215,112 @@ STANDING_STYLE = {
     "DISPUTED": {"color": "#ef8a17", "style": "dotted", "width": 2.4},
     "DENIED": {"color": "#d62728", "style": "dashed", "width": 2.0},
 }
+NODE_SIZE = 520
+ARC_STEP = 0.32  # the curvature between two ties of the same pair
 
 
-def draw(g, ax, title, highlight=()):
-    pos = nx.spring_layout(nx.Graph(g), seed=7, k=1.6 / max(len(g), 1) ** 0.5)
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_size=520,
+def tie_label(d):
+    """A tie's label: its kind, and its status when it is not simply active."""
+    kind = d["kind"].lower().replace("_", " ")
+    status = d.get("status")
+    return f"{kind} ({status.lower()})" if status and status != "ACTIVE" else kind
+
+
+def curvatures(g):
+    """One `arc3` curvature per edge: the ties between two entities, whichever way they run,
+    are spread symmetrically (one tie alone is straight). matplotlib bends an arc to the left
+    of its own direction for a positive rad, so a tie running the other way gets the
+    opposite sign to land on its own side."""
+    pairs = {}
+    for u, v, key in sorted(g.edges(keys=True)):
+        pairs.setdefault(tuple(sorted((u, v))), []).append((u, v, key))
+    rad = {}
+    for (a, _), ties in pairs.items():
+        for i, (u, v, key) in enumerate(ties):
+            side = (i - (len(ties) - 1) / 2) * ARC_STEP
+            rad[(u, v, key)] = side if u == a else -side
+    return rad
+
+
+def arc_point(ax, pos, u, v, rad, t):
+    """The point at `t` along the arc3 curve from u to v, in data coordinates. matplotlib's
+    arc3 is a quadratic Bezier whose control point is set off from the chord's middle by
+    rad times the chord, turned a quarter, in display coordinates."""
+    to_display = ax.transData.transform
+    (x1, y1), (x2, y2) = to_display(pos[u]), to_display(pos[v])
+    cx, cy = (x1 + x2) / 2 + rad * (y2 - y1), (y1 + y2) / 2 - rad * (x2 - x1)
+    x = (1 - t) ** 2 * x1 + 2 * (1 - t) * t * cx + t ** 2 * x2
+    y = (1 - t) ** 2 * y1 + 2 * (1 - t) * t * cy + t ** 2 * y2
+    return ax.transData.inverted().transform((x, y))
+
+
+def overlaps(a, b, pad=1.0):
+    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
+
+
+def draw(g, ax, highlight=()):
+    """Draws g on ax (laid out and titled already); returns the label boxes (display pixels)
+    by what they label."""
+    pos = nx.spring_layout(nx.Graph(g), seed=7, k=1.8 / max(len(g), 1) ** 0.5)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_size=NODE_SIZE,
                            node_color=[KIND_COLOR.get(d["kind"], "#888") for _, d in g.nodes(data=True)],
                            edgecolors=["#111" if n in highlight else "#fff" for n in g.nodes],
                            linewidths=[2.5 if n in highlight else 1 for n in g.nodes])
-    below = {n: (x, y - 0.07) for n, (x, y) in pos.items()}  # names under the dots
-    nx.draw_networkx_labels(g, below, ax=ax, font_size=8,
-                            labels={n: d["name"] for n, d in g.nodes(data=True)},
-                            verticalalignment="top", clip_on=False,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
-    seen = {}
-    for u, v, key, d in g.edges(keys=True, data=True):
-        pair = tuple(sorted((u, v)))
-        n = seen[pair] = seen.get(pair, -1) + 1  # fan out parallel relations
+    rad = curvatures(g)
+    for (u, v, key), r in rad.items():
+        d = g.edges[u, v, key]
         s = STANDING_STYLE[d["standing"]]
         nx.draw_networkx_edges(g, pos, ax=ax, edgelist=[(u, v, key)], edge_color=s["color"],
                                style=s["style"], width=s["width"], arrows=True, arrowsize=12,
-                               node_size=520, connectionstyle=f"arc3,rad={0.1 + 0.18 * n}")
-    labels = {}
-    for u, v, d in g.edges(data=True):
-        labels.setdefault((u, v), set()).add(d["kind"].lower())
-    nx.draw_networkx_edge_labels(g, pos, ax=ax, font_size=6, font_color="#455a64",
-                                 edge_labels={k: ", ".join(sorted(v)) for k, v in labels.items()},
-                                 bbox={"fc": "white", "ec": "none", "alpha": 0.6})
-    ax.set_title(title)
+                               node_size=NODE_SIZE, connectionstyle=f"arc3,rad={r}")
     ax.margins(0.14)
     ax.axis("off")
+    ax.figure.canvas.draw()  # fixes the data-to-pixel transform the label positions need
+    placed = []  # (what, kind, text artist) in the order they were set down
+    for n, d in g.nodes(data=True):
+        x, y = pos[n]
+        text = ax.annotate(d["name"], (x, y), xytext=(0, -13), textcoords="offset points",
+                           ha="center", va="top", fontsize=8, annotation_clip=False,
+                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        placed.append((n, "node", text))
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for _, _, t in placed]
+    bodies = [ax.transData.transform(pos[n]) for n in g.nodes]
+    radius = (NODE_SIZE ** 0.5) / 2 * ax.figure.dpi / 72  # a node's radius in pixels
+    for (u, v, key), r in rad.items():
+        d = g.edges[u, v, key]
+        text = ax.text(0, 0, tie_label(d), fontsize=6.5, color="#37474f", ha="center", va="center",
+                       zorder=5, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
+        # The middle of the arc, else the first spot along it where the label covers no other
+        # label and no node.
+        for t in (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75):
+            text.set_position(arc_point(ax, pos, u, v, r, t))
+            box = text.get_window_extent(renderer)
+            clear_of_nodes = all(not (box.x0 - radius < x < box.x1 + radius and box.y0 - radius < y < box.y1 + radius)
+                                 for x, y in bodies)
+            if clear_of_nodes and not any(overlaps(box, b) for b in boxes):
+                break
+        boxes.append(text.get_window_extent(renderer))
+        placed.append((key, "tie", text))
+    return [{"label": t.get_text(), "what": what, "kind": kind,
+             "box": [round(v, 1) for v in t.get_window_extent(renderer).extents]}
+            for what, kind, t in placed]
 
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(16, 7.5))
-draw(hood, left, "Neighbourhood of Salesforce (denied ties included)", highlight={"salesforce"})
-reached = {e["node"]["entity"]["id"] for e in mission["edges"]}
-draw(mission_graph, right, "Nonprofits connected to CBP through its vendors", highlight=reached | {"cbp"})
+left.set_title("Neighbourhood of Salesforce (denied ties included)")
+right.set_title("Nonprofits connected to CBP through its vendors")
 legend = [Line2D([0], [0], color=s["color"], linestyle=s["style"], linewidth=s["width"], label=k.lower())
           for k, s in STANDING_STYLE.items()]
 legend += [Line2D([0], [0], marker="o", color="w", markerfacecolor=c, markersize=10, label=k.lower())
            for k, c in KIND_COLOR.items()]
 fig.legend(handles=legend, loc="lower center", ncol=len(legend), frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.05, 1, 1))
+reached = {e["node"]["entity"]["id"] for e in mission["edges"]}
+labels = {
+    "neighbourhood": draw(hood, left, highlight={"salesforce"}),
+    "mission": draw(mission_graph, right, highlight=reached | {"cbp"}),
+}
 fig.savefig(OUT / "tiegraph.png", dpi=110)
+(OUT / "tiegraph_labels.json").write_text(json.dumps({"dpi": 110, "figure_dpi": fig.dpi, "panels": labels}, indent=1))
 print("wrote", OUT / "tiegraph.png", "and", ", ".join(sorted(p.name for p in OUT.glob("*.csv"))))

@@ -807,3 +807,144 @@ async fn an_unknown_id_suggests_what_was_meant() {
         .contains("did you mean"));
     server.stop().await;
 }
+
+/// The values of `attr` in every `<tag ...>` of an HTML page (enough for our own pages).
+fn attribute_values(page: &str, tag: &str, attr: &str) -> Vec<String> {
+    let open = format!("<{tag}");
+    let needle = format!("{attr}=\"");
+    page.match_indices(&open)
+        .filter_map(|(at, _)| {
+            let element = &page[at..at + page[at..].find('>')?];
+            let start = element.find(&needle)? + needle.len();
+            let end = start + element[start..].find('"')?;
+            Some(element[start..end].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary_with_every_asset_and_the_mission_query() {
+    let server = TestServer::start().await;
+    let client = &server.client;
+    let root = client.get(format!("{}/", server.url)).send().await.unwrap();
+    assert_eq!(root.status(), 200);
+    assert_eq!(
+        root.headers()["content-type"],
+        "text/html; charset=utf-8",
+        "the page's media type"
+    );
+    assert_eq!(root.headers()["cache-control"], "no-cache");
+    let page = root.text().await.unwrap();
+    // A browser asking GET /graphql gets the same page.
+    let from_graphql = client
+        .get(format!("{}/graphql", server.url))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_graphql.status(), 200);
+    assert_eq!(from_graphql.text().await.unwrap(), page);
+
+    // Nothing outside this server: no absolute or protocol-relative URL anywhere in the page.
+    for outside in ["http://", "https://", "=\"//", "unpkg", "jsdelivr"] {
+        assert!(!page.contains(outside), "the page names {outside}");
+    }
+    assert!(
+        !page.contains("development"),
+        "the page loads development builds"
+    );
+    assert!(
+        page.contains("href=\"/explorer\""),
+        "the page links to the explorer"
+    );
+
+    // Every script and style sheet it loads is served from the binary with its media type;
+    // the vendored ones under a versioned path with a year-long cache.
+    let scripts = attribute_values(&page, "script", "src");
+    let sheets: Vec<String> = attribute_values(&page, "link", "href")
+        .into_iter()
+        .filter(|href| !href.starts_with("data:"))
+        .collect();
+    assert_eq!(
+        scripts.len(),
+        4,
+        "React, ReactDOM, GraphiQL and ours: {scripts:?}"
+    );
+    assert_eq!(
+        sheets.len(),
+        2,
+        "GraphiQL's style sheet and ours: {sheets:?}"
+    );
+    for (path, media) in scripts
+        .iter()
+        .map(|p| (p, "text/javascript; charset=utf-8"))
+        .chain(sheets.iter().map(|p| (p, "text/css; charset=utf-8")))
+    {
+        assert!(path.starts_with("/ide/"), "{path} is not the binary's");
+        let answer = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(answer.headers()["content-type"], media, "{path}");
+        assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+        let cache = answer.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let versioned = path.starts_with("/ide/vendor/");
+        if versioned {
+            let version = path.split('/').nth(3).unwrap();
+            assert!(
+                version.rsplit('-').next().unwrap().split('.').count() == 3,
+                "{path} names no version"
+            );
+            assert_eq!(cache, "public, max-age=31536000, immutable", "{path}");
+        } else {
+            assert_eq!(cache, "no-cache", "{path}");
+        }
+        let body = answer.text().await.unwrap();
+        assert!(
+            body.len() > if versioned { 10_000 } else { 100 },
+            "{path} is only {} bytes",
+            body.len()
+        );
+        assert!(
+            !body.contains("sourceMappingURL"),
+            "{path} points to a source map the binary does not hold"
+        );
+    }
+    for (script, needle) in [
+        ("react.production.min.js", "react.production.min.js"),
+        ("react-dom.production.min.js", "react-dom.production.min.js"),
+        ("graphiql.min.js", "graphiql-3.9.0/graphiql.min.js"),
+    ] {
+        assert!(
+            scripts.iter().any(|s| s.ends_with(needle)),
+            "the page loads no {script}"
+        );
+    }
+    let missing = client
+        .get(format!("{}/ide/vendor/nothing.js", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let refusal: Value = missing.json().await.unwrap();
+    assert_eq!(refusal["errors"][0]["extensions"]["code"], "NOT_FOUND");
+
+    // The page opens on the README's mission query, word for word.
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## The mission query").unwrap()..];
+    let start = section.find("```graphql\n").unwrap() + "```graphql\n".len();
+    let mission = &section[start..start + section[start..].find("```").unwrap()];
+    let tag = "<script type=\"application/graphql\" id=\"mission-query\">";
+    let held = &page[page.find(tag).expect("the page holds the mission query") + tag.len()..];
+    let held = &held[..held.find("</script>").unwrap()];
+    assert_eq!(held.trim(), mission.trim());
+    // And that query answers as the README says.
+    let answer = server.gql(mission, json!({})).await;
+    assert_eq!(answer["data"]["connected"]["totalCount"], 3, "{answer}");
+    server.stop().await;
+}

@@ -39,9 +39,7 @@ pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use socket::{session, Outgoing, SocketExecutor, SocketLimits, SocketProtocol};
 pub use subscription::SubscriptionRoot;
-pub use transport::{
-    execute, graphiql_page, request_from_params, requests_from_body, Answer, Received,
-};
+pub use transport::{execute, request_from_params, requests_from_body, Answer, Received};
 
 pub type TiegraphSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

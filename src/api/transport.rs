@@ -230,12 +230,3 @@ pub async fn execute(api: &Api, prepared: Vec<Prepared>, batched: bool, caller: 
         codes,
     }
 }
-
-/// GraphiQL's page, talking to `/graphql` and `/graphql/ws`.
-pub fn graphiql_page() -> String {
-    async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("tiegraph")
-        .finish()
-}

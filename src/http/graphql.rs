@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::{challenge, timed_out, AppState};
 use crate::api::{
@@ -158,7 +158,7 @@ pub async fn get(
     };
     if !params.contains_key("query") && !params.contains_key("extensions") {
         if wants_html(&headers) {
-            return Html(crate::api::graphiql_page()).into_response();
+            return super::ide::page();
         }
         return request_error(
             StatusCode::BAD_REQUEST,

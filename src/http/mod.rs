@@ -14,6 +14,7 @@ mod backup;
 mod explorer;
 mod export;
 mod graphql;
+mod ide;
 mod import;
 mod metrics;
 mod server;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::sync::{watch, Semaphore};
@@ -175,7 +176,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(graphql)
-        .route("/", get(graphiql))
+        .merge(ide::routes())
         .route("/graphql/ws", get(ws::websocket))
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -364,10 +365,6 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         response.headers_mut().insert("x-request-id", value);
     }
     response
-}
-
-async fn graphiql() -> Html<String> {
-    Html(crate::api::graphiql_page())
 }
 
 /// Liveness: the process answers, with the graph's size when the caller may read.
