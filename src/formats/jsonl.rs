@@ -227,8 +227,9 @@ pub fn import_items(
 }
 
 /// Writes the whole graph as it is now, from a snapshot (writes that land meanwhile are left
-/// out): sources, then entities, then relations with their claims, each in id order, so that
-/// reading the output into an empty store gives back the same graph.
+/// out): sources, then entities, then relations with their claims, each in id order (but for
+/// records changed while the snapshot was read, which end their part), so that reading the
+/// output into an empty store gives back the same graph.
 pub fn write_all(service: &Service, mut out: impl Write) -> Result<(), WriteError> {
     let snapshot = service.snapshot();
     for source in snapshot.sources() {
