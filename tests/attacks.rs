@@ -966,16 +966,9 @@ async fn automatic_persisted_queries_follow_apollos_protocol() {
         .unwrap()
         .starts_with("PersistedQueryNotFound"));
     // Then the document with its hash, which runs and is remembered.
-    let sent: Value = server
-        .client
-        .post(&graphql)
-        .json(&json!({ "query": query, "extensions": extensions }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sent = server
+        .post_json(&json!({ "query": query, "extensions": extensions }))
+        .await;
     assert_eq!(
         sent["data"]["entity"]["name"], "U.S. Customs and Border Protection",
         "{sent}"
@@ -983,29 +976,13 @@ async fn automatic_persisted_queries_follow_apollos_protocol() {
     // From then on the hash alone runs it, over GET and POST.
     let again: Value = hash_only_get().await.unwrap().json().await.unwrap();
     assert_eq!(again, sent);
-    let posted: Value = server
-        .client
-        .post(&graphql)
-        .json(&json!({ "extensions": extensions }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let posted = server.post_json(&json!({ "extensions": extensions })).await;
     assert_eq!(posted, sent);
     // A document that does not match its hash is refused, and not remembered.
     let other = "{ stats { entities } }";
-    let mismatch: Value = server
-        .client
-        .post(&graphql)
-        .json(&json!({ "query": other, "extensions": extensions }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mismatch = server
+        .post_json(&json!({ "query": other, "extensions": extensions }))
+        .await;
     assert_eq!(
         mismatch["errors"][0]["extensions"]["code"], "BAD_REQUEST",
         "{mismatch}"

@@ -6,7 +6,7 @@ use tempfile::TempDir;
 use tiegraph::service::{restore_backup, verify_backup, BackupError, StoreError};
 use tiegraph::service::{Limits, Service};
 
-use crate::util::{dump, open_raw, seeded_service};
+use crate::util::{dump, open_raw, seeded_service, Interrupting};
 
 /// The trees a format 1 backup holds.
 const V1_TREES: [&str; 6] = [
@@ -392,30 +392,6 @@ fn a_restore_into_a_store_is_refused_and_into_an_empty_dir_works() {
     );
 }
 
-/// A `Write` that runs `midway` once, when `at` bytes have been written: writes that land
-/// while a backup is half read.
-struct Interrupting<F: FnOnce()> {
-    bytes: Vec<u8>,
-    at: usize,
-    midway: Option<F>,
-}
-
-impl<F: FnOnce()> std::io::Write for Interrupting<F> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.bytes.extend_from_slice(bytes);
-        if self.bytes.len() >= self.at {
-            if let Some(midway) = self.midway.take() {
-                midway();
-            }
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
     use tiegraph::model::{EntityDraft, EntityKind, EntityPatch};
@@ -469,11 +445,7 @@ fn a_backup_shows_the_store_as_it_began_whatever_is_written_meanwhile() {
             service.create_entity(draft).unwrap();
         }
     };
-    let mut out = Interrupting {
-        bytes: Vec::new(),
-        at: 20_000,
-        midway: Some(writes),
-    };
+    let mut out = Interrupting::new(20_000, writes);
     let records = service.backup(&mut out).unwrap();
     assert!(
         out.midway.is_none(),

@@ -183,3 +183,62 @@ async fn claims_and_sources_are_searched_by_their_words() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn duplicate_candidates_are_suggested_with_their_reason_and_never_merged() {
+    let server = TestServer::start().await;
+    let created = server
+        .gql(
+            r#"mutation {
+                a: createEntity(input: {kind: COMPANY, name: "SALESFORCE, INC.", identifiers: [{scheme: "uei", value: "SF1"}]}) { id }
+                b: createEntity(input: {kind: COMPANY, name: "Sales Force Holdings", identifiers: [{scheme: "UEI", value: "sf1"}]}) { id }
+            }"#,
+            json!({}),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{created}");
+    let query = r#"query($after: String) { duplicateCandidates(kind: COMPANY, first: 1, after: $after) {
+        edges { cursor node { reasons entities { id } } } pageInfo { hasNextPage endCursor } } }"#;
+    let mut groups = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = server.gql(query, json!({ "after": after })).await;
+        let connection = &page["data"]["duplicateCandidates"];
+        for edge in connection["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+        {
+            let ids: Vec<&str> = edge["node"]["entities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap())
+                .collect();
+            groups.push((
+                ids.join(" "),
+                edge["node"]["reasons"][0].as_str().unwrap().to_owned(),
+            ));
+        }
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    let by_identifier = groups
+        .iter()
+        .find(|(ids, _)| ids == "sales-force-holdings salesforce-inc")
+        .unwrap_or_else(|| panic!("{groups:?}"));
+    assert!(
+        by_identifier.1.contains("identifier `uei:sf1`"),
+        "{groups:?}"
+    );
+    let by_name = groups
+        .iter()
+        .find(|(ids, _)| ids == "salesforce salesforce-inc")
+        .unwrap_or_else(|| panic!("{groups:?}"));
+    assert!(by_name.1.contains("`salesforce`"), "{groups:?}");
+    // Suggested only: both are still there.
+    let stats = server.gql("{ stats { entities } }", json!({})).await;
+    assert_eq!(stats["data"]["stats"]["entities"], 14);
+    server.stop().await;
+}

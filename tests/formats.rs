@@ -15,6 +15,8 @@ use tiegraph::formats::{csv_import, ftm, jsonl, FormatError, ImportBatch};
 use tiegraph::model::{EntityKind, RelationKind, Standing};
 use tiegraph::service::{ImportSummary, Limits, Service};
 
+use crate::util::Interrupting;
+
 const SEED_ENTITIES: usize = 12;
 const SEED_RELATIONS: usize = 17;
 
@@ -817,30 +819,6 @@ fn ftm_invalid_utf8_is_reported_by_file_and_line_and_nothing_is_written() {
     assert_eq!((service.entity_count(), service.relation_count()), (0, 0));
 }
 
-/// A `Write` that runs `midway` once, when `at` bytes have been written: writes that land
-/// while an export is half written.
-struct Interrupting<F: FnOnce()> {
-    bytes: Vec<u8>,
-    at: usize,
-    midway: Option<F>,
-}
-
-impl<F: FnOnce()> std::io::Write for Interrupting<F> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.bytes.extend_from_slice(bytes);
-        if self.bytes.len() >= self.at {
-            if let Some(midway) = self.midway.take() {
-                midway();
-            }
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A node-link document's nodes and edges, each sorted by id: what it holds, in any order.
 fn contents(document: &str) -> (Vec<Value>, Vec<Value>) {
     let doc: Value = serde_json::from_str(document).unwrap();
@@ -887,11 +865,7 @@ fn a_whole_graph_export_is_the_graph_as_it_began_whatever_is_written_meanwhile()
         };
         service.update_entity("salesforce", patch).unwrap();
     };
-    let mut out = Interrupting {
-        bytes: Vec::new(),
-        at: 2_000,
-        midway: Some(writes),
-    };
+    let mut out = Interrupting::new(2_000, writes);
     ExportPlan::select(&service, &Scope::All)
         .unwrap()
         .write(&service, ExportFormat::NodeLink, &mut out)

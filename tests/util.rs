@@ -123,9 +123,15 @@ impl TestServer {
 
     /// POSTs a GraphQL request and returns the JSON answer.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.post_json(&json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// POSTs `body` to `/graphql` as JSON and returns the JSON answer.
+    pub async fn post_json(&self, body: &Value) -> Value {
         self.client
             .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }))
+            .json(body)
             .send()
             .await
             .expect("request")
@@ -142,6 +148,40 @@ impl TestServer {
             "unexpected errors: {answer:#}"
         );
         answer["data"].clone()
+    }
+}
+
+/// A `Write` that runs `midway` once, when `at` bytes have been written: writes that land
+/// while a backup or an export is half written.
+pub struct Interrupting<F: FnOnce()> {
+    pub bytes: Vec<u8>,
+    pub at: usize,
+    pub midway: Option<F>,
+}
+
+impl<F: FnOnce()> Interrupting<F> {
+    pub fn new(at: usize, midway: F) -> Self {
+        Interrupting {
+            bytes: Vec::new(),
+            at,
+            midway: Some(midway),
+        }
+    }
+}
+
+impl<F: FnOnce()> std::io::Write for Interrupting<F> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() >= self.at {
+            if let Some(midway) = self.midway.take() {
+                midway();
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

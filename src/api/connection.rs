@@ -71,7 +71,7 @@ macro_rules! connection {
     };
 }
 
-use super::types::{Claim, Entity, Path, Reach, Relation, Source};
+use super::types::{Claim, DuplicateCandidate, Entity, Path, Reach, Relation, Source};
 
 connection!(
     EntityConnection,
@@ -103,6 +103,13 @@ connection!(
     "A page of the sources a search found, in id order.",
     "A source and its cursor (the source's id).",
     partial: bool => "True when the search stopped at its budget before reading every source: there may be more. When `hasNextPage` is true, the next page goes on from `endCursor`."
+);
+connection!(
+    DuplicateCandidateConnection,
+    DuplicateCandidateEdge,
+    DuplicateCandidate,
+    "A page of groups of entities that may be duplicates, ordered by what they share.",
+    "A group and its cursor (what its entities share)."
 );
 connection!(
     PathConnection,

@@ -4,14 +4,15 @@ use crate::model;
 use crate::service::{ConnectedRequest, PathRequest, ShortestRequest};
 
 use super::connection::{
-    ClaimConnection, EntityConnection, PathConnection, ReachConnection, SourceConnection,
+    ClaimConnection, DuplicateCandidateConnection, EntityConnection, PathConnection,
+    ReachConnection, SourceConnection,
 };
 use super::enums::{EntityKind, ExportFormat, ExportScope, RelationKind};
 use super::error::{bad_input, to_graphql};
 use super::inputs::{self, hop_specs, BudgetInput, HopInput};
 use super::types::{
-    entity_connection, Claim, Entity, GraphStats, Node, Path, Reach, Relation, ShortestPaths,
-    Source, Subgraph,
+    entity_connection, Claim, DuplicateCandidate, Entity, GraphStats, Node, Path, Reach, Relation,
+    ShortestPaths, Source, Subgraph,
 };
 use super::{blocking, page_size, service, DEFAULT_PAGE};
 
@@ -186,6 +187,40 @@ impl QueryRoot {
             after.is_some(),
             page.has_next,
             page.partial,
+        ))
+    }
+
+    /// Groups of entities that may be one real thing recorded twice (the same company from two
+    /// sources): the same name or alias once case, accents, punctuation and legal forms such as
+    /// Inc, LLC or Corp are set aside (within one kind), or the same identifier. Each group
+    /// says why; nothing is merged.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 10"
+    )]
+    async fn duplicate_candidates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only entities of this kind.")] kind: Option<EntityKind>,
+        #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last group of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> Result<DuplicateCandidateConnection> {
+        let first = page_size(first, service(ctx).limits().max_page)?;
+        let kind = kind.map(Into::into);
+        let cursor = after.clone();
+        let (groups, has_next) = blocking(ctx, move |s| {
+            s.duplicate_candidates(kind, cursor.as_deref(), first)
+        })
+        .await?;
+        let items = groups
+            .into_iter()
+            .map(|g| (g.key.clone(), DuplicateCandidate(g)))
+            .collect();
+        Ok(DuplicateCandidateConnection::new(
+            items,
+            after.is_some(),
+            has_next,
         ))
     }
 

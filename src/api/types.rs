@@ -268,6 +268,24 @@ pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -
     EntityConnection::new(items, has_previous, page.has_next, total)
 }
 
+/// Entities that may be one real thing recorded twice, and why they seem so. Only a
+/// suggestion: nothing is merged.
+pub struct DuplicateCandidate(pub crate::graph::DuplicateGroup);
+
+#[Object]
+impl DuplicateCandidate {
+    /// Why these entities seem one: the name they share once case, accents, punctuation and
+    /// legal forms (Inc, LLC, Corp, ...) are set aside, or an identifier they share.
+    async fn reasons(&self) -> &[String] {
+        &self.0.reasons
+    }
+
+    /// The entities, in id order.
+    async fn entities(&self) -> Vec<Entity> {
+        self.0.ids.iter().map(|id| Entity::lazy(id)).collect()
+    }
+}
+
 /// A sum of money.
 #[derive(SimpleObject)]
 pub struct Amount {

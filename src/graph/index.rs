@@ -21,6 +21,17 @@ pub struct NodeData {
     pub(super) search_text: Box<str>,
 }
 
+/// Entities that may be one real thing recorded twice ([`GraphIndex::duplicate_candidates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateGroup {
+    /// What the group shares, as `name:KIND:words` or `identifier:scheme:value`; its cursor.
+    pub key: String,
+    /// Why they seem one, in words: the shared name, identifier, or both.
+    pub reasons: Vec<String>,
+    /// In id order.
+    pub ids: Vec<String>,
+}
+
 /// What the index keeps of a relation: enough to filter a traversal. Its id is kept apart, in
 /// [`RelationIds`], which holds five million ids in a fraction of the memory boxed strings take.
 #[derive(Debug, Clone)]
@@ -761,6 +772,61 @@ impl GraphIndex {
         self.graph
             .edges_connecting(person, organisation)
             .any(|e| e.weight().kind == RelationKind::OfficerOf && !e.weight().denied)
+    }
+
+    /// Groups of entities that may be one real thing: the same name or alias once case,
+    /// accents, punctuation and legal forms are set aside (within one kind), or the same
+    /// identifier (of any kind). Groups are ordered by their key; nothing is merged.
+    pub fn duplicate_candidates(&self, kind: Option<EntityKind>) -> Vec<DuplicateGroup> {
+        let mut by_key: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for data in self.entities.values().map(|&node| &self.graph[node]) {
+            if kind.is_some_and(|k| k != data.kind) {
+                continue;
+            }
+            let (names, identifiers) = super::search::resolution_keys(&data.search_text);
+            for name in names {
+                by_key
+                    .entry(format!("name:{}:{name}", data.kind.as_str()))
+                    .or_default()
+                    .push(&data.id);
+            }
+            for identifier in identifiers {
+                by_key
+                    .entry(format!("identifier:{identifier}"))
+                    .or_default()
+                    .push(&data.id);
+            }
+        }
+        let mut groups: Vec<DuplicateGroup> = Vec::new();
+        let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
+        for (key, mut ids) in by_key {
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.len() < 2 {
+                continue;
+            }
+            let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+            let reason = match key.split_once(':') {
+                Some(("identifier", identifier)) => format!("the same identifier `{identifier}`"),
+                _ => format!(
+                    "the same name once case, accents, punctuation and legal forms are set aside: `{}`",
+                    key.splitn(3, ':').nth(2).unwrap_or_default()
+                ),
+            };
+            // One group for the same entities, however many reasons there are.
+            match seen.get(&ids) {
+                Some(&at) => groups[at].reasons.push(reason),
+                None => {
+                    seen.insert(ids.clone(), groups.len());
+                    groups.push(DuplicateGroup {
+                        key,
+                        reasons: vec![reason],
+                        ids,
+                    });
+                }
+            }
+        }
+        groups
     }
 
     /// The entities `query` finds, with their rank, in id order after `after`.

@@ -26,7 +26,7 @@ mod snapshot;
 pub use budget::{Budget, BudgetLimits};
 pub use connected::{connected, paths_to, PathsTo, Reached};
 pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
-pub use index::{EdgeData, GraphIndex, Holder, NodeData, Step, Version};
+pub use index::{DuplicateGroup, EdgeData, GraphIndex, Holder, NodeData, Step, Version};
 pub use neighborhood::{neighborhood, Subgraph};
 pub use paths::{find_paths, After, Path, PathQuery};
 pub use pattern::MAX_POSITIONS;

@@ -174,6 +174,60 @@ fn match_level(field: &str, word: &str) -> Option<u8> {
         .min()
 }
 
+/// Words of a legal form, which say nothing of which company it is (`Salesforce, Inc.` and
+/// `SALESFORCE` are one name).
+const LEGAL_FORMS: [&str; 19] = [
+    "inc",
+    "incorporated",
+    "llc",
+    "l",
+    "c",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "lp",
+    "llp",
+    "pllc",
+    "the",
+];
+
+/// A name-like field with its legal form (and a leading `the`) taken away; `None` when nothing
+/// else is left.
+fn name_key(field: &str) -> Option<String> {
+    let mut words: Vec<&str> = field.split(' ').filter(|w| !w.is_empty()).collect();
+    while words.len() > 1 && words.last().is_some_and(|w| LEGAL_FORMS.contains(w)) {
+        words.pop();
+    }
+    if words.len() > 1 && words[0] == "the" {
+        words.remove(0);
+    }
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// What may show two entities to be one: the keys of their names and aliases (not their ids,
+/// which are made from names), and their identifiers (`scheme:value`).
+pub(super) fn resolution_keys(text: &str) -> (Vec<String>, Vec<&str>) {
+    let (mut names, mut identifiers) = (Vec::new(), Vec::new());
+    // The first field is the id.
+    for field in text.split('\n').skip(1) {
+        match field.chars().next() {
+            Some(IDENTIFIER) => identifiers.push(&field[1..]),
+            Some(DESCRIPTION | COUNTRY) => {}
+            _ => names.extend(name_key(field)),
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    (names, identifiers)
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -233,6 +287,28 @@ mod test {
         assert_eq!(rank("ICE", &raices), Some(3));
         assert_eq!(rank("nonprofit", &raices), Some(4));
         assert_eq!(rank("serves immigr", &raices), Some(5));
+    }
+
+    #[test]
+    fn names_differing_in_case_accents_punctuation_or_legal_form_share_a_key() {
+        let a = entity("salesforce", "Salesforce", &[], None);
+        let b = entity(
+            "salesforce-inc",
+            "SALESFORCE, INC.",
+            &["The Salesforce Corp"],
+            None,
+        );
+        let (a_names, _) = resolution_keys(&search_text(&a));
+        let b_text = search_text(&b);
+        let (b_names, identifiers) = resolution_keys(&b_text);
+        assert_eq!(a_names, ["salesforce"]);
+        assert_eq!(b_names, ["salesforce"]);
+        assert_eq!(identifiers, ["uei:abc123"]);
+        assert_eq!(
+            name_key("inc"),
+            Some("inc".into()),
+            "a name is never emptied"
+        );
     }
 
     #[test]

@@ -474,6 +474,23 @@ impl Service {
         Ok(page)
     }
 
+    /// Entities that may be one real thing recorded twice, one page of groups after the group
+    /// key `after`; only suggested, never merged. A scan of every entity, so it takes a turn
+    /// among the searches.
+    pub fn duplicate_candidates(
+        &self,
+        kind: Option<EntityKind>,
+        after: Option<&str>,
+        first: usize,
+    ) -> Result<(Vec<graph::DuplicateGroup>, bool)> {
+        let _turn = self.searches.turn()?;
+        let mut groups = self.read_index().duplicate_candidates(kind);
+        groups.retain(|g| after.is_none_or(|a| g.key.as_str() > a));
+        let has_next = groups.len() > first;
+        groups.truncate(first);
+        Ok((groups, has_next))
+    }
+
     /// Sources whose id, title, publisher or address holds every word of `text`, in id order
     /// after the source `after`; bounded by the budget as [`Service::search_claims`] is.
     pub fn search_sources(
