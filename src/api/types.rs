@@ -268,10 +268,11 @@ pub(super) fn entity_connection(page: service::EntityPage, has_previous: bool) -
     EntityConnection::new(items, has_previous, page.has_next, total)
 }
 
-/// Entities that may be one real thing recorded twice, and why they seem so. Only a
-/// suggestion: nothing is merged.
+/// A group `duplicateCandidates` found.
 pub struct DuplicateCandidate(pub crate::graph::DuplicateGroup);
 
+/// Entities that may be one real thing recorded twice, and why they seem so. Only a
+/// suggestion: nothing is merged.
 #[Object]
 impl DuplicateCandidate {
     /// Why these entities seem one: the name they share once case, accents, punctuation and
