@@ -128,8 +128,9 @@ pub struct Prepared {
     pub operation: Option<OperationType>,
 }
 
-/// Checks `request` against `limits` and parses it. Cheap for ordinary documents; call
-/// [`prepare_off_runtime`] from async code, which moves large ones to the blocking pool.
+/// Checks `request` against `limits` and parses it. Cheap for ordinary documents; async code
+/// calls [`Api::prepare`](super::Api::prepare), which also resolves persisted queries and moves
+/// large documents to the blocking pool.
 pub fn prepare(limits: &SchemaLimits, mut request: Request) -> Result<Prepared, Refusal> {
     check_text(&request.query, limits)?;
     let document = async_graphql::parser::parse_query(&request.query).map_err(parse_refusal)?;

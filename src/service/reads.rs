@@ -224,7 +224,8 @@ impl Service {
         Ok(claims)
     }
 
-    /// Every source, entity and relation in the store, in id order, for whole-graph exports.
+    /// Every source, entity and relation in the store, in id order, each read as it stands when
+    /// reached ([`Service::snapshot`] reads them all as they were at one moment).
     pub fn all_sources(&self) -> impl Iterator<Item = Result<Source>> + '_ {
         self.gated(self.store.sources())
             .map(|r| r.map_err(ServiceError::from))
