@@ -155,8 +155,8 @@ impl Snapshot {
     }
 
     /// The records of `tree` as they were, raw, in key order but for the ones changed since,
-    /// which come last. A tree is read once: reading it again gives only what changed ahead of
-    /// the first reading.
+    /// which come last. Read each tree once: once read through, the snapshot keeps no old
+    /// values for it, and a second reading shows the tree as it is now.
     pub(super) fn records(&self, tree: &sled::Tree) -> Records<'_> {
         let place = locked(&self.frozen).trees.binary_search(&tree.name()).ok();
         Records {
