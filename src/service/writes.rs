@@ -253,8 +253,7 @@ impl Service {
         Ok(source)
     }
 
-    /// Replaces a source's fields (its id stays); fields absent from `draft` become empty.
-    /// Changes the fields `patch` names; the others stay as they are.
+    /// Changes the fields `patch` names; the others stay as they are (its id always does).
     pub fn update_source(&self, id: &str, patch: SourcePatch) -> Result<Source> {
         refuse_empty(patch == SourcePatch::default())?;
         let _writer = self.lock_writer();

@@ -52,11 +52,7 @@ impl<'a> Load<'a> {
 
     /// Writes one chunk of ops: their undo entries first (durably), then the ops themselves.
     pub fn write(&mut self, ops: &[Op]) -> Result<(), StoreError> {
-        for op in ops {
-            for (tree, key) in keys_of(op) {
-                self.store.freezes.keep(self.tree(tree), &key)?;
-            }
-        }
+        self.store.freezes.keep_ops(self.store, ops)?;
         if !self.empty_before {
             let mut entries = Vec::with_capacity(ops.len());
             for op in ops {

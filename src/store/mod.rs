@@ -3,7 +3,8 @@
 //! Owns the on-disk layout: one tree per concern (names in [`trees`]), the key encoding
 //! (in [`keys`]), the record encoding (in `codec`: compact binary, a relation stored with its
 //! claims), the schema version and the store's identity kept in the `meta` tree, and the
-//! upgrade from older layouts (`upgrade`), and snapshots (`snapshot`) for backups and exports. Every way in is all-or-nothing and durable before
+//! upgrade from older layouts (`upgrade`), and snapshots (`snapshot`) for backups and
+//! exports. Every way in is all-or-nothing and durable before
 //! it returns: [`Store::commit`] applies a small batch in one transaction; a [`Load`] streams a
 //! batch of any size, keeping an undo journal on disk so that an interrupted load is rolled
 //! back when the store is next opened. Each of the two moves the commit sequence once.
@@ -123,7 +124,7 @@ pub struct Store {
     undo: sled::Tree,
     dir: PathBuf,
     id: StoreId,
-    /// The backups under way, which every write tells what it is about to change.
+    /// The snapshots open, which every write tells what it is about to change.
     freezes: std::sync::Arc<snapshot::Freezes>,
 }
 
@@ -271,12 +272,7 @@ impl Store {
     /// Applies every op of `ops` in one transaction, moves the sequence, then flushes to disk.
     /// Returns the new sequence.
     pub fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
-        for op in ops {
-            for (tree, key) in load::keys_of(op) {
-                self.freezes.keep(load::tree_of(self, tree), &key)?;
-            }
-        }
-        self.freezes.keep(&self.meta, SEQUENCE_KEY)?;
+        self.freezes.keep_ops(self, ops)?;
         let result: Result<u64, TransactionError<()>> = (
             &self.entities,
             &self.relations,
@@ -409,10 +405,7 @@ impl Store {
 
     /// Every relation with its claims, in id order.
     pub fn relations(&self) -> impl Iterator<Item = Result<RelationWithClaims, StoreError>> + '_ {
-        self.relations.iter().map(|item| {
-            let (key, value) = item?;
-            codec::decode_relation(&key, &value).map(|d| d.relation)
-        })
+        self.relations_from("")
     }
 
     /// Every relation with its claims from `start` on, in id order.
@@ -438,10 +431,7 @@ impl Store {
     }
 
     pub fn sources(&self) -> impl Iterator<Item = Result<Source, StoreError>> + '_ {
-        self.sources.iter().map(|item| {
-            let (key, value) = item?;
-            codec::decode_source(&key, &value)
-        })
+        self.sources_from("")
     }
 
     pub fn is_empty(&self) -> bool {

@@ -98,6 +98,19 @@ impl Freezes {
         Ok(())
     }
 
+    /// [`Freezes::keep`] for every record `ops` will change, and the commit sequence.
+    pub(super) fn keep_ops(&self, store: &Store, ops: &[super::Op]) -> Result<(), sled::Error> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        for op in ops {
+            for (tree, key) in super::load::keys_of(op) {
+                self.keep(super::load::tree_of(store, tree), &key)?;
+            }
+        }
+        self.keep(&store.meta, super::SEQUENCE_KEY)
+    }
+
     /// [`Freezes::keep`] for every record of `tree`, before it is cleared.
     pub(super) fn keep_all(&self, tree: &sled::Tree) -> Result<(), sled::Error> {
         if self.count.load(Ordering::Acquire) == 0 {
