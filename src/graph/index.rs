@@ -778,41 +778,38 @@ impl GraphIndex {
     /// accents, punctuation and legal forms are set aside (within one kind), or the same
     /// identifier (of any kind). Groups are ordered by their key; nothing is merged.
     pub fn duplicate_candidates(&self, kind: Option<EntityKind>) -> Vec<DuplicateGroup> {
-        let mut by_key: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        // By key: the reason it gives, and the entities that share it.
+        let mut by_key: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new();
         for data in self.entities.values().map(|&node| &self.graph[node]) {
             if kind.is_some_and(|k| k != data.kind) {
                 continue;
             }
             let (names, identifiers) = super::search::resolution_keys(&data.search_text);
             for name in names {
+                let key = format!("name:{}:{name}", data.kind.as_str());
                 by_key
-                    .entry(format!("name:{}:{name}", data.kind.as_str()))
-                    .or_default()
+                    .entry(key)
+                    .or_insert_with(|| (format!("the same name once case, accents, punctuation and legal forms are set aside: `{name}`"), Vec::new()))
+                    .1
                     .push(&data.id);
             }
             for identifier in identifiers {
                 by_key
                     .entry(format!("identifier:{identifier}"))
-                    .or_default()
+                    .or_insert_with(|| (format!("the same identifier `{identifier}`"), Vec::new()))
+                    .1
                     .push(&data.id);
             }
         }
         let mut groups: Vec<DuplicateGroup> = Vec::new();
         let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
-        for (key, mut ids) in by_key {
+        for (key, (reason, mut ids)) in by_key {
             ids.sort_unstable();
             ids.dedup();
             if ids.len() < 2 {
                 continue;
             }
             let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
-            let reason = match key.split_once(':') {
-                Some(("identifier", identifier)) => format!("the same identifier `{identifier}`"),
-                _ => format!(
-                    "the same name once case, accents, punctuation and legal forms are set aside: `{}`",
-                    key.splitn(3, ':').nth(2).unwrap_or_default()
-                ),
-            };
             // One group for the same entities, however many reasons there are.
             match seen.get(&ids) {
                 Some(&at) => groups[at].reasons.push(reason),
@@ -827,6 +824,16 @@ impl GraphIndex {
             }
         }
         groups
+    }
+
+    /// Every entity a ranked `query` finds, best first, then by id.
+    pub fn ranked_entities<'a>(&'a self, query: &'a EntityQuery) -> Vec<(u8, &'a str)> {
+        let mut found: Vec<(u8, &str)> = self
+            .find_entities(query, None)
+            .map(|(rank, data)| (rank, &*data.id))
+            .collect();
+        found.sort_unstable();
+        found
     }
 
     /// The entities `query` finds, with their rank, in id order after `after`.

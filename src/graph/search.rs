@@ -49,14 +49,15 @@ fn identifier_key(scheme: &str, value: &str) -> String {
 }
 
 /// Which entities to find: all of them, or those of a kind, country, identifier and text.
+/// The filters and the text are normalised once, here, not for each entity scanned.
 #[derive(Debug, Clone, Default)]
 pub struct EntityQuery {
     pub kind: Option<EntityKind>,
-    /// ISO 3166-1 alpha-2, any case.
-    pub country: Option<String>,
-    /// `scheme:value`, any case.
-    pub identifier: Option<String>,
-    /// The words to find; `None` (or no words) lists in id order.
+    /// ISO 3166-1 alpha-2, upper case.
+    country: Option<String>,
+    /// `scheme:value`, as [`identifier_key`] writes it.
+    identifier: Option<String>,
+    /// The words to find, whole and one by one; `None` lists in id order.
     text: Option<(String, Vec<String>)>,
 }
 
@@ -64,7 +65,8 @@ impl EntityQuery {
     /// Ranks from here on are matches in the description only.
     pub const FIRST_DESCRIPTION_RANK: u8 = 4;
 
-    /// Entities of this kind, country and identifier (any, when `None`).
+    /// Entities of this kind, country and identifier (`scheme:value`; any case), any when
+    /// `None`.
     pub fn new(
         kind: Option<EntityKind>,
         country: Option<String>,
@@ -72,8 +74,12 @@ impl EntityQuery {
     ) -> Self {
         EntityQuery {
             kind,
-            country,
-            identifier,
+            country: country.map(|c| c.trim().to_ascii_uppercase()),
+            // Without a scheme it matches nothing: every identifier kept has one.
+            identifier: identifier.map(|i| match i.split_once(':') {
+                Some((scheme, value)) => identifier_key(scheme, value),
+                None => i,
+            }),
             text: None,
         }
     }
@@ -106,43 +112,27 @@ impl EntityQuery {
         if self.kind.is_some_and(|k| k != kind) {
             return None;
         }
-        let mut fields = text.split('\n');
-        let mut names = Vec::new();
-        let mut description = "";
-        let (mut country, mut identifier_found) = (false, self.identifier.is_none());
-        let wanted = self
-            .identifier
-            .as_deref()
-            .and_then(|i| i.split_once(':'))
-            .map(|(scheme, value)| identifier_key(scheme, value));
-        for field in fields.by_ref() {
-            match field.chars().next() {
-                Some(DESCRIPTION) => description = &field[1..],
-                Some(COUNTRY) => {
-                    country = self
-                        .country
-                        .as_deref()
-                        .is_some_and(|c| c.eq_ignore_ascii_case(&field[1..]))
-                }
-                Some(IDENTIFIER) => {
-                    identifier_found |= wanted.as_deref() == Some(&field[1..]);
-                }
-                _ => names.push(field),
-            }
+        let marked = |mark: char| text.split('\n').filter_map(move |f| f.strip_prefix(mark));
+        if let Some(country) = &self.country {
+            marked(COUNTRY).find(|c| c == country)?;
         }
-        if (self.country.is_some() && !country) || !identifier_found {
-            return None;
+        if let Some(identifier) = &self.identifier {
+            marked(IDENTIFIER).find(|i| i == identifier)?;
         }
         let Some((phrase, words)) = &self.text else {
             return Some(0);
         };
-        if names.iter().any(|name| name == phrase) {
+        let names = || {
+            text.split('\n')
+                .filter(|f| !f.starts_with([DESCRIPTION, COUNTRY, IDENTIFIER]))
+        };
+        if names().any(|name| name == phrase) {
             return Some(0);
         }
+        let description = marked(DESCRIPTION).next().unwrap_or_default();
         let mut worst = 0;
         for word in words {
-            let best = names
-                .iter()
+            let best = names()
                 .filter_map(|field| match_level(field, word))
                 .min()
                 .or_else(|| {
@@ -315,10 +305,8 @@ mod test {
     fn filters_need_their_values() {
         let cbp = entity("cbp", "U.S. Customs and Border Protection", &[], None);
         let text = search_text(&cbp);
-        let query = |country: Option<&str>, identifier: Option<&str>| EntityQuery {
-            country: country.map(Into::into),
-            identifier: identifier.map(Into::into),
-            ..EntityQuery::default()
+        let query = |country: Option<&str>, identifier: Option<&str>| {
+            EntityQuery::new(None, country.map(Into::into), identifier.map(Into::into))
         };
         assert_eq!(query(Some("us"), None).rank(cbp.kind, &text), Some(0));
         assert_eq!(query(Some("FR"), None).rank(cbp.kind, &text), None);

@@ -284,11 +284,7 @@ impl Service {
                         })
                 })
                 .transpose()?;
-            let mut found: Vec<(u8, &str)> = index
-                .find_entities(query, None)
-                .map(|(rank, data)| (rank, &*data.id))
-                .collect();
-            found.sort_unstable();
+            let found = index.ranked_entities(query);
             let start = after.map_or(0, |after| found.partition_point(|&hit| hit <= after));
             let page = found[start..]
                 .iter()
@@ -431,54 +427,29 @@ impl Service {
         first: usize,
         budget: Option<BudgetLimits>,
     ) -> Result<TextPage<Claim>> {
-        let words = words_of(text)?;
-        let _turn = self.searches.turn()?;
-        let mut budget = Budget::new(self.budget(budget));
-        let (start, skip_to) = match after {
+        let (start, passed) = match after {
             Some(cursor) => {
                 let relation = relation_of_claim(cursor).ok_or_else(|| {
                     ServiceError::BadQuery(format!("`{cursor}` is not a claim's id"))
                 })?;
-                (
-                    relation.to_owned(),
-                    Some((relation.to_owned(), claim_sequence(cursor))),
-                )
+                (relation, Some((relation, claim_sequence(cursor))))
             }
-            None => (String::new(), None),
+            None => ("", None),
         };
-        let mut page = TextPage::default();
-        for record in self.gated(self.store.relations_from(&start)) {
-            if !budget.spend() {
-                page.partial = true;
-                break;
-            }
-            let record = record?;
-            for claim in record.claims {
-                let passed = skip_to.as_ref().is_some_and(|(relation, sequence)| {
-                    *relation == record.relation.id && claim_sequence(&claim.id) <= *sequence
-                });
-                let said = format!(
-                    "{} {}",
-                    search_words(&claim.quote),
-                    claim
-                        .claimant
-                        .as_deref()
-                        .map(search_words)
-                        .unwrap_or_default()
-                );
-                if passed || !words.iter().all(|w| said.contains(w.as_str())) {
-                    continue;
-                }
-                if page.items.len() == first {
-                    page.has_next = true;
-                    return Ok(page);
-                }
-                page.items.push(claim);
-            }
-        }
-        // Cut by the budget, the scan may have more to find after the page's last claim.
-        page.has_next |= page.partial;
-        Ok(page)
+        let claims = self.gated(self.store.relations_from(start)).map(|record| {
+            record.map(|record| {
+                let relation = record.relation.id;
+                record.claims.into_iter().filter(move |claim| {
+                    passed.is_none_or(|(at, sequence)| {
+                        relation != at || claim_sequence(&claim.id) > sequence
+                    })
+                })
+            })
+        });
+        self.text_scan(text, claims, first, budget, |claim| {
+            let claimant = claim.claimant.as_deref().unwrap_or_default();
+            format!("{} {}", search_words(&claim.quote), search_words(claimant))
+        })
     }
 
     /// Entities that may be one real thing recorded twice, one page of groups after the group
@@ -507,21 +478,13 @@ impl Service {
         first: usize,
         budget: Option<BudgetLimits>,
     ) -> Result<TextPage<Source>> {
-        let words = words_of(text)?;
-        let _turn = self.searches.turn()?;
-        let mut budget = Budget::new(self.budget(budget));
-        let mut page = TextPage::default();
-        for source in self.gated(self.store.sources_from(after.unwrap_or_default())) {
-            if !budget.spend() {
-                page.partial = true;
-                page.has_next = true;
-                break;
-            }
-            let source = source?;
-            if after == Some(source.id.as_str()) {
-                continue;
-            }
-            let text = [
+        let sources = self
+            .gated(self.store.sources_from(after.unwrap_or_default()))
+            .map(|source| {
+                source.map(|source| Some(source).filter(|s| after != Some(s.id.as_str())))
+            });
+        self.text_scan(text, sources, first, budget, |source| {
+            [
                 Some(source.id.as_str()),
                 Some(source.title.as_str()),
                 source.publisher.as_deref(),
@@ -531,15 +494,47 @@ impl Service {
             .flatten()
             .map(search_words)
             .collect::<Vec<_>>()
-            .join(" ");
-            if !words.iter().all(|w| text.contains(w.as_str())) {
-                continue;
-            }
-            if page.items.len() == first {
+            .join(" ")
+        })
+    }
+
+    /// One page of the items of `records` whose text (as `text_of` writes it, in search
+    /// words) holds every word of `search`. Each record read spends a visit of the budget, and
+    /// may hold several items (a relation's claims) or none; a page the budget cut short is
+    /// `partial` and has a next page.
+    fn text_scan<T, I, R>(
+        &self,
+        search: &str,
+        records: R,
+        first: usize,
+        budget: Option<BudgetLimits>,
+        text_of: impl Fn(&T) -> String,
+    ) -> Result<TextPage<T>>
+    where
+        I: IntoIterator<Item = T>,
+        R: Iterator<Item = std::result::Result<I, crate::store::StoreError>>,
+    {
+        let words = words_of(search)?;
+        let _turn = self.searches.turn()?;
+        let mut budget = Budget::new(self.budget(budget));
+        let mut page = TextPage::default();
+        for record in records {
+            if !budget.spend() {
+                page.partial = true;
                 page.has_next = true;
                 break;
             }
-            page.items.push(source);
+            for item in record? {
+                let text = text_of(&item);
+                if !words.iter().all(|w| text.contains(w.as_str())) {
+                    continue;
+                }
+                if page.items.len() == first {
+                    page.has_next = true;
+                    return Ok(page);
+                }
+                page.items.push(item);
+            }
         }
         Ok(page)
     }
@@ -606,17 +601,13 @@ impl Service {
         let query = EntityQuery::default().text(Some(id));
         if query.is_ranked() {
             // By name or alias only: a word in a description is no sign of what was meant.
-            let mut named: Vec<(u8, &str)> = index
-                .find_entities(&query, None)
-                .filter(|&(rank, _)| rank < EntityQuery::FIRST_DESCRIPTION_RANK)
-                .map(|(rank, data)| (rank, &*data.id))
-                .collect();
-            named.sort_unstable();
-            for id in named
+            let named = index
+                .ranked_entities(&query)
                 .into_iter()
+                .take_while(|&(rank, _)| rank < EntityQuery::FIRST_DESCRIPTION_RANK)
                 .take(SUGGESTIONS + 1)
-                .map(|(_, id)| id.to_owned())
-            {
+                .map(|(_, id)| id.to_owned());
+            for id in named {
                 if !suggestions.contains(&id) {
                     suggestions.push(id);
                 }
