@@ -20,6 +20,9 @@ pub enum ErrorCode {
     AlreadyExists,
     /// The record is still needed by others (an entity's relations, a source's claims, a relation's last claim).
     InUse,
+    /// The write contradicts the graph in a way a person must settle (identifiers naming two
+    /// entities, an unmerge of records changed since the merge); nothing was written.
+    Conflict,
     /// A write without the right credentials.
     Unauthorized,
     /// The server could not do it; nothing was written.
@@ -51,6 +54,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::InUse => "IN_USE",
+            ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::Internal => "INTERNAL_SERVER_ERROR",
             ErrorCode::Unavailable => "UNAVAILABLE",
@@ -136,6 +140,7 @@ pub fn code_of(error: &ServiceError) -> ErrorCode {
         ServiceError::HasRelations { .. }
         | ServiceError::SourceInUse { .. }
         | ServiceError::LastClaim { .. } => ErrorCode::InUse,
+        ServiceError::Conflict { .. } => ErrorCode::Conflict,
         ServiceError::Store(_) | ServiceError::Backup(_) => ErrorCode::Internal,
         ServiceError::Unavailable | ServiceError::Busy => ErrorCode::Unavailable,
     }

@@ -743,6 +743,12 @@ fn print_summary(summary: &ImportSummary) {
         summary.claims_added,
         summary.unchanged,
     );
+    if summary.resolved > 0 {
+        println!(
+            "{} entity records were entities already held under other ids (the same identifier): their names and identifiers were added to those",
+            summary.resolved
+        );
+    }
     if !summary.checked_in.is_zero() {
         println!(
             "checked in {:.2} s, written in {:.2} s",

@@ -10,6 +10,7 @@ use crate::model::{
 };
 
 use super::adjacency::{Adjacency, Tie};
+use super::identifiers::IdentifierTable;
 use super::search::EntityQuery;
 
 /// What the index keeps of an entity: enough to filter and to search by name.
@@ -237,6 +238,8 @@ pub struct GraphIndex {
     pub(super) entities: BTreeMap<Box<str>, NodeIndex>,
     relations: RelationIds,
     pub(super) provenance: Provenance,
+    /// Entities by identifier, for resolution.
+    identifiers: IdentifierTable,
 }
 
 /// What kind of record holds an id: ids are unique across entities, relations and sources.
@@ -281,6 +284,7 @@ impl GraphIndex {
         self.graph.shrink_to_fit();
         self.relations.arena.shrink_to_fit();
         self.relations.spans.shrink_to_fit();
+        self.identifiers.shrink_to_fit();
         let (arena, spans, hasher) = (
             &self.relations.arena,
             &self.relations.spans,
@@ -386,24 +390,60 @@ impl GraphIndex {
             kind: entity.kind,
             search_text: super::search::search_text(entity),
         };
-        match self.entities.get(entity.id.as_str()) {
+        let node = match self.entities.get(entity.id.as_str()) {
             Some(&node) => {
                 if self.graph[node].kind != data.kind {
                     self.touch(node);
                 }
+                self.forget_identifiers(node);
                 self.graph[node] = data;
+                node
             }
             None => {
                 let node = self.graph.add_node(data);
                 self.entities.insert(entity.id.as_str().into(), node);
+                node
             }
+        };
+        self.learn_identifiers(node);
+    }
+
+    /// Files the node's identifiers (from its search text) in the identifier table.
+    pub(super) fn learn_identifiers(&mut self, node: NodeIndex) {
+        let data = &self.graph[node];
+        for key in super::search::identifiers_in(&data.search_text) {
+            self.identifiers.insert(key, node);
         }
+    }
+
+    fn forget_identifiers(&mut self, node: NodeIndex) {
+        let data = &self.graph[node];
+        for key in super::search::identifiers_in(&data.search_text) {
+            self.identifiers.remove(key, node);
+        }
+    }
+
+    /// The entities holding the identifier `scheme:value` (compared as searches compare
+    /// identifiers: trimmed, any case), in id order.
+    pub fn entities_with_identifier(&self, scheme: &str, value: &str) -> Vec<&str> {
+        let key = crate::model::identifier_key(scheme, value);
+        let mut found: Vec<&str> = self
+            .identifiers
+            .candidates(&key)
+            .filter_map(|node| self.graph.node_weight(node))
+            .filter(|data| super::search::identifiers_in(&data.search_text).any(|k| k == key))
+            .map(|data| &*data.id)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Removes an entity and any relation still touching it.
     pub fn remove_entity(&mut self, id: &str) {
         self.version = Version::default();
         if let Some(node) = self.entities.remove(id) {
+            self.forget_identifiers(node);
             let touching: Vec<EdgeIndex> = self
                 .graph
                 .edges_directed(node, petgraph::Direction::Outgoing)

@@ -14,6 +14,7 @@ mod connected;
 mod filter;
 #[cfg(test)]
 mod fixture;
+mod identifiers;
 mod index;
 mod neighborhood;
 mod order;

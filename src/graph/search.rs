@@ -9,7 +9,7 @@
 //! word's inside, so `ICE` finds ICE (its alias, whole) before RAICES. A query that is a whole
 //! name-like field ranks first of all.
 
-use crate::model::{search_words, Entity, EntityKind};
+use crate::model::{identifier_key, search_words, Entity, EntityKind};
 
 const DESCRIPTION: char = '\u{1}';
 const COUNTRY: char = '\u{2}';
@@ -40,13 +40,6 @@ pub(super) fn search_text(entity: &Entity) -> Box<str> {
     text.into_boxed_str()
 }
 
-fn identifier_key(scheme: &str, value: &str) -> String {
-    format!(
-        "{}:{}",
-        scheme.trim().to_lowercase(),
-        value.trim().to_lowercase()
-    )
-}
 
 /// Which entities to find: all of them, or those of a kind, country, identifier and text.
 /// The filters and the text are normalised once, here, not for each entity scanned.
@@ -199,6 +192,13 @@ fn name_key(field: &str) -> Option<String> {
         words.remove(0);
     }
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The identifiers (`scheme:value`) a search text lists.
+pub(super) fn identifiers_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .skip(1)
+        .filter_map(|field| field.strip_prefix(IDENTIFIER))
 }
 
 /// What may show two entities to be one: the keys of their names and aliases (not their ids,

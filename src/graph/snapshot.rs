@@ -302,6 +302,7 @@ impl GraphIndex {
             if index.entities.insert(id.into_boxed_str(), node).is_some() {
                 return Err(damaged("an entity is listed twice"));
             }
+            index.learn_identifiers(node);
             nodes.push(node);
         }
         let node_at = |position: u32| -> Result<NodeIndex, SnapshotError> {

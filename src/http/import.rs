@@ -78,6 +78,7 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
             "relationsUpdated": summary.relations_updated,
             "claimsAdded": summary.claims_added,
             "unchanged": summary.unchanged,
+            "resolved": summary.resolved,
             "sequence": summary.sequence,
             "seconds": summary.elapsed.as_secs_f64(),
         }))

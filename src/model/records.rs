@@ -9,6 +9,34 @@ pub struct Identifier {
     pub value: String,
 }
 
+impl Identifier {
+    /// Whether the identifier names one thing wherever it is found, so that two records holding
+    /// it are one entity. Registration numbers repeat from one register or country to the next:
+    /// they are kept and found by searches, but join nothing.
+    pub fn resolves(&self) -> bool {
+        !self.scheme.trim().eq_ignore_ascii_case("registration")
+    }
+
+    /// The identifier as searches and resolution compare them: `scheme:value`, trimmed,
+    /// lower case.
+    pub fn key(&self) -> String {
+        identifier_key(&self.scheme, &self.value)
+    }
+
+    pub fn same_as(&self, other: &Identifier) -> bool {
+        self.key() == other.key()
+    }
+}
+
+/// [`Identifier::key`] of a scheme and value.
+pub fn identifier_key(scheme: &str, value: &str) -> String {
+    format!(
+        "{}:{}",
+        scheme.trim().to_lowercase(),
+        value.trim().to_lowercase()
+    )
+}
+
 /// A company, government body, nonprofit, person or informal group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {

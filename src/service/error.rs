@@ -38,6 +38,10 @@ pub enum ServiceError {
     SourceInUse { id: String, count: usize },
     #[error("claim `{id}` is the last claim of relation `{relation}`: a relation needs a claim; delete the relation instead")]
     LastClaim { id: String, relation: String },
+    /// The request contradicts what the graph holds in a way only a person can settle: a
+    /// record whose identifiers name two entities, an unmerge after the merged records changed.
+    #[error("{message}")]
+    Conflict { message: String },
     #[error("invalid pattern: {0}")]
     BadQuery(String),
     #[error("{}{message}", place(file.as_deref(), *line))]

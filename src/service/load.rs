@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::graph::{GraphIndex, Holder};
 use crate::model::{
-    check_slug, validate_relation, EntityDraft, EntityKind, ModelError, RelationDraft,
+    check_slug, validate_entity, validate_relation, EntityDraft, EntityKind, ModelError, RelationDraft,
     RelationWithClaims, SourceDraft, Timestamp,
 };
 use crate::store::{Load, Op};
@@ -30,6 +30,7 @@ use super::changes::apply_ops;
 use super::records::{
     claim_record, derived_relation_id, entity_record, merge_claims, relation_record, source_record,
 };
+use super::resolve::{self, Resolution};
 use super::{Change, ChangeKind, ChangeRecord, RecordType, Result, Service, ServiceError};
 
 /// One record of an import, as read from a file.
@@ -52,6 +53,8 @@ pub struct ImportSummary {
     pub claims_added: usize,
     /// Records that were already there exactly as given.
     pub unchanged: usize,
+    /// Entity records that became another entity, by an identifier it holds (see `resolve`).
+    pub resolved: usize,
     /// The commit sequence the import produced (unchanged when it changed nothing).
     pub sequence: u64,
     /// Time spent checking the input before writing.
@@ -156,6 +159,10 @@ impl Definitions {
         Ok(())
     }
 
+    fn forget(&mut self, id: &str) {
+        self.ids.remove(id);
+    }
+
     fn entity_kind(&self, index: &GraphIndex, id: &str) -> Option<EntityKind> {
         match self.ids.get(id) {
             Some(defined) => defined.kind,
@@ -214,6 +221,14 @@ impl Definitions {
     }
 }
 
+/// What merging an entity record needs of its resolution: the import's, the records of
+/// entities several records become (joined so far), and whether this one became another.
+struct Joins<'a> {
+    resolution: &'a Resolution,
+    joined: &'a mut HashMap<Box<str>, crate::model::Entity>,
+    renamed: bool,
+}
+
 /// A relation draft's id: its own, or the one derived from its ends and kind.
 fn relation_id(draft: &RelationDraft) -> String {
     draft
@@ -247,7 +262,7 @@ impl Service {
         let started = Instant::now();
         let _writer = self.lock_writer();
         let now = Timestamp::now();
-        let counts = self.check_input(&mut open, now, progress)?;
+        let (counts, resolution) = self.check_input(&mut open, now, progress)?;
         let checked_in = started.elapsed();
 
         // Declared before the load, so that a load dropped unfinished is rolled back before
@@ -256,8 +271,9 @@ impl Service {
         let mut load = self.store.begin_load()?;
         let into_empty = load.was_empty();
         let (outcomes, mut summary, fresh) =
-            self.write_input(&mut open, &mut load, now, progress, counts)?;
+            self.write_input(&mut open, &mut load, now, progress, counts, &resolution)?;
         summary.checked_in = checked_in;
+        summary.resolved = resolution.resolved();
         tracing::debug!(checked = ?checked_in, written = ?started.elapsed(), "import passes");
         if outcomes.iter().all(|o| *o == Outcome::Unchanged) {
             // Nothing to commit: the load is dropped, which rolls back nothing.
@@ -284,7 +300,7 @@ impl Service {
                 feed_index: !indexed,
                 now,
             };
-            self.announce_input(&mut open, &outcomes, &how, progress)?;
+            self.announce_input(&mut open, &outcomes, &how, &resolution, progress)?;
         }
         tracing::debug!(indexed = ?started.elapsed(), "import indexed");
         if into_empty || outcomes.len() >= CHUNK {
@@ -296,18 +312,20 @@ impl Service {
         Ok(summary)
     }
 
-    /// Pass 1. Returns how many entities and relations the file defines.
+    /// Pass 1. Returns how many entities and relations the file defines, and what its entity
+    /// records resolve to.
     fn check_input<I>(
         &self,
         open: &mut impl FnMut() -> Result<I>,
         now: Timestamp,
         progress: &dyn Fn(LoadPhase, u64),
-    ) -> Result<(usize, usize)>
+    ) -> Result<((usize, usize), Resolution)>
     where
         I: Iterator<Item = Result<(Line, ImportItem)>>,
     {
         let index = self.read_index();
         let mut defined = Definitions::default();
+        let mut resolution = Resolution::default();
         let mut forward: Vec<(Line, RelationDraft, crate::model::Relation)> = Vec::new();
         let (mut entities, mut relations) = (0, 0);
         let mut seen = 0u64;
@@ -319,9 +337,13 @@ impl Service {
                     defined.define(&index, line, &source.id, Holder::Source, None)?;
                 }
                 ImportItem::Entity(draft) => {
+                    let resolved = resolution.learn(&index, &draft).map_err(|e| at(line, e))?;
                     let entity = entity_record(draft, now).map_err(|e| at(line, e))?;
                     let id = entity.id.as_str();
-                    if let Some(existing) = index.entity_kind(id) {
+                    if resolved != id {
+                        // It is another entity; ties that name it are checked against that one.
+                        defined.define(&index, line, id, Holder::Entity, None)?;
+                    } else if let Some(existing) = index.entity_kind(id) {
                         if existing != entity.kind && !index.relations_of(id).is_empty() {
                             return Err(at(
                                 line,
@@ -333,6 +355,7 @@ impl Service {
                     entities += 1;
                 }
                 ImportItem::Relation(draft) => {
+                    let draft = resolution.tie(draft);
                     let id = relation_id(&draft);
                     check_slug("id", &id).map_err(|e| at(line, e))?;
                     if draft.claims.is_empty() {
@@ -374,11 +397,22 @@ impl Service {
                 progress(LoadPhase::Checking, seen);
             }
         }
-        for (line, draft, relation) in &forward {
-            defined.check_references(&index, *line, draft, relation, true)?;
+        resolution.finish_learning();
+        for (line, draft, relation) in forward {
+            // An end named before its record may have resolved to another entity since.
+            let draft = resolution.tie(draft);
+            let id = relation_id(&draft);
+            let relation = if id == relation.id {
+                relation
+            } else {
+                defined.forget(&relation.id);
+                defined.define(&index, line, &id, Holder::Relation, None)?;
+                relation_record(id, &draft, now).map_err(|e| at(line, e))?
+            };
+            defined.check_references(&index, line, &draft, &relation, true)?;
         }
         progress(LoadPhase::Checking, seen);
-        Ok((entities, relations))
+        Ok(((entities, relations), resolution))
     }
 
     /// Pass 2: every record merged with the store's and written through `load`. Parsing and
@@ -391,6 +425,7 @@ impl Service {
         now: Timestamp,
         progress: &dyn Fn(LoadPhase, u64),
         counts: (usize, usize),
+        resolution: &Resolution,
     ) -> Result<(Vec<Outcome>, ImportSummary, Option<GraphIndex>)>
     where
         I: Iterator<Item = Result<(Line, ImportItem)>>,
@@ -413,9 +448,17 @@ impl Service {
             });
             let built = (|| -> Result<()> {
                 let mut chunk: Vec<Op> = Vec::with_capacity(CHUNK);
+                let mut joined = HashMap::new();
                 for item in open()? {
                     let (line, item) = item?;
-                    let (outcome, op) = self.merge(line, item, into_empty, now, &mut summary)?;
+                    let (item, renamed) = resolution.apply(item);
+                    let joins = Joins {
+                        resolution,
+                        joined: &mut joined,
+                        renamed,
+                    };
+                    let (outcome, op) =
+                        self.merge(line, item, into_empty, now, &mut summary, joins)?;
                     outcomes.push(outcome);
                     let Some(op) = op else { continue };
                     if let Some(index) = fresh.as_mut() {
@@ -455,7 +498,7 @@ impl Service {
         Ok((outcomes, summary, fresh))
     }
 
-    /// One record as it will be written, or nothing when the store holds it already.
+    /// One record (resolved) as it will be written, or nothing when the store holds it already.
     fn merge(
         &self,
         line: Line,
@@ -463,6 +506,7 @@ impl Service {
         into_empty: bool,
         now: Timestamp,
         summary: &mut ImportSummary,
+        joins: Joins<'_>,
     ) -> Result<(Outcome, Option<Op>)> {
         Ok(match item {
             ImportItem::Source(draft) => {
@@ -489,28 +533,36 @@ impl Service {
                 }
             }
             ImportItem::Entity(draft) => {
-                let mut entity = entity_record(draft, now).map_err(|e| at(line, e))?;
-                let existing = match into_empty {
-                    true => None,
-                    false => self.store.entity(&entity.id)?,
+                let entity = entity_record(draft, now).map_err(|e| at(line, e))?;
+                let shared = joins.resolution.is_shared(&entity.id);
+                let existing = match joins.joined.get(entity.id.as_str()) {
+                    Some(joined) => Some(joined.clone()),
+                    None if into_empty => None,
+                    None => self.store.entity(&entity.id)?,
                 };
-                match existing {
-                    Some(existing) => {
-                        entity.created_at = existing.created_at;
-                        entity.updated_at = existing.updated_at;
-                        if existing == entity {
-                            summary.unchanged += 1;
-                            (Outcome::Unchanged, None)
-                        } else {
-                            entity.updated_at = now;
-                            summary.entities_updated += 1;
-                            (Outcome::Updated, Some(Op::PutEntity(entity)))
-                        }
+                let mut entity = resolve::join(existing.as_ref(), entity, joins.renamed);
+                validate_entity(&entity).map_err(|e| at(line, e))?;
+                let outcome = match existing {
+                    Some(existing) if existing == entity => {
+                        summary.unchanged += 1;
+                        Outcome::Unchanged
+                    }
+                    Some(_) => {
+                        entity.updated_at = now;
+                        summary.entities_updated += 1;
+                        Outcome::Updated
                     }
                     None => {
                         summary.entities_created += 1;
-                        (Outcome::Created, Some(Op::PutEntity(entity)))
+                        Outcome::Created
                     }
+                };
+                if shared {
+                    joins.joined.insert(entity.id.as_str().into(), entity.clone());
+                }
+                match outcome {
+                    Outcome::Unchanged => (outcome, None),
+                    _ => (outcome, Some(Op::PutEntity(entity))),
                 }
             }
             ImportItem::Relation(draft) => {
@@ -579,6 +631,7 @@ impl Service {
         open: &mut impl FnMut() -> Result<I>,
         outcomes: &[Outcome],
         how: &Announce,
+        resolution: &Resolution,
         progress: &dyn Fn(LoadPhase, u64),
     ) -> Result<()>
     where
@@ -594,9 +647,12 @@ impl Service {
         let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
         let mut events: Vec<Change> = Vec::with_capacity(CHUNK);
         let mut done = 0u64;
+        // Several records that became one entity announce it once, as it was written last.
+        let mut announced_shared: std::collections::HashSet<String> = Default::default();
         for relations in [false, true] {
             for (position, item) in open()?.enumerate() {
                 let (line, item) = item?;
+                let (item, _) = resolution.apply(item);
                 let outcome = outcomes
                     .get(position)
                     .copied()
@@ -606,9 +662,25 @@ impl Service {
                 {
                     continue;
                 }
-                let op = if into_empty {
+                let shared = match &item {
+                    ImportItem::Entity(draft) => {
+                        let id = resolve::draft_id(draft);
+                        let shared = resolution.is_shared(&id);
+                        if shared && !announced_shared.insert(id) {
+                            continue;
+                        }
+                        shared
+                    }
+                    _ => false,
+                };
+                let op = if into_empty && !shared {
                     let mut scratch = ImportSummary::default();
-                    self.merge(line, item, true, now, &mut scratch)?.1
+                    let joins = Joins {
+                        resolution,
+                        joined: &mut HashMap::new(),
+                        renamed: false,
+                    };
+                    self.merge(line, item, true, now, &mut scratch, joins)?.1
                 } else {
                     self.read_back(item, now)?
                 };

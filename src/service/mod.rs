@@ -11,6 +11,7 @@ mod error;
 mod load;
 mod reads;
 mod records;
+mod resolve;
 mod searches;
 mod writes;
 

@@ -50,6 +50,48 @@ pub(super) fn entity_record(
     Ok(entity)
 }
 
+/// How a record that comes in joins the entity the store holds: under the same id, the fields
+/// it gives replace the stored ones; resolved to another entity (by an identifier), the stored
+/// fields stay, the record's fill those missing, and its name becomes an alias. Names and
+/// identifiers are only ever added, so that records from several sources about one entity can
+/// be imported in any order, and again, without undoing each other.
+pub(super) fn joined_entity(existing: &Entity, incoming: Entity, same_id: bool) -> Entity {
+    let mut joined = existing.clone();
+    let names: Vec<String> = if same_id {
+        joined.kind = incoming.kind;
+        joined.name = incoming.name;
+        joined.description = incoming.description.or(joined.description);
+        joined.country = incoming.country.or(joined.country);
+        joined.category = incoming.category.or(joined.category);
+        incoming.aliases
+    } else {
+        joined.description = joined.description.or(incoming.description);
+        joined.country = joined.country.or(incoming.country);
+        joined.category = joined.category.or(incoming.category);
+        std::iter::once(incoming.name)
+            .chain(incoming.aliases)
+            .collect()
+    };
+    for name in names {
+        let folded = name.trim().to_lowercase();
+        let known = std::iter::once(&joined.name)
+            .chain(&joined.aliases)
+            .any(|n| n.trim().to_lowercase() == folded);
+        if !known {
+            joined.aliases.push(name);
+        }
+    }
+    // A name that is now the entity's name is no longer an alias of it.
+    let name = joined.name.trim().to_lowercase();
+    joined.aliases.retain(|a| a.trim().to_lowercase() != name);
+    for identifier in incoming.identifiers {
+        if !joined.identifiers.iter().any(|i| i.same_as(&identifier)) {
+            joined.identifiers.push(identifier);
+        }
+    }
+    joined
+}
+
 /// The id a relation gets when its draft has none: its ends and kind, `acme-vendor-to-cbp`.
 pub(super) fn derived_relation_id(draft: &RelationDraft) -> String {
     let kind = draft.kind.as_str().to_lowercase().replace('_', "-");

@@ -13,6 +13,7 @@ use super::records::{
     claim_record, derived_relation_id, entity_record, merge_claims, relation_record,
     same_statement, source_record,
 };
+use super::resolve;
 use super::{Change, ChangeKind, RecordType, Result, Service, ServiceError};
 
 /// What a delete removed, so a client can update its view without asking again.
@@ -99,8 +100,39 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("relation", id, field))
     }
 
+    /// Records a new entity; or, when an identifier it gives is held already (see `resolve`),
+    /// adds its names and identifiers to the entity holding it, and returns that.
     pub fn create_entity(&self, draft: EntityDraft) -> Result<Entity> {
         let _writer = self.lock_writer();
+        let resolved = resolve::resolve_new(&self.read_index(), &draft)?;
+        if let Some(target) = resolved {
+            let existing = self
+                .store
+                .entity(&target)?
+                .ok_or_else(|| ServiceError::not_found("entity", &target, "identifiers"))?;
+            let now = Timestamp::now();
+            let incoming = entity_record(
+                EntityDraft {
+                    id: Some(target.clone()),
+                    ..draft
+                },
+                now,
+            )?;
+            let mut joined = resolve::join(Some(&existing), incoming, true);
+            validate_entity(&joined)?;
+            if joined == existing {
+                return Ok(existing);
+            }
+            joined.updated_at = now;
+            let events = vec![event(
+                ChangeKind::Updated,
+                RecordType::Entity,
+                &target,
+                &[&target],
+            )];
+            self.commit(vec![Op::PutEntity(joined.clone())], events)?;
+            return Ok(joined);
+        }
         let id = self.choose_id(draft.id.as_deref(), &draft.name)?;
         let entity = entity_record(
             EntityDraft {
