@@ -191,7 +191,18 @@ async fn duplicate_candidates_are_suggested_with_their_reason_and_never_merged()
         .gql(
             r#"mutation {
                 a: createEntity(input: {kind: COMPANY, name: "SALESFORCE, INC.", identifiers: [{scheme: "uei", value: "SF1"}]}) { id }
-                b: createEntity(input: {kind: COMPANY, name: "Sales Force Holdings", identifiers: [{scheme: "UEI", value: "sf1"}]}) { id }
+                b: createEntity(input: {kind: COMPANY, name: "Sales Force Holdings"}) { id }
+            }"#,
+            json!({}),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{created}");
+    // createEntity would resolve a record with a held identifier to its holder; an update
+    // is how two entities come to share one.
+    let created = server
+        .gql(
+            r#"mutation {
+                updateEntity(id: "sales-force-holdings", input: {identifiers: [{scheme: "UEI", value: "sf1"}]}) { id }
             }"#,
             json!({}),
         )

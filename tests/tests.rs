@@ -30,6 +30,8 @@ mod live;
 mod hardening;
 // Finding entities, claims and sources by the words people type.
 mod finding;
+// One entity per real thing: resolution by identifier, mergeEntities and unmerge.
+mod resolution;
 // Hub-proof searches: frontiers, pages from one search, cursors across versions, admission.
 mod searches;
 // The attacks of issue 10, each while /health and an ordinary query keep being answered.

@@ -22,7 +22,10 @@ fn deleted_ids(deleted: impl IntoIterator<Item = String>) -> DeletePayload {
 /// a refused change writes nothing.
 #[Object]
 impl MutationRoot {
-    /// Records a new entity.
+    /// Records a new entity. When an identifier it gives (`uei`, `duns`, `wikidata`, ... any
+    /// scheme but `registration`) is held by an entity already, that entity is the one meant:
+    /// its name and aliases gain the new ones, its identifiers the new ones, and it is returned
+    /// (under its own id) instead of a second entity being made.
     #[graphql(guard = "WriteGuard")]
     async fn create_entity(
         &self,
@@ -160,6 +163,40 @@ impl MutationRoot {
         blocking(ctx, move |s| s.add_claim(&relation, draft))
             .await
             .map(Claim)
+    }
+
+    /// Merges `from` into `into`, two records of one real thing, in one atomic write: `from`'s
+    /// ties become `into`'s (a tie `into` already has, of the same kind with the same entity,
+    /// takes their claims), the claims `from` made are credited to `into`, `from`'s names and
+    /// identifiers are added to `into`'s (whose own fields stay), and `from` is deleted. The id
+    /// `from` keeps leading to `into`: `entity(id: from)` answers with it, `mergedInto` says
+    /// so. Refused when a tie joins the two (delete it first) or would not suit `into`'s kind.
+    /// Returns `into` as it is now.
+    #[graphql(guard = "WriteGuard")]
+    async fn merge_entities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entity that stays.")] into: ID,
+        #[graphql(desc = "The entity merged into it, whose id will lead to it.")] from: ID,
+    ) -> Result<Entity> {
+        blocking(ctx, move |s| s.merge_entities(&into, &from))
+            .await
+            .map(Entity::loaded)
+    }
+
+    /// Undoes the merge that took the entity `from` away, putting back exactly the entities,
+    /// ties and claims there were before it. Refused with `CONFLICT`, writing nothing, when a
+    /// record the merge wrote has changed since (an edit, an import, a later merge: undo that
+    /// first). Returns the two entities: the one merged into, then `from`.
+    #[graphql(guard = "WriteGuard")]
+    async fn unmerge(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id that was merged away.")] from: ID,
+    ) -> Result<Vec<Entity>> {
+        blocking(ctx, move |s| s.unmerge(&from))
+            .await
+            .map(|entities| entities.into_iter().map(Entity::loaded).collect())
     }
 
     /// Deletes a claim; refused for a relation's last claim (delete the relation instead).

@@ -21,16 +21,34 @@ pub struct QueryRoot;
 /// Questions about the graph. Lookups of unknown ids return null; searches from unknown ids are errors.
 #[Object]
 impl QueryRoot {
-    /// The entity with this id, or null.
+    /// The entity with this id, or null; for an id merged away (`mergeEntities`), the entity it
+    /// was merged into.
     async fn entity(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The entity's slug, e.g. `cbp`.")] id: ID,
     ) -> Result<Option<Entity>> {
         Ok(service(ctx)
-            .entity(&id)
+            .entity_or_merged(&id)
             .map_err(to_graphql)?
             .map(Entity::loaded))
+    }
+
+    /// The entity an id was merged into by `mergeEntities` (through later merges too), or
+    /// null for an id that was never merged away. `entity(id:)` follows merges the same way.
+    async fn merged_into(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "An entity id, as it was before a merge.")] id: ID,
+    ) -> Result<Option<Entity>> {
+        let service = service(ctx);
+        Ok(match service.merged_into(&id).map_err(to_graphql)? {
+            Some(into) => service
+                .entity(&into)
+                .map_err(to_graphql)?
+                .map(Entity::loaded),
+            None => None,
+        })
     }
 
     /// Entities, filtered by kind, country, identifier and text. Without `search` they come in

@@ -143,6 +143,17 @@ impl Entity {
             .collect())
     }
 
+    /// The ids of entities merged into this one (`mergeEntities`), which now lead here; in id
+    /// order. `unmerge` undoes a merge.
+    async fn merged_from(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        Ok(service(ctx)
+            .merged_from(&self.id)
+            .map_err(to_graphql)?
+            .into_iter()
+            .map(ID)
+            .collect())
+    }
+
     /// When it was first recorded (RFC 3339, UTC).
     async fn created_at(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(self.record(ctx)?.created_at.to_rfc3339())

@@ -40,7 +40,6 @@ pub(super) fn search_text(entity: &Entity) -> Box<str> {
     text.into_boxed_str()
 }
 
-
 /// Which entities to find: all of them, or those of a kind, country, identifier and text.
 /// The filters and the text are normalised once, here, not for each entity scanned.
 #[derive(Debug, Clone, Default)]

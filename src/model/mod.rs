@@ -16,8 +16,8 @@ pub use date::{DaySpan, PartialDate, Period, Timestamp};
 pub use error::ModelError;
 pub use kinds::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
 pub use records::{
-    Amount, Claim, ClaimDraft, Entity, EntityDraft, identifier_key, EntityPatch, Identifier, Relation,
-    RelationDraft, RelationPatch, RelationWithClaims, Source, SourceDraft, SourcePatch,
+    identifier_key, Amount, Claim, ClaimDraft, Entity, EntityDraft, EntityPatch, Identifier,
+    Relation, RelationDraft, RelationPatch, RelationWithClaims, Source, SourceDraft, SourcePatch,
 };
 pub use standing::derive_standing;
 pub use validate::{

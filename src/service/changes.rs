@@ -78,6 +78,8 @@ pub(super) fn apply_ops(index: &mut GraphIndex, ops: &[Op]) {
                 index.upsert_relation(&record.relation, &record.claims);
             }
             Op::DeleteRelation(id) => index.remove_relation(id),
+            // Merges are the store's memory of how ids resolve; the index holds none.
+            Op::PutMerge(_) | Op::DeleteMerge(_) => {}
         }
     }
 }

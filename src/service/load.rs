@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use crate::graph::{GraphIndex, Holder};
 use crate::model::{
-    check_slug, validate_entity, validate_relation, EntityDraft, EntityKind, ModelError, RelationDraft,
-    RelationWithClaims, SourceDraft, Timestamp,
+    check_slug, validate_entity, validate_relation, EntityDraft, EntityKind, ModelError,
+    RelationDraft, RelationWithClaims, SourceDraft, Timestamp,
 };
 use crate::store::{Load, Op};
 
@@ -225,8 +225,42 @@ impl Definitions {
 /// entities several records become (joined so far), and whether this one became another.
 struct Joins<'a> {
     resolution: &'a Resolution,
-    joined: &'a mut HashMap<Box<str>, crate::model::Entity>,
+    joined: &'a mut Joined,
     renamed: bool,
+}
+
+/// The records several input records become, as joined so far in pass 2.
+#[derive(Default)]
+struct Joined {
+    entities: HashMap<Box<str>, crate::model::Entity>,
+    ties: HashMap<Box<str>, (RelationWithClaims, u32)>,
+}
+
+/// Defines a relation's id in pass 1. Two ties of the file that resolution made one (the
+/// same kind between the same entities, named after them) are one relation, their claims
+/// joined in pass 2; any other id given twice is an error.
+fn define_tie(
+    defined: &mut Definitions,
+    resolution: &mut Resolution,
+    index: &GraphIndex,
+    line: Line,
+    draft: &RelationDraft,
+    id: &str,
+    renamed: bool,
+) -> Result<()> {
+    if renamed {
+        resolution.renamed_tie(id);
+    }
+    let joinable = draft.id.is_none() && resolution.is_renamed_tie(id);
+    let defined_here = defined
+        .ids
+        .get(id)
+        .is_some_and(|d| d.holder == Holder::Relation);
+    if joinable && defined_here {
+        resolution.share_tie(id);
+        return Ok(());
+    }
+    defined.define(index, line, id, Holder::Relation, None)
 }
 
 /// A relation draft's id: its own, or the one derived from its ends and kind.
@@ -340,21 +374,22 @@ impl Service {
                     let resolved = resolution.learn(&index, &draft).map_err(|e| at(line, e))?;
                     let entity = entity_record(draft, now).map_err(|e| at(line, e))?;
                     let id = entity.id.as_str();
-                    if resolved != id {
-                        // It is another entity; ties that name it are checked against that one.
-                        defined.define(&index, line, id, Holder::Entity, None)?;
-                    } else if let Some(existing) = index.entity_kind(id) {
-                        if existing != entity.kind && !index.relations_of(id).is_empty() {
+                    // Another entity's record keeps its id out of the file's other records;
+                    // ties that name it are checked against the entity it is.
+                    let kind = (resolved == id).then_some(entity.kind);
+                    if let (Some(kind), Some(existing)) = (kind, index.entity_kind(id)) {
+                        if existing != kind && !index.relations_of(id).is_empty() {
                             return Err(at(
                                 line,
                                 format!("entity `{id}` has relations, so an import will not change its kind; use updateEntity"),
                             ));
                         }
                     }
-                    defined.define(&index, line, id, Holder::Entity, Some(entity.kind))?;
+                    defined.define(&index, line, id, Holder::Entity, kind)?;
                     entities += 1;
                 }
                 ImportItem::Relation(draft) => {
+                    let renamed = resolution.touches(&draft);
                     let draft = resolution.tie(draft);
                     let id = relation_id(&draft);
                     check_slug("id", &id).map_err(|e| at(line, e))?;
@@ -385,7 +420,15 @@ impl Service {
                             ));
                         }
                     }
-                    defined.define(&index, line, &relation.id, Holder::Relation, None)?;
+                    define_tie(
+                        &mut defined,
+                        &mut resolution,
+                        &index,
+                        line,
+                        &draft,
+                        &relation.id,
+                        renamed,
+                    )?;
                     if !defined.check_references(&index, line, &draft, &relation, false)? {
                         forward.push((line, draft, relation));
                     }
@@ -406,7 +449,15 @@ impl Service {
                 relation
             } else {
                 defined.forget(&relation.id);
-                defined.define(&index, line, &id, Holder::Relation, None)?;
+                define_tie(
+                    &mut defined,
+                    &mut resolution,
+                    &index,
+                    line,
+                    &draft,
+                    &id,
+                    true,
+                )?;
                 relation_record(id, &draft, now).map_err(|e| at(line, e))?
             };
             defined.check_references(&index, line, &draft, &relation, true)?;
@@ -448,7 +499,7 @@ impl Service {
             });
             let built = (|| -> Result<()> {
                 let mut chunk: Vec<Op> = Vec::with_capacity(CHUNK);
-                let mut joined = HashMap::new();
+                let mut joined = Joined::default();
                 for item in open()? {
                     let (line, item) = item?;
                     let (item, renamed) = resolution.apply(item);
@@ -535,7 +586,7 @@ impl Service {
             ImportItem::Entity(draft) => {
                 let entity = entity_record(draft, now).map_err(|e| at(line, e))?;
                 let shared = joins.resolution.is_shared(&entity.id);
-                let existing = match joins.joined.get(entity.id.as_str()) {
+                let existing = match joins.joined.entities.get(entity.id.as_str()) {
                     Some(joined) => Some(joined.clone()),
                     None if into_empty => None,
                     None => self.store.entity(&entity.id)?,
@@ -558,7 +609,10 @@ impl Service {
                     }
                 };
                 if shared {
-                    joins.joined.insert(entity.id.as_str().into(), entity.clone());
+                    joins
+                        .joined
+                        .entities
+                        .insert(entity.id.as_str().into(), entity.clone());
                 }
                 match outcome {
                     Outcome::Unchanged => (outcome, None),
@@ -568,9 +622,11 @@ impl Service {
             ImportItem::Relation(draft) => {
                 let id = relation_id(&draft);
                 let mut relation = relation_record(id, &draft, now).map_err(|e| at(line, e))?;
-                let existing = match into_empty {
-                    true => None,
-                    false => self.store.relation_and_next(&relation.id)?,
+                let shared = joins.resolution.is_shared_tie(&relation.id);
+                let existing = match joins.joined.ties.get(relation.id.as_str()) {
+                    Some(joined) => Some(joined.clone()),
+                    None if into_empty => None,
+                    None => self.store.relation_and_next(&relation.id)?,
                 };
                 let (claims, next, outcome) = match existing {
                     Some((existing, next)) => {
@@ -611,6 +667,12 @@ impl Service {
                     }
                 };
                 let record = RelationWithClaims { relation, claims };
+                if shared {
+                    joins
+                        .joined
+                        .ties
+                        .insert(record.relation.id.as_str().into(), (record.clone(), next));
+                }
                 (
                     outcome,
                     Some(Op::PutRelation {
@@ -662,22 +724,26 @@ impl Service {
                 {
                     continue;
                 }
-                let shared = match &item {
+                let shared_id = match &item {
                     ImportItem::Entity(draft) => {
-                        let id = resolve::draft_id(draft);
-                        let shared = resolution.is_shared(&id);
-                        if shared && !announced_shared.insert(id) {
-                            continue;
-                        }
-                        shared
+                        Some(resolve::draft_id(draft)).filter(|id| resolution.is_shared(id))
                     }
-                    _ => false,
+                    ImportItem::Relation(draft) => {
+                        Some(relation_id(draft)).filter(|id| resolution.is_shared_tie(id))
+                    }
+                    ImportItem::Source(_) => None,
                 };
+                let shared = shared_id.is_some();
+                if let Some(id) = shared_id {
+                    if !announced_shared.insert(id) {
+                        continue;
+                    }
+                }
                 let op = if into_empty && !shared {
                     let mut scratch = ImportSummary::default();
                     let joins = Joins {
                         resolution,
-                        joined: &mut HashMap::new(),
+                        joined: &mut Joined::default(),
                         renamed: false,
                     };
                     self.merge(line, item, true, now, &mut scratch, joins)?.1
@@ -761,9 +827,12 @@ fn load_event(op: &Op, outcome: Outcome) -> Change {
                 vec![r.from.clone(), r.to.clone()],
             )
         }
-        Op::DeleteEntity(id) | Op::DeleteSource(id) | Op::DeleteRelation(id) => {
-            (RecordType::Entity, id.clone(), vec![])
-        }
+        // A load writes neither deletes nor merges.
+        Op::DeleteEntity(id)
+        | Op::DeleteSource(id)
+        | Op::DeleteRelation(id)
+        | Op::DeleteMerge(id) => (RecordType::Entity, id.clone(), vec![]),
+        Op::PutMerge(merge) => (RecordType::Entity, merge.from.clone(), vec![]),
     };
     Change {
         kind,

@@ -9,6 +9,7 @@
 mod changes;
 mod error;
 mod load;
+mod merges;
 mod reads;
 mod records;
 mod resolve;
@@ -35,7 +36,7 @@ pub use writes::Deleted;
 
 // What callers may know of the store: the ops a change record carries, the errors, the layout
 // version. The store itself stays behind the service.
-pub use crate::store::{BackupError, Op, Snapshot, StoreError, SCHEMA_VERSION};
+pub use crate::store::{BackupError, Merge, Op, Snapshot, StoreError, SCHEMA_VERSION};
 
 /// Restores a backup into `dir`, which must hold no store yet (see `tiegraph restore`): the
 /// backup is verified whole before anything is written, and nothing is left behind on failure.

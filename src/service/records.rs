@@ -3,8 +3,8 @@
 
 use crate::model::{
     slugify, validate_claim, validate_entity, validate_source, Claim, ClaimDraft, Entity,
-    EntityDraft, ModelError, PartialDate, Period, Relation, RelationDraft, Source, SourceDraft,
-    Timestamp,
+    EntityDraft, ModelError, PartialDate, Period, Relation, RelationDraft, RelationKind, Source,
+    SourceDraft, Timestamp,
 };
 use crate::store::claim_id;
 
@@ -94,8 +94,12 @@ pub(super) fn joined_entity(existing: &Entity, incoming: Entity, same_id: bool) 
 
 /// The id a relation gets when its draft has none: its ends and kind, `acme-vendor-to-cbp`.
 pub(super) fn derived_relation_id(draft: &RelationDraft) -> String {
-    let kind = draft.kind.as_str().to_lowercase().replace('_', "-");
-    format!("{}-{kind}-{}", draft.from, draft.to)
+    derived_relation_id_of(draft.kind, &draft.from, &draft.to)
+}
+
+pub(super) fn derived_relation_id_of(kind: RelationKind, from: &str, to: &str) -> String {
+    let kind = kind.as_str().to_lowercase().replace('_', "-");
+    format!("{from}-{kind}-{to}")
 }
 
 /// A relation from its draft under `id`, recorded `now`; its claims are the caller's, and so is
@@ -191,4 +195,33 @@ pub(super) fn merge_claims(
         added += 1;
     }
     Ok((claims, added, next))
+}
+
+/// Claims moving to the relation `relation` (a merge re-points ties): `existing` followed by
+/// those of `incoming` that are new statements there, renumbered from `next`, each keeping
+/// when it was recorded. Returns the claims and the number the next claim will get.
+pub(super) fn moved_claims(
+    relation: &str,
+    mut claims: Vec<Claim>,
+    mut next: u32,
+    incoming: Vec<Claim>,
+) -> (Vec<Claim>, u32) {
+    for claim in incoming {
+        let statement = ClaimDraft {
+            source: claim.source.clone(),
+            stance: claim.stance,
+            claimant: claim.claimant.clone(),
+            quote: claim.quote.clone(),
+        };
+        if claims.iter().any(|c| same_statement(c, &statement)) {
+            continue;
+        }
+        claims.push(Claim {
+            id: claim_id(relation, next),
+            relation: relation.to_owned(),
+            ..claim
+        });
+        next += 1;
+    }
+    (claims, next)
 }

@@ -70,7 +70,11 @@ fn ambiguous(id: &str, matches: &[(String, String)]) -> ServiceError {
 /// Which entity a new record (`createEntity`'s) is, when an identifier it gives is held
 /// already; `None` when it is new, or asks for an id that exists (which is then refused).
 pub(super) fn resolve_new(index: &GraphIndex, draft: &EntityDraft) -> Result<Option<String>> {
-    if draft.id.as_deref().is_some_and(|id| index.holder(id).is_some()) {
+    if draft
+        .id
+        .as_deref()
+        .is_some_and(|id| index.holder(id).is_some())
+    {
         return Ok(None);
     }
     let id = draft_id(draft);
@@ -91,8 +95,12 @@ pub(super) struct Resolution {
     /// The ids several records of the import become: their records are joined in memory, in
     /// the order of the input, instead of each with the store's.
     shared: HashSet<Box<str>>,
+    /// Relation ids several ties of the import become, once their ends are resolved.
+    shared_ties: HashSet<Box<str>>,
     /// While the first pass runs: the import's own identifiers, and the id holding each.
     held_here: HashMap<String, Box<str>>,
+    /// While the first pass runs: the ids of ties whose ends resolution changed.
+    renamed_ties: HashSet<Box<str>>,
 }
 
 impl Resolution {
@@ -133,6 +141,31 @@ impl Resolution {
     /// Ends the first pass: what later passes need is kept, the rest let go.
     pub(super) fn finish_learning(&mut self) {
         self.held_here = HashMap::new();
+    }
+
+    /// Whether resolution changes an end or a claimant of the tie `draft`.
+    pub(super) fn touches(&self, draft: &RelationDraft) -> bool {
+        !self.renames.is_empty()
+            && std::iter::once(&draft.from)
+                .chain(std::iter::once(&draft.to))
+                .chain(draft.claims.iter().filter_map(|c| c.claimant.as_ref()))
+                .any(|id| self.renames.contains_key(id.as_str()))
+    }
+
+    pub(super) fn renamed_tie(&mut self, id: &str) {
+        self.renamed_ties.insert(id.into());
+    }
+
+    pub(super) fn is_renamed_tie(&self, id: &str) -> bool {
+        self.renamed_ties.contains(id)
+    }
+
+    pub(super) fn share_tie(&mut self, id: &str) {
+        self.shared_ties.insert(id.into());
+    }
+
+    pub(super) fn is_shared_tie(&self, id: &str) -> bool {
+        self.shared_ties.contains(id)
     }
 
     /// How many records became another entity.

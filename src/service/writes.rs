@@ -94,7 +94,11 @@ impl Service {
     }
 
     /// A relation as stored, with the number its next claim gets.
-    fn stored_relation(&self, id: &str, field: &'static str) -> Result<(RelationWithClaims, u32)> {
+    pub(super) fn stored_relation(
+        &self,
+        id: &str,
+        field: &'static str,
+    ) -> Result<(RelationWithClaims, u32)> {
         self.store
             .relation_and_next(id)?
             .ok_or_else(|| ServiceError::not_found("relation", id, field))

@@ -72,6 +72,14 @@ fn from_bytes<'a, T: Deserialize<'a>>(
     postcard::from_bytes(bytes).map_err(|e| corrupt(tree, key, e))
 }
 
+pub(super) fn encode_merge(merge: &super::Merge) -> Vec<u8> {
+    to_bytes(merge)
+}
+
+pub(super) fn decode_merge(key: &[u8], bytes: &[u8]) -> Result<super::Merge, StoreError> {
+    from_bytes(super::trees::MERGES, key, bytes)
+}
+
 pub(super) fn encode_entity(entity: &Entity) -> Vec<u8> {
     to_bytes(entity)
 }

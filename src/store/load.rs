@@ -18,6 +18,7 @@ const ENTITIES: u8 = 0;
 const RELATIONS: u8 = 1;
 const SOURCES: u8 = 2;
 const RETIRED: u8 = 3;
+const MERGES: u8 = 4;
 
 /// A load under way. Write chunks with [`Load::write`], then [`Load::finish`]; dropped
 /// unfinished (or after a failed write), it rolls back what it wrote.
@@ -97,6 +98,11 @@ impl<'a> Load<'a> {
                         s.retired.insert(id.as_bytes(), &next.to_be_bytes())?;
                     }
                 }
+                Op::PutMerge(merge) => drop(
+                    s.merges
+                        .insert(merge.from.as_bytes(), codec::encode_merge(merge))?,
+                ),
+                Op::DeleteMerge(id) => drop(s.merges.remove(id.as_bytes())?),
             }
         }
         Ok(())
@@ -148,6 +154,7 @@ pub(super) fn tree_of(store: &Store, tree: u8) -> &sled::Tree {
         ENTITIES => &store.entities,
         RELATIONS => &store.relations,
         SOURCES => &store.sources,
+        MERGES => &store.merges,
         _ => &store.retired,
     }
 }
@@ -167,6 +174,8 @@ pub(super) fn keys_of(op: &Op) -> Vec<(u8, Vec<u8>)> {
             let key = id.as_bytes().to_vec();
             vec![(RELATIONS, key.clone()), (RETIRED, key)]
         }
+        Op::PutMerge(merge) => vec![(MERGES, merge.from.as_bytes().to_vec())],
+        Op::DeleteMerge(id) => vec![(MERGES, id.as_bytes().to_vec())],
     }
 }
 
@@ -188,7 +197,7 @@ fn rollback(store: &Store) -> Result<(), StoreError> {
     };
     let freezes = &store.freezes;
     if marker.first() == Some(&1) {
-        for tree in [ENTITIES, RELATIONS, SOURCES, RETIRED] {
+        for tree in [ENTITIES, RELATIONS, SOURCES, RETIRED, MERGES] {
             freezes.keep_all(tree_of(store, tree))?;
             tree_of(store, tree).clear()?;
         }

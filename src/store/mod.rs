@@ -28,6 +28,8 @@ pub use keys::{claim_id, claim_sequence, relation_of_claim};
 pub use load::Load;
 pub use snapshot::Snapshot;
 
+use crate::model::Timestamp;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,9 @@ pub mod trees {
     pub const RETIRED: &str = "retired.2";
     /// The undo journal of the load in progress, if any.
     pub const UNDO: &str = "undo.2";
+    /// What each `mergeEntities` did, by the id merged away: how that id still resolves, and
+    /// how to undo it.
+    pub const MERGES: &str = "merges.2";
 }
 
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -110,6 +115,22 @@ pub enum Op {
         next_claim: u32,
     },
     DeleteRelation(String),
+    PutMerge(Box<Merge>),
+    /// The merge of the entity with this id is forgotten (it was undone).
+    DeleteMerge(String),
+}
+
+/// One merge of two entities, kept under the id merged away (`from`): so that the id still
+/// leads to the entity it became, and so that the merge can be undone exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merge {
+    pub from: String,
+    pub into: String,
+    pub at: Timestamp,
+    /// The records as the merge left them: an unmerge first checks they are still so.
+    pub wrote: Vec<Op>,
+    /// The ops that put back what the merge changed.
+    pub undo: Vec<Op>,
 }
 
 /// The durable record store. Cheap to clone: sled's handles are reference counted.
@@ -122,6 +143,7 @@ pub struct Store {
     sources: sled::Tree,
     retired: sled::Tree,
     undo: sled::Tree,
+    merges: sled::Tree,
     dir: PathBuf,
     id: StoreId,
     /// The snapshots open, which every write tells what it is about to change.
@@ -219,6 +241,7 @@ impl Store {
             sources: db.open_tree(trees::SOURCES)?,
             retired: db.open_tree(trees::RETIRED)?,
             undo: db.open_tree(trees::UNDO)?,
+            merges: db.open_tree(trees::MERGES)?,
             meta,
             db,
             dir: dir.to_owned(),
@@ -278,9 +301,10 @@ impl Store {
             &self.relations,
             &self.sources,
             &self.retired,
+            &self.merges,
             &self.meta,
         )
-            .transaction(|(entities, relations, sources, retired, meta)| {
+            .transaction(|(entities, relations, sources, retired, merges, meta)| {
                 for op in ops {
                     match op {
                         Op::PutEntity(e) => {
@@ -307,6 +331,12 @@ impl Store {
                                     .unwrap_or(u32::MAX / 2);
                                 retired.insert(id.as_bytes(), &next.to_be_bytes())?;
                             }
+                        }
+                        Op::PutMerge(merge) => {
+                            merges.insert(merge.from.as_bytes(), codec::encode_merge(merge))?;
+                        }
+                        Op::DeleteMerge(id) => {
+                            merges.remove(id.as_bytes())?;
                         }
                     }
                 }
@@ -376,6 +406,22 @@ impl Store {
                 .map(u32::from_be_bytes)
                 .unwrap_or(u32::MAX / 2),
             None => 1,
+        })
+    }
+
+    /// The merge that took `id` away, if one did.
+    pub fn merge(&self, id: &str) -> Result<Option<Merge>, StoreError> {
+        match self.merges.get(id.as_bytes())? {
+            Some(bytes) => codec::decode_merge(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every merge kept, by the id merged away.
+    pub fn merges(&self) -> impl Iterator<Item = Result<Merge, StoreError>> + '_ {
+        self.merges.iter().map(|item| {
+            let (key, value) = item?;
+            codec::decode_merge(&key, &value)
         })
     }
 
