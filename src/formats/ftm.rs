@@ -571,6 +571,8 @@ fn entity(record: &FtmRecord, kind: EntityKind) -> Result<EntityDraft, String> {
         ("leiCode", "lei"),
         ("innCode", "inn"),
         ("registrationNumber", "registration"),
+        ("uniqueEntityId", "uei"),
+        ("dunsCode", "duns"),
     ] {
         for value in record.values(property) {
             identifiers.push(Identifier {
