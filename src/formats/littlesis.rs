@@ -1000,11 +1000,13 @@ fn relationship(
     } else {
         &description2
     };
-    let description = match (sentence, other_description) {
-        (Some(s), Some(d)) => Some(format!("{s} (the other end: {d})")),
-        (Some(s), None) => Some(s),
-        (None, Some(d)) => Some(format!("the other end: {d}")),
-        (None, None) => None,
+    // The role says what the `from` end is; what LittleSis calls the other end is kept here.
+    let other = other_description
+        .as_ref()
+        .map(|d| format!("the to end is described as \"{d}\""));
+    let description = match (sentence, other) {
+        (Some(s), Some(o)) => Some(format!("{s}; {o}")),
+        (s, o) => s.or(o),
     };
 
     let amount = match object.attributes.get("amount") {
@@ -1101,4 +1103,601 @@ fn relationship(
         end,
         quote,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity_line(id: u64, name: &str, primary_ext: &str, types: &[&str]) -> String {
+        serde_json::json!({
+            "type": "entities",
+            "id": id,
+            "attributes": {"id": id, "name": name, "primary_ext": primary_ext, "types": types, "aliases": [name]},
+            "links": {"self": format!("https://littlesis.org/org/{id}-X")}
+        })
+        .to_string()
+    }
+
+    fn relationship_line(id: u64, from: u64, to: u64, category: u64, extra: Value) -> String {
+        let mut attributes = serde_json::json!({
+            "id": id, "entity1_id": from, "entity2_id": to, "category_id": category
+        });
+        if let (Value::Object(a), Value::Object(e)) = (&mut attributes, extra) {
+            a.extend(e);
+        }
+        serde_json::json!({"type": "relationships", "id": id, "attributes": attributes}).to_string()
+    }
+
+    fn nobody(_: u64) -> Option<(String, EntityKind)> {
+        None
+    }
+
+    fn relations(batch: &ImportBatch) -> Vec<&RelationDraft> {
+        batch
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                ImportItem::Relation(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn entities(batch: &ImportBatch) -> Vec<&EntityDraft> {
+        batch
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                ImportItem::Entity(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Two people (1, 2), a business (3), a nonprofit (4), an agency (5), a business (6).
+    fn cast() -> Vec<String> {
+        vec![
+            entity_line(1, "Ann Person", "Person", &["Person"]),
+            entity_line(2, "Bob Person", "Person", &["Person", "Lobbyist"]),
+            entity_line(3, "Acme Example", "Org", &["Organization", "Business"]),
+            entity_line(
+                4,
+                "Helpers Example",
+                "Org",
+                &["Organization", "Other Not-for-Profit"],
+            ),
+            entity_line(
+                5,
+                "Example Agency",
+                "Org",
+                &["Organization", "Government Body"],
+            ),
+            entity_line(
+                6,
+                "Sub Example",
+                "Org",
+                &["Organization", "Private Company"],
+            ),
+        ]
+    }
+
+    /// The relation one relationship line becomes, among the cast.
+    fn one(relationship: String) -> (RelationDraft, Vec<String>) {
+        let mut lines = cast();
+        lines.push(relationship);
+        let batch = read(lines.join("\n").as_bytes(), "t.json", &nobody).expect("reads");
+        let relation = relations(&batch)
+            .first()
+            .map(|r| (*r).clone())
+            .expect("one relation");
+        (relation, batch.notes)
+    }
+
+    fn kind_and_ends(relation: &RelationDraft) -> (RelationKind, &str, &str) {
+        (relation.kind, relation.from.as_str(), relation.to.as_str())
+    }
+
+    #[test]
+    fn every_category_maps_to_its_kind_and_direction() {
+        use RelationKind::*;
+        let none = serde_json::json!({});
+        let board = serde_json::json!({"category_attributes": {"is_board": true}});
+        // (category, entity1, entity2, more attributes, what it becomes)
+        type Case = (
+            u64,
+            u64,
+            u64,
+            Value,
+            (RelationKind, &'static str, &'static str),
+        );
+        let cases: Vec<Case> = vec![
+            (
+                1,
+                1,
+                4,
+                board,
+                (OfficerOf, "ann-person-1", "helpers-example-4"),
+            ),
+            (
+                1,
+                1,
+                4,
+                none.clone(),
+                (EmployeeOf, "ann-person-1", "helpers-example-4"),
+            ),
+            (
+                2,
+                1,
+                4,
+                none.clone(),
+                (MemberOf, "ann-person-1", "helpers-example-4"),
+            ),
+            (
+                3,
+                3,
+                4,
+                none.clone(),
+                (MemberOf, "acme-example-3", "helpers-example-4"),
+            ),
+            (
+                4,
+                1,
+                2,
+                none.clone(),
+                (AssociatedWith, "ann-person-1", "bob-person-2"),
+            ),
+            (
+                5,
+                3,
+                4,
+                none.clone(),
+                (Donation, "acme-example-3", "helpers-example-4"),
+            ),
+            (
+                6,
+                3,
+                5,
+                serde_json::json!({"description1": "Contractor", "description2": "Client"}),
+                (VendorTo, "acme-example-3", "example-agency-5"),
+            ),
+            (
+                6,
+                5,
+                3,
+                serde_json::json!({"description1": "Client"}),
+                (VendorTo, "acme-example-3", "example-agency-5"),
+            ),
+            (
+                6,
+                3,
+                5,
+                none.clone(),
+                (AssociatedWith, "acme-example-3", "example-agency-5"),
+            ),
+            (
+                7,
+                3,
+                5,
+                none.clone(),
+                (Lobbied, "acme-example-3", "example-agency-5"),
+            ),
+            (
+                8,
+                1,
+                2,
+                none.clone(),
+                (AssociatedWith, "ann-person-1", "bob-person-2"),
+            ),
+            (
+                9,
+                1,
+                2,
+                none.clone(),
+                (AssociatedWith, "ann-person-1", "bob-person-2"),
+            ),
+            (
+                10,
+                3,
+                6,
+                none.clone(),
+                (Owns, "acme-example-3", "sub-example-6"),
+            ),
+            (
+                11,
+                6,
+                3,
+                none.clone(),
+                (PartOf, "sub-example-6", "acme-example-3"),
+            ),
+            (
+                12,
+                3,
+                4,
+                none,
+                (AssociatedWith, "acme-example-3", "helpers-example-4"),
+            ),
+        ];
+        for (category, from, to, extra, expected) in cases {
+            let (relation, _) = one(relationship_line(77, from, to, category, extra));
+            assert_eq!(kind_and_ends(&relation), expected, "category {category}");
+            assert_eq!(relation.id.as_deref(), Some("littlesis-relationship-77"));
+        }
+        let (family, _) = one(relationship_line(
+            78,
+            1,
+            2,
+            4,
+            serde_json::json!({"description1": "Spouse"}),
+        ));
+        assert_eq!(family.role.as_deref(), Some("family: Spouse"));
+    }
+
+    #[test]
+    fn ends_that_do_not_fit_fall_back_to_associated_with_and_are_counted() {
+        // Lobbying a person (a politician): LOBBIED needs an organisation at its to end.
+        let (relation, notes) = one(relationship_line(80, 3, 2, 7, serde_json::json!({})));
+        assert_eq!(relation.kind, RelationKind::AssociatedWith);
+        assert_eq!(relation.role.as_deref(), Some("lobbying"));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("1 Lobbying relationship(s) became ASSOCIATED_WITH")),
+            "{notes:?}"
+        );
+        // A position held under a person (a congressional staffer's boss).
+        let (relation, _) = one(relationship_line(
+            81,
+            1,
+            2,
+            1,
+            serde_json::json!({"description1": "Chief of Staff"}),
+        ));
+        assert_eq!(
+            (relation.kind, relation.role.as_deref()),
+            (
+                RelationKind::AssociatedWith,
+                Some("position: Chief of Staff")
+            )
+        );
+        let (relation, notes) = one(relationship_line(82, 3, 5, 6, serde_json::json!({})));
+        assert_eq!(relation.role.as_deref(), Some("service/transaction"));
+        assert!(
+            notes.iter().any(|n| n.contains("Service/Transaction")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_categories_are_skipped_and_named() {
+        let mut lines = cast();
+        lines.push(relationship_line(90, 1, 4, 99, serde_json::json!({})));
+        lines.push(relationship_line(91, 1, 4, 99, serde_json::json!({})));
+        lines.push(relationship_line(92, 1, 4, 0, serde_json::json!({})));
+        let batch = read(lines.join("\n").as_bytes(), "t.json", &nobody).unwrap();
+        assert!(relations(&batch).is_empty());
+        assert!(batch.notes.contains(
+            &"skipped 2 relationship(s) of unknown category 99: LittleSis's categories are 1 to 12"
+                .to_owned()
+        ), "{:?}", batch.notes);
+        assert!(batch.notes.iter().any(|n| n.contains("unknown category 0")));
+    }
+
+    #[test]
+    fn types_decide_the_kind() {
+        let kind = |ext: &str, types: &[&str]| {
+            let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+            entity_kind(ext, &types).unwrap()
+        };
+        use EntityKind::*;
+        assert_eq!(
+            kind("Person", &["Person", "Public Official"]),
+            (Person, false)
+        );
+        assert_eq!(kind("Org", &["Organization", "Business"]), (Company, false));
+        assert_eq!(
+            kind("Org", &["Organization", "Lobbying Firm"]),
+            (Company, false)
+        );
+        assert_eq!(
+            kind("Org", &["Organization", "Government Body"]),
+            (Agency, false)
+        );
+        assert_eq!(
+            kind("Org", &["Organization", "Business", "Government Body"]),
+            (Agency, false)
+        );
+        assert_eq!(
+            kind("Org", &["Organization", "Philanthropy"]),
+            (Nonprofit, false)
+        );
+        assert_eq!(
+            kind("Org", &["Organization", "Political Party"]),
+            (Nonprofit, false)
+        );
+        assert_eq!(
+            kind(
+                "Org",
+                &["Organization", "Media Organization", "Other Not-for-Profit"]
+            ),
+            (Nonprofit, false)
+        );
+        assert_eq!(
+            kind("Org", &["Organization", "Media Organization"]),
+            (Company, false)
+        );
+        assert_eq!(kind("Org", &["Organization"]), (Nonprofit, true));
+        assert_eq!(kind("Couple", &["Couple"]), (Group, false));
+        assert!(entity_kind("Thing", &[]).is_err());
+    }
+
+    #[test]
+    fn entities_keep_their_id_aliases_blurb_and_types() {
+        let line = serde_json::json!({"id": 12, "name": "Acme Example", "primary_ext": "Org",
+            "types": ["Organization", "Business", "Public Company"],
+            "aliases": ["Acme Example", "ACME EXAMPLE", "Acme Ex."], "blurb": "A business", "summary": "Long"})
+        .to_string();
+        let batch = read(line.as_bytes(), "t.json", &nobody).unwrap();
+        let entity = entities(&batch)[0].clone();
+        assert_eq!(entity.id.as_deref(), Some("acme-example-12"));
+        assert_eq!(entity.aliases, vec!["Acme Ex.".to_owned()]);
+        assert_eq!(entity.description.as_deref(), Some("A business"));
+        assert_eq!(entity.category.as_deref(), Some("Business, Public Company"));
+        assert_eq!(
+            entity.identifiers,
+            vec![Identifier {
+                scheme: "littlesis".into(),
+                value: "12".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn dates_amounts_and_status() {
+        assert_eq!(ls_date("2019-00-00", "d").unwrap().as_deref(), Some("2019"));
+        assert_eq!(
+            ls_date("2019-05-00", "d").unwrap().as_deref(),
+            Some("2019-05")
+        );
+        assert_eq!(
+            ls_date("2019-05-31", "d").unwrap().as_deref(),
+            Some("2019-05-31")
+        );
+        assert_eq!(ls_date("2019", "d").unwrap().as_deref(), Some("2019"));
+        assert_eq!(ls_date("", "d").unwrap(), None);
+        assert!(ls_date("2019-00-05", "d").is_err());
+        assert!(ls_date("2019-02-30", "d").is_err());
+        assert!(ls_date("May 2019", "d").is_err());
+
+        let (relation, _) = one(relationship_line(
+            83,
+            1,
+            4,
+            1,
+            serde_json::json!({"start_date": "2010-00-00", "end_date": "2012-06-00", "is_current": false}),
+        ));
+        assert_eq!(
+            (
+                relation.start.as_deref(),
+                relation.end.as_deref(),
+                relation.status
+            ),
+            (Some("2010"), Some("2012-06"), Some(Status::Ended))
+        );
+        // A donation has no ACTIVE or ENDED; an amount without a currency is in dollars.
+        let (relation, _) = one(relationship_line(
+            84,
+            3,
+            4,
+            5,
+            serde_json::json!({"amount": 500, "is_current": true}),
+        ));
+        assert_eq!(relation.status, None);
+        assert_eq!(
+            relation.amount,
+            Some(Amount {
+                value: 500.0,
+                currency: "USD".into()
+            })
+        );
+        let (relation, _) = one(relationship_line(
+            85,
+            3,
+            4,
+            5,
+            serde_json::json!({"amount": 7, "currency": "eur"}),
+        ));
+        assert_eq!(relation.amount.map(|a| a.currency).as_deref(), Some("EUR"));
+    }
+
+    #[test]
+    fn the_claim_cites_the_page_with_a_generated_quote() {
+        let mut lines = cast();
+        lines.push(relationship_line(
+            86,
+            3,
+            4,
+            5,
+            serde_json::json!({"description1": "Donor", "amount": 5000, "currency": "usd",
+                "start_date": "2019-01-01", "end_date": "2020-00-00"}),
+        ));
+        let batch = read(lines.join("\n").as_bytes(), "t.json", &nobody).unwrap();
+        let relation = relations(&batch)[0];
+        assert_eq!(
+            relation.claims,
+            vec![ClaimDraft {
+                source: "littlesis-relationship-86-page".into(),
+                stance: Stance::Asserts,
+                claimant: None,
+                quote: "[generated from LittleSis's fields] LittleSis relationship 86 (category 5 Donation/Grant): entity1 3 (description1 \"Donor\"); entity2 4; amount 5000 USD; 2019-01-01..2020-00-00".into(),
+            }]
+        );
+        let source = batch
+            .items()
+            .iter()
+            .find_map(|item| match item {
+                ImportItem::Source(s) => Some(s),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (
+                source.url.as_deref(),
+                source.publisher.as_deref(),
+                source.title.as_str()
+            ),
+            (
+                Some("https://littlesis.org/relationships/86"),
+                Some("LittleSis"),
+                "LittleSis relationship 86"
+            )
+        );
+    }
+
+    #[test]
+    fn json_api_flat_array_and_lines_read_alike() {
+        let json_api = [
+            entity_line(1, "Ann Person", "Person", &["Person"]),
+            entity_line(
+                4,
+                "Helpers Example",
+                "Org",
+                &["Organization", "Other Not-for-Profit"],
+            ),
+            relationship_line(5, 1, 4, 3, serde_json::json!({})),
+        ];
+        let flat: Vec<String> = json_api
+            .iter()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).unwrap();
+                value["attributes"].to_string()
+            })
+            .collect();
+        let read_items = |text: String| {
+            let batch = read(text.as_bytes(), "t.json", &nobody).unwrap();
+            format!("{:?}", batch.items())
+        };
+        let lines = read_items(json_api.join("\n"));
+        assert!(lines.contains("MemberOf"), "{lines}");
+        assert_eq!(read_items(format!("[{}]", json_api.join(","))), lines);
+        assert_eq!(read_items(flat.join("\n")), lines);
+        // `cat entities.json relationships.json`: two bulk arrays back to back.
+        assert_eq!(
+            read_items(format!(
+                "[{},{}]\n[{}]",
+                json_api[0], json_api[1], json_api[2]
+            )),
+            lines
+        );
+        // An API answer: the relationship in `data`, its entities in `included`.
+        let answer = format!(
+            "{{\"data\":{},\"included\":[{},{}]}}",
+            json_api[2], json_api[0], json_api[1]
+        );
+        let batch = read(answer.as_bytes(), "t.json", &nobody).unwrap();
+        assert_eq!((entities(&batch).len(), relations(&batch).len()), (2, 1));
+    }
+
+    #[test]
+    fn gzip_is_refused_with_advice() {
+        let error = read(&[0x1f, 0x8b, 8, 0][..], "entities.json.gz", &nobody).unwrap_err();
+        assert!(
+            error.to_string().starts_with("entities.json.gz:1: ")
+                && error.to_string().contains("gunzip it first"),
+            "{error}"
+        );
+    }
+
+    fn refused(text: &str) -> (usize, String) {
+        match read(text.as_bytes(), "bad.json", &nobody) {
+            Err(FormatError::BadLine {
+                file,
+                line,
+                message,
+            }) => {
+                assert_eq!(file, "bad.json");
+                (line, message)
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_objects_are_refused_by_line() {
+        let mut lines = cast();
+        lines.push(relationship_line(
+            87,
+            1,
+            4,
+            5,
+            serde_json::json!({"amount": "lots"}),
+        ));
+        let (line, message) = refused(&lines.join("\n"));
+        assert_eq!(line, 7, "{message}");
+        assert!(
+            message.contains("object 7 (LittleSis relationship 87)"),
+            "{message}"
+        );
+        assert!(message.contains("lots"), "{message}");
+
+        // In an array written over lines, the line where the object starts.
+        let array = format!(
+            "[\n{},\n{},\n{}\n]",
+            lines[0],
+            lines[3],
+            relationship_line(88, 1, 4, 5, serde_json::json!({"start_date": "someday"}))
+        );
+        let (line, message) = refused(&array);
+        assert_eq!(line, 4, "{message}");
+        assert!(message.contains("someday"), "{message}");
+
+        let (line, message) = refused(&format!(
+            "{}\n{}",
+            lines[0],
+            relationship_line(89, 1, 42, 5, serde_json::json!({}))
+        ));
+        assert_eq!(line, 2);
+        assert!(message.contains("littlesis:42"), "{message}");
+
+        let (line, message) = refused(&format!(
+            "{}\n{{\"type\": \"entities\", \"id\": 3,",
+            lines[0]
+        ));
+        assert_eq!(line, 2);
+        assert!(message.contains("never ends"), "{message}");
+
+        let (line, _) = refused(&format!("{}\n\n{{\"id\": 3, \"name\": }}", lines[0]));
+        assert_eq!(line, 3);
+
+        let (line, message) = refused(&format!(
+            "{}\n{}",
+            lines[0],
+            entity_line(1, "Other", "Person", &[])
+        ));
+        assert_eq!(line, 2);
+        assert!(message.contains("given twice"), "{message}");
+
+        let (line, message) = refused("\n\nnot json");
+        assert_eq!(line, 3);
+        assert!(message.contains("expected a JSON object"), "{message}");
+
+        let (line, message) = refused(&entity_line(5, "Thing", "Robot", &[]));
+        assert_eq!(line, 1);
+        assert!(message.contains("primary_ext `Robot`"), "{message}");
+    }
+
+    #[test]
+    fn relationships_may_name_entities_already_stored() {
+        let known = |id: u64| (id == 42).then(|| ("stored-org-42".to_owned(), EntityKind::Company));
+        let text = format!(
+            "{}\n{}",
+            entity_line(1, "Ann Person", "Person", &["Person"]),
+            relationship_line(93, 1, 42, 1, serde_json::json!({}))
+        );
+        let batch = read(text.as_bytes(), "t.json", &known).unwrap();
+        assert_eq!(
+            kind_and_ends(relations(&batch)[0]),
+            (RelationKind::EmployeeOf, "ann-person-1", "stored-org-42")
+        );
+    }
 }
