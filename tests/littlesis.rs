@@ -375,3 +375,49 @@ fn the_binary_imports_entities_then_relationships_from_two_files() {
     }
     check_example_graph(&open(dir.path()));
 }
+
+/// The example with a few characters replaced, inserted or removed, anywhere.
+fn mutated_example() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let chars: Vec<char> = include_str!("../examples/littlesis.json").chars().collect();
+    prop::collection::vec((any::<prop::sample::Index>(), any::<char>(), 0u8..3), 1..6).prop_map(
+        move |edits| {
+            let mut chars = chars.clone();
+            for (at, c, how) in edits {
+                let i = at.index(chars.len());
+                match how {
+                    0 => chars[i] = c,
+                    1 => chars.insert(i, c),
+                    _ => {
+                        chars.remove(i);
+                    }
+                }
+            }
+            chars.into_iter().collect()
+        },
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Whatever the damage, the reader answers (never panics), a refusal names a line of the
+    /// file, and a refused import leaves the store empty.
+    #[test]
+    fn damaged_files_are_read_or_refused_by_a_line_of_theirs(text in mutated_example()) {
+        let dir = tempfile::tempdir().unwrap();
+        let service = open(dir.path());
+        let lines = text.split('\n').count();
+        let outcome = batch(&text, "damaged.json", &service)
+            .and_then(|batch| batch.import(&service, &|_, _| {}));
+        match outcome {
+            Ok(_) => {}
+            Err(FormatError::BadLine { file, line, .. }) => {
+                proptest::prop_assert_eq!(file.as_str(), "damaged.json");
+                proptest::prop_assert!((1..=lines).contains(&line), "line {} of {}", line, lines);
+                proptest::prop_assert!(service.is_empty());
+            }
+            Err(other) => proptest::prop_assert!(false, "not a FILE:LINE refusal: {}", other),
+        }
+    }
+}
