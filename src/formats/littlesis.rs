@@ -1070,6 +1070,9 @@ fn relationship(
     }
     if let Some(amount) = &amount {
         quote.push_str(&format!("; amount {} {}", amount.value, amount.currency));
+        if object.text("currency")?.is_none() {
+            quote.push_str(" (no currency given: LittleSis's default)");
+        }
     }
     if start_text.is_some() || end_text.is_some() {
         quote.push_str(&format!(
@@ -1493,6 +1496,13 @@ mod tests {
             serde_json::json!({"amount": 500, "is_current": true}),
         ));
         assert_eq!(relation.status, None);
+        assert!(
+            relation.claims[0]
+                .quote
+                .contains("; amount 500 USD (no currency given: LittleSis's default)"),
+            "{}",
+            relation.claims[0].quote
+        );
         assert_eq!(
             relation.amount,
             Some(Amount {
