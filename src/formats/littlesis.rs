@@ -52,6 +52,7 @@
 //! relationships in another file, changes nothing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::io::Read;
 
 use serde_json::{Map, Value};
@@ -553,6 +554,80 @@ fn object(
     }))
 }
 
+/// Where an object was first given, and a digest of what it said.
+struct First {
+    line: usize,
+    number: usize,
+    digest: u64,
+    /// The piece and the place in it.
+    at: (usize, usize),
+}
+
+/// A digest of a JSON value that does not depend on the order of its keys.
+fn digest(value: &Value, hasher: &mut impl Hasher) {
+    match value {
+        Value::Object(map) => digest_map(map, hasher),
+        Value::Array(values) => {
+            hasher.write_u8(b'[');
+            for value in values {
+                digest(value, hasher);
+            }
+            hasher.write_u8(b']');
+        }
+        other => other.to_string().hash(hasher),
+    }
+}
+
+fn digest_map(map: &Map<String, Value>, hasher: &mut impl Hasher) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    hasher.write_u8(b'{');
+    for key in keys {
+        key.hash(hasher);
+        if let Some(value) = map.get(key) {
+            digest(value, hasher);
+        }
+    }
+    hasher.write_u8(b'}');
+}
+
+/// Whether `object` is the first of its id. An object given twice alike (API answers each
+/// include the entities they name) is read once; given twice differently, it is refused.
+fn first_time(
+    firsts: &mut HashMap<(Sort, u64), First>,
+    object: &Object,
+    at: (usize, usize),
+) -> Result<bool, String> {
+    // The digest is only compared within this run: std's hasher is enough.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (key, value) in [("attributes", &object.attributes), ("links", &object.links)] {
+        key.hash(&mut hasher);
+        digest_map(value, &mut hasher);
+    }
+    let digest = hasher.finish();
+    match firsts.get(&(object.sort, object.id)) {
+        Some(first) if first.digest == digest => Ok(false),
+        Some(first) => Err(format!(
+            "{} is given twice, differently (first on line {}, object {})",
+            object.place(),
+            first.line,
+            first.number
+        )),
+        None => {
+            firsts.insert(
+                (object.sort, object.id),
+                First {
+                    line: object.line,
+                    number: object.number,
+                    digest,
+                    at,
+                },
+            );
+            Ok(true)
+        }
+    }
+}
+
 /// What the file says of an entity a relationship may name.
 struct End {
     slug: String,
@@ -603,155 +678,149 @@ pub fn read(
         }
     };
     let lines = Lines::of(&text);
-    let mut objects_read = Vec::new();
+    let pieces = pieces(&text, &lines, file)?;
     let mut others: BTreeMap<String, usize> = BTreeMap::new();
-    for piece in pieces(&text, &lines, file)? {
-        objects(&piece, file, &mut objects_read, &mut others)?;
-    }
 
     let mut batch = ImportBatch::new();
     let origin = |line: usize| Origin {
         file: file.to_owned(),
         line,
     };
+    // First pass: entities become drafts at once, so relationships can find their ends in any
+    // order; relationships are parsed again in the second pass rather than kept, so memory
+    // holds the file and the drafts, never every object's parsed JSON at once (a bulk
+    // relationships file is gigabytes).
     let mut ends: HashMap<u64, End> = HashMap::new();
-    // An object given twice alike (API answers each include the entities they name) is read
-    // once; given twice differently, it is an error.
-    let mut first_at: HashMap<(Sort, u64), usize> = HashMap::new();
-    let mut repeated = vec![false; objects_read.len()];
-    for (i, object) in objects_read.iter().enumerate() {
-        if let Some(&first) = first_at.get(&(object.sort, object.id)) {
-            if objects_read[first].attributes != object.attributes {
-                return Err(bad(
-                    object.line,
-                    format!(
-                        "{} is given twice, differently (first on line {}, object {})",
-                        object.place(),
-                        objects_read[first].line,
-                        objects_read[first].number
-                    ),
-                ));
-            }
-            repeated[i] = true;
-        } else {
-            first_at.insert((object.sort, object.id), i);
-        }
-    }
-    let objects_read: Vec<Object> = objects_read
-        .into_iter()
-        .zip(repeated)
-        .filter_map(|(object, repeated)| (!repeated).then_some(object))
-        .collect();
+    let mut firsts: HashMap<(Sort, u64), First> = HashMap::new();
+    let mut relationship_pieces: Vec<usize> = Vec::new();
     let mut defaulted: BTreeMap<String, usize> = BTreeMap::new();
     let mut aliases_cut = 0usize;
-    for object in &objects_read {
-        if object.sort != Sort::Entity {
-            continue;
+    for (p, piece) in pieces.iter().enumerate() {
+        let mut here = Vec::new();
+        objects(piece, file, &mut here, &mut others)?;
+        for (k, object) in here.iter().enumerate() {
+            if !first_time(&mut firsts, object, (p, k)).map_err(|m| bad(object.line, m))? {
+                continue;
+            }
+            if object.sort == Sort::Relationship {
+                if relationship_pieces.last() != Some(&p) {
+                    relationship_pieces.push(p);
+                }
+                continue;
+            }
+            let at = |m: String| bad(object.line, format!("{}: {m}", object.place()));
+            let (draft, was_default, cut) = entity(object).map_err(at)?;
+            if was_default {
+                let types = object.texts("types").unwrap_or_default();
+                let told: Vec<&str> = types
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| !PRIMARY_TYPES.contains(t))
+                    .collect();
+                let key = if told.is_empty() {
+                    "no type".to_owned()
+                } else {
+                    told.join(", ")
+                };
+                *defaulted.entry(key).or_default() += 1;
+            }
+            aliases_cut += cut;
+            ends.insert(
+                object.id,
+                End {
+                    slug: draft.id.clone().unwrap_or_default(),
+                    kind: draft.kind,
+                },
+            );
+            batch.push(origin(object.line), ImportItem::Entity(draft))?;
         }
-        let at = |m: String| bad(object.line, format!("{}: {m}", object.place()));
-        let (draft, was_default, cut) = entity(object).map_err(at)?;
-        if was_default {
-            let types = object.texts("types").unwrap_or_default();
-            let told: Vec<&str> = types
-                .iter()
-                .map(String::as_str)
-                .filter(|t| !PRIMARY_TYPES.contains(t))
-                .collect();
-            let key = if told.is_empty() {
-                "no type".to_owned()
-            } else {
-                told.join(", ")
-            };
-            *defaulted.entry(key).or_default() += 1;
-        }
-        aliases_cut += cut;
-        ends.insert(
-            object.id,
-            End {
-                slug: draft.id.clone().unwrap_or_default(),
-                kind: draft.kind,
-            },
-        );
-        batch.push(origin(object.line), ImportItem::Entity(draft))?;
     }
 
     let mut unknown: BTreeMap<u64, usize> = BTreeMap::new();
     let mut fell_back: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut undirected = 0usize;
-    for object in objects_read.iter().filter(|o| o.sort == Sort::Relationship) {
-        let at = |m: String| bad(object.line, format!("{}: {m}", object.place()));
-        let category = object.required_number("category_id").map_err(at)?;
-        let Some(category_label) = category_name(category) else {
-            *unknown.entry(category).or_default() += 1;
-            continue;
-        };
-        let resolve = |field: &str| -> Result<(String, EntityKind), FormatError> {
-            let id = object.required_number(field).map_err(at)?;
-            match ends.get(&id) {
-                Some(end) => Ok((end.slug.clone(), end.kind)),
-                None => known(id).ok_or_else(|| {
-                    at(format!("{field} {id} is no entity in this file, and no entity in the store has the identifier littlesis:{id}"))
-                }),
-            }
-        };
-        let entity1 = resolve("entity1_id")?;
-        let entity2 = resolve("entity2_id")?;
-        let mapped = relationship(object, category, entity1.1, entity2.1).map_err(at)?;
-        if mapped.fell_back {
-            *fell_back.entry(category_label).or_default() += 1;
-        }
-        if mapped.undirected {
-            undirected += 1;
-        }
-        let (from, to) = if mapped.reversed {
-            (entity2.0, entity1.0)
-        } else {
-            (entity1.0, entity2.0)
-        };
-        let source = SourceDraft {
-            id: Some(source_slug(object.id)),
-            title: format!("LittleSis relationship {}", object.id),
-            publisher: Some("LittleSis".into()),
-            url: Some(
-                object
-                    .links
-                    .get("self")
-                    .and_then(Value::as_str)
-                    .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| {
-                        format!("https://littlesis.org/relationships/{}", object.id)
+    let mut again: Vec<Object> = Vec::new();
+    for &p in &relationship_pieces {
+        again.clear();
+        objects(&pieces[p], file, &mut again, &mut BTreeMap::new())?;
+        let firsts_here = again.iter().enumerate().filter(|(k, object)| {
+            object.sort == Sort::Relationship
+                && firsts.get(&(object.sort, object.id)).map(|f| f.at) == Some((p, *k))
+        });
+        for (_, object) in firsts_here {
+            let at = |m: String| bad(object.line, format!("{}: {m}", object.place()));
+            let category = object.required_number("category_id").map_err(at)?;
+            let Some(category_label) = category_name(category) else {
+                *unknown.entry(category).or_default() += 1;
+                continue;
+            };
+            let resolve = |field: &str| -> Result<(String, EntityKind), FormatError> {
+                let id = object.required_number(field).map_err(at)?;
+                match ends.get(&id) {
+                    Some(end) => Ok((end.slug.clone(), end.kind)),
+                    None => known(id).ok_or_else(|| {
+                        at(format!("{field} {id} is no entity in this file, and no entity in the store has the identifier littlesis:{id}"))
                     }),
-            ),
-            published: object
-                .text("updated_at")
-                .ok()
-                .flatten()
-                .and_then(|d| d.get(..10).map(str::to_owned))
-                .filter(|d| PartialDate::parse(d, "updated_at").is_ok()),
-        };
-        batch.push(origin(object.line), ImportItem::Source(source))?;
-        let draft = RelationDraft {
-            id: Some(relation_slug(object.id)),
-            kind: mapped.kind,
-            from,
-            to,
-            status: mapped.status,
-            role: mapped.role,
-            description: mapped.description,
-            amount: mapped.amount,
-            start: mapped.start,
-            end: mapped.end,
-            claims: vec![ClaimDraft {
-                source: source_slug(object.id),
-                stance: Stance::Asserts,
-                claimant: None,
-                quote: mapped.quote,
-            }],
-        };
-        batch.push(origin(object.line), ImportItem::Relation(draft))?;
+                }
+            };
+            let entity1 = resolve("entity1_id")?;
+            let entity2 = resolve("entity2_id")?;
+            let mapped = relationship(object, category, entity1.1, entity2.1).map_err(at)?;
+            if mapped.fell_back {
+                *fell_back.entry(category_label).or_default() += 1;
+            }
+            if mapped.undirected {
+                undirected += 1;
+            }
+            let (from, to) = if mapped.reversed {
+                (entity2.0, entity1.0)
+            } else {
+                (entity1.0, entity2.0)
+            };
+            let source = SourceDraft {
+                id: Some(source_slug(object.id)),
+                title: format!("LittleSis relationship {}", object.id),
+                publisher: Some("LittleSis".into()),
+                url: Some(
+                    object
+                        .links
+                        .get("self")
+                        .and_then(Value::as_str)
+                        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            format!("https://littlesis.org/relationships/{}", object.id)
+                        }),
+                ),
+                published: object
+                    .text("updated_at")
+                    .ok()
+                    .flatten()
+                    .and_then(|d| d.get(..10).map(str::to_owned))
+                    .filter(|d| PartialDate::parse(d, "updated_at").is_ok()),
+            };
+            batch.push(origin(object.line), ImportItem::Source(source))?;
+            let draft = RelationDraft {
+                id: Some(relation_slug(object.id)),
+                kind: mapped.kind,
+                from,
+                to,
+                status: mapped.status,
+                role: mapped.role,
+                description: mapped.description,
+                amount: mapped.amount,
+                start: mapped.start,
+                end: mapped.end,
+                claims: vec![ClaimDraft {
+                    source: source_slug(object.id),
+                    stance: Stance::Asserts,
+                    claimant: None,
+                    quote: mapped.quote,
+                }],
+            };
+            batch.push(origin(object.line), ImportItem::Relation(draft))?;
+        }
     }
-
     for (category, count) in unknown {
         batch.notes.push(format!(
             "skipped {count} relationship(s) of unknown category {category}: LittleSis's categories are 1 to 12"
@@ -1606,6 +1675,33 @@ mod tests {
         );
         let batch = read(answer.as_bytes(), "t.json", &nobody).unwrap();
         assert_eq!((entities(&batch).len(), relations(&batch).len()), (2, 1));
+    }
+
+    #[test]
+    fn objects_repeated_alike_are_read_once() {
+        let ann = entity_line(1, "Ann Person", "Person", &["Person"]);
+        let helpers = entity_line(4, "Helpers Example", "Org", &["Other Not-for-Profit"]);
+        // The same entity with its keys in another order is the same entity.
+        let ann_reordered = {
+            let value: Value = serde_json::from_str(&ann).unwrap();
+            format!(
+                "{{\"links\":{},\"attributes\":{},\"id\":1,\"type\":\"entities\"}}",
+                value["links"], value["attributes"]
+            )
+        };
+        // Two API answers, each including both ends.
+        let answers = [5, 6]
+            .map(|id| {
+                format!(
+                    "{{\"data\":{},\"included\":[{},{}]}}",
+                    relationship_line(id, 1, 4, 3, serde_json::json!({})),
+                    if id == 5 { &ann } else { &ann_reordered },
+                    helpers
+                )
+            })
+            .join("\n");
+        let batch = read(answers.as_bytes(), "t.json", &nobody).unwrap();
+        assert_eq!((entities(&batch).len(), relations(&batch).len()), (2, 2));
     }
 
     #[test]
