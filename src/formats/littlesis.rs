@@ -688,8 +688,8 @@ pub fn read(
     };
     // First pass: entities become drafts at once, so relationships can find their ends in any
     // order; relationships are parsed again in the second pass rather than kept, so memory
-    // holds the file and the drafts, never every object's parsed JSON at once (a bulk
-    // relationships file is gigabytes).
+    // holds the file and the drafts, never every object's parsed JSON at once (parsed JSON
+    // takes several times the bytes of its text, and the bulk files hold every record).
     let mut ends: HashMap<u64, End> = HashMap::new();
     let mut firsts: HashMap<(Sort, u64), First> = HashMap::new();
     let mut relationship_pieces: Vec<usize> = Vec::new();
