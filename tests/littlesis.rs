@@ -254,11 +254,11 @@ fn bad_records_are_refused_by_file_and_line_and_nothing_is_written() {
         other => panic!("expected line 6 to be refused, got {other:?}"),
     }
 
-    // Caught by the service: a currency that is no ISO code, on line 5.
+    // Caught by the service: a company giving to itself, on line 5.
     let mut lines: Vec<String> = example_text().lines().map(str::to_owned).collect();
-    lines[4] = lines[4].replace("\"currency\":\"usd\"", "\"currency\":\"bitcoin\"");
+    lines[4] = lines[4].replace("\"entity2_id\":900002", "\"entity2_id\":900001");
     match batch(&lines.join("\n"), "littlesis.json", &service)
-        .expect("the reader takes any currency")
+        .expect("the reader leaves the ends to the model")
         .import(&service, &|_, _| {})
     {
         Err(FormatError::BadLine {
@@ -267,7 +267,7 @@ fn bad_records_are_refused_by_file_and_line_and_nothing_is_written() {
             message,
         }) => {
             assert_eq!((file.as_str(), line), ("littlesis.json", 5), "{message}");
-            assert!(message.contains("BITCOIN"), "{message}");
+            assert!(message.contains("two different entities"), "{message}");
         }
         other => panic!("expected line 5 to be refused, got {other:?}"),
     }

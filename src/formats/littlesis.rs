@@ -739,6 +739,8 @@ pub fn read(
     let mut unknown: BTreeMap<u64, usize> = BTreeMap::new();
     let mut fell_back: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut undirected = 0usize;
+    let mut amounts_left = 0usize;
+    let mut periods_left = 0usize;
     let mut again: Vec<Object> = Vec::new();
     for &p in &relationship_pieces {
         again.clear();
@@ -772,6 +774,8 @@ pub fn read(
             if mapped.undirected {
                 undirected += 1;
             }
+            amounts_left += usize::from(mapped.amount_left);
+            periods_left += usize::from(mapped.period_left);
             let (from, to) = if mapped.reversed {
                 (entity2.0, entity1.0)
             } else {
@@ -835,6 +839,16 @@ pub fn read(
     if undirected > 0 {
         batch.notes.push(format!(
             "{undirected} Service/Transaction relationship(s) became ASSOCIATED_WITH: their descriptions do not say which end is the vendor"
+        ));
+    }
+    if amounts_left > 0 {
+        batch.notes.push(format!(
+            "{amounts_left} relationship(s) keep their amount only in the quote: negative, or not in an ISO 4217 currency"
+        ));
+    }
+    if periods_left > 0 {
+        batch.notes.push(format!(
+            "{periods_left} relationship(s) keep their dates only in the quote: the end is before the start"
         ));
     }
     for (types, count) in defaulted {
@@ -925,6 +939,10 @@ struct Mapped {
     fell_back: bool,
     /// A transaction whose descriptions name no vendor.
     undirected: bool,
+    /// LittleSis's amount is one the model cannot hold: it is only in the quote.
+    amount_left: bool,
+    /// The dates contradict each other: they are only in the quote.
+    period_left: bool,
     status: Option<Status>,
     role: Option<String>,
     description: Option<String>,
@@ -993,7 +1011,21 @@ fn category_kind(
 
 /// Whether the model accepts a relation of `kind` between ends of these kinds.
 fn fits(kind: RelationKind, from: EntityKind, to: EntityKind) -> bool {
-    let probe = Relation {
+    validate_relation(&probe(kind), from, to).is_ok()
+}
+
+/// Whether the model accepts this amount and this period (the model's rules, asked rather
+/// than repeated here).
+fn holdable(amount: &Amount, period: &Period) -> bool {
+    let mut relation = probe(RelationKind::AssociatedWith);
+    relation.amount = Some(amount.clone());
+    relation.period = *period;
+    validate_relation(&relation, EntityKind::Company, EntityKind::Company).is_ok()
+}
+
+/// A relation that passes every rule but the ones a caller sets up to test.
+fn probe(kind: RelationKind) -> Relation {
+    Relation {
         id: "probe".into(),
         kind,
         from: "a".into(),
@@ -1005,8 +1037,7 @@ fn fits(kind: RelationKind, from: EntityKind, to: EntityKind) -> bool {
         period: Period::default(),
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
-    };
-    validate_relation(&probe, from, to).is_ok()
+    }
 }
 
 fn relationship(
@@ -1099,6 +1130,14 @@ fn relationship(
         }
     };
 
+    // LittleSis takes negative sums and any currency of the Money gem's table; one bad sum
+    // must not refuse a whole bulk file, and the quote keeps it as LittleSis gave it.
+    let amount_left = amount
+        .as_ref()
+        .is_some_and(|a| !holdable(a, &Period::default()));
+    let quoted_amount = amount.clone();
+    let amount = amount.filter(|_| !amount_left);
+
     let start_text = object.text("start_date")?;
     let end_text = object.text("end_date")?;
     let start = start_text
@@ -1111,6 +1150,26 @@ fn relationship(
         .map(|d| ls_date(d, "end_date"))
         .transpose()?
         .flatten();
+    let period = Period {
+        start: start
+            .as_deref()
+            .and_then(|d| PartialDate::parse(d, "start_date").ok()),
+        end: end
+            .as_deref()
+            .and_then(|d| PartialDate::parse(d, "end_date").ok()),
+    };
+    let period_left = !holdable(
+        &Amount {
+            value: 0.0,
+            currency: "USD".into(),
+        },
+        &period,
+    );
+    let (start, end) = if period_left {
+        (None, None)
+    } else {
+        (start, end)
+    };
     let is_current = object.flag(&object.attributes, "is_current")?;
     let status = is_current
         .map(|current| {
@@ -1137,7 +1196,7 @@ fn relationship(
     if let Some(d) = &description2 {
         quote.push_str(&format!(" (description2 \"{d}\")"));
     }
-    if let Some(amount) = &amount {
+    if let Some(amount) = &quoted_amount {
         quote.push_str(&format!("; amount {} {}", amount.value, amount.currency));
         if object.text("currency")?.is_none() {
             quote.push_str(" (no currency given: LittleSis's default)");
@@ -1167,6 +1226,8 @@ fn relationship(
         reversed,
         fell_back,
         undirected,
+        amount_left,
+        period_left,
         status,
         role,
         description,
@@ -1587,6 +1648,50 @@ mod tests {
             serde_json::json!({"amount": 7, "currency": "eur"}),
         ));
         assert_eq!(relation.amount.map(|a| a.currency).as_deref(), Some("EUR"));
+    }
+
+    #[test]
+    fn amounts_and_dates_the_model_cannot_hold_stay_in_the_quote() {
+        let mut lines = cast();
+        lines.push(relationship_line(
+            94,
+            3,
+            4,
+            5,
+            serde_json::json!({"amount": -250, "currency": "usd"}),
+        ));
+        lines.push(relationship_line(
+            95,
+            3,
+            4,
+            5,
+            serde_json::json!({"amount": 9, "currency": "zzz"}),
+        ));
+        lines.push(relationship_line(
+            96,
+            1,
+            4,
+            3,
+            serde_json::json!({"start_date": "2020-00-00", "end_date": "2019-05-01"}),
+        ));
+        let batch = read(lines.join("\n").as_bytes(), "t.json", &nobody).unwrap();
+        let relations = relations(&batch);
+        assert_eq!(relations.len(), 3);
+        assert_eq!(
+            (relations[0].amount.as_ref(), relations[1].amount.as_ref()),
+            (None, None)
+        );
+        assert!(relations[0].claims[0].quote.contains("; amount -250 USD"));
+        assert!(relations[1].claims[0].quote.contains("; amount 9 ZZZ"));
+        assert_eq!(
+            (relations[2].start.as_deref(), relations[2].end.as_deref()),
+            (None, None)
+        );
+        assert!(relations[2].claims[0]
+            .quote
+            .contains("; 2020-00-00..2019-05-01"));
+        assert!(batch.notes.contains(&"2 relationship(s) keep their amount only in the quote: negative, or not in an ISO 4217 currency".to_owned()), "{:?}", batch.notes);
+        assert!(batch.notes.contains(&"1 relationship(s) keep their dates only in the quote: the end is before the start".to_owned()), "{:?}", batch.notes);
     }
 
     #[test]
