@@ -40,6 +40,9 @@ mod attacks;
 mod schema;
 // Exports read back with real readers, and the FtM and CSV imports on real stores.
 mod formats;
+// LittleSis's bulk JSON imported through the service and the binary: kinds, claims, notes,
+// re-imports, entities and relationships in two files, bad records by FILE:LINE.
+mod littlesis;
 // The command line: misplaced flags refused, a locked store explained, --server addresses.
 mod cli;
 // The synthetic graph generator: deterministic, and its output imports cleanly.

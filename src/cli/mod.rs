@@ -1,6 +1,7 @@
 //! The command line: clap subcommands, each turning raw flags into a checked configuration
 //! once, then calling the library. The only user of anyhow, for context on failures.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::net::SocketAddr;
@@ -14,9 +15,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
 use tiegraph::formats::export::{ExportFormat, ExportPlan, Scope};
-use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
+use tiegraph::formats::{csv_import, ftm, generate, jsonl, littlesis, seed, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
+use tiegraph::model::EntityKind;
 use tiegraph::service::{ImportSummary, Limits, SearchLimits, Service};
 
 #[derive(Parser)]
@@ -190,12 +192,14 @@ fn token_from(file: Option<&Path>, env: &str) -> Result<Option<Token>> {
 
 #[derive(clap::Args)]
 struct ImportArgs {
-    /// The file to load (jsonl or ftm); csv takes --nodes and --edges instead.
+    /// The file to load (jsonl, ftm or littlesis); csv takes --nodes and --edges instead.
     #[arg(required_unless_present_any = ["nodes", "edges"])]
     file: Option<PathBuf>,
     /// What the input holds: jsonl (tiegraph's JSON lines), ftm (FollowTheMoney entity JSON
-    /// lines; see docs/ftm-mapping.md) or csv (a nodes file and an edges file in the columns
-    /// `export --format csv-nodes` and `csv-edges` write).
+    /// lines; see docs/ftm-mapping.md), littlesis (LittleSis's bulk entities and relationships
+    /// JSON, gunzipped: one file, or both concatenated; see docs/littlesis-mapping.md) or csv (a
+    /// nodes file and an edges file in the columns `export --format csv-nodes` and `csv-edges`
+    /// write).
     #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
     format: ImportFormat,
     /// With --format csv: the nodes file.
@@ -219,6 +223,7 @@ struct ImportArgs {
 enum ImportFormat {
     Jsonl,
     Ftm,
+    Littlesis,
     Csv,
 }
 
@@ -628,12 +633,22 @@ fn import_batch(args: ImportArgs) -> Result<()> {
                 &known,
             )?
         }
+        (ImportFormat::Littlesis, Some(file), None, None) => {
+            // Relationships may name entities an earlier file (entities.json) brought in.
+            let by_littlesis_id = littlesis_ids(&service)?;
+            let known = |id: u64| by_littlesis_id.get(&id).cloned();
+            littlesis::read(
+                BufReader::new(open(file)?),
+                &file.display().to_string(),
+                &known,
+            )?
+        }
         _ => bail!(
             "--format {} takes one FILE and no --nodes/--edges",
-            if args.format == ImportFormat::Ftm {
-                "ftm"
-            } else {
-                "jsonl"
+            match args.format {
+                ImportFormat::Ftm => "ftm",
+                ImportFormat::Littlesis => "littlesis",
+                _ => "jsonl",
             }
         ),
     };
@@ -649,6 +664,24 @@ fn import_batch(args: ImportArgs) -> Result<()> {
     let summary = summary.context("nothing was imported")?;
     print_summary(&summary);
     Ok(())
+}
+
+/// The stored entities carrying a `littlesis:<id>` identifier, by that id, for LittleSis
+/// relationships that name entities imported from another file.
+fn littlesis_ids(service: &Service) -> Result<HashMap<u64, (String, EntityKind)>> {
+    let mut ids = HashMap::new();
+    for entity in service.all_entities() {
+        let entity = entity.context("cannot read the store's entities")?;
+        for identifier in &entity.identifiers {
+            if identifier.scheme == "littlesis" {
+                if let Ok(id) = identifier.value.parse() {
+                    ids.entry(id)
+                        .or_insert_with(|| (entity.id.clone(), entity.kind));
+                }
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Posts the file to `/admin/import` over HTTP/1.0 and prints the server's answer.
