@@ -2,7 +2,8 @@
 //!
 //! Owns file formats: tiegraph's own JSON lines (the seed and import format, see
 //! [`jsonl`]), the seed directory, FollowTheMoney entity JSON lines ([`ftm`]), CSV nodes and
-//! edges ([`csv_import`], the columns [`export`] writes) and the exports ([`export`]).
+//! edges ([`csv_import`], the columns [`export`] writes), USAspending.gov contract award CSVs
+//! ([`usaspending`]) and the exports ([`export`]).
 //! Readers turn bytes into the service's import items, reporting bad records by file and
 //! line; writers turn what the service reads into bytes. It knows the model and the service's
 //! API, and nothing of sled, petgraph's internals, GraphQL or HTTP.
@@ -14,6 +15,7 @@ pub mod ftm;
 pub mod generate;
 pub mod jsonl;
 pub mod seed;
+pub mod usaspending;
 
 use std::io::BufRead;
 
