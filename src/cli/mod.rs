@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
 use tiegraph::formats::export::{ExportFormat, ExportPlan, Scope};
-use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, ImportBatch};
+use tiegraph::formats::{csv_import, ftm, generate, jsonl, seed, usaspending, ImportBatch};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
 use tiegraph::service::{ImportSummary, Limits, SearchLimits, Service};
@@ -190,12 +190,14 @@ fn token_from(file: Option<&Path>, env: &str) -> Result<Option<Token>> {
 
 #[derive(clap::Args)]
 struct ImportArgs {
-    /// The file to load (jsonl or ftm); csv takes --nodes and --edges instead.
+    /// The file to load (jsonl, ftm or usaspending); csv takes --nodes and --edges instead.
     #[arg(required_unless_present_any = ["nodes", "edges"])]
     file: Option<PathBuf>,
     /// What the input holds: jsonl (tiegraph's JSON lines), ftm (FollowTheMoney entity JSON
-    /// lines; see docs/ftm-mapping.md) or csv (a nodes file and an edges file in the columns
-    /// `export --format csv-nodes` and `csv-edges` write).
+    /// lines; see docs/ftm-mapping.md), csv (a nodes file and an edges file in the columns
+    /// `export --format csv-nodes` and `csv-edges` write) or usaspending (one CSV of a
+    /// USAspending.gov contracts download, prime award summaries or prime transactions: unzip
+    /// the download first, the ZIP is not read; see docs/usaspending-mapping.md).
     #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
     format: ImportFormat,
     /// With --format csv: the nodes file.
@@ -220,6 +222,7 @@ enum ImportFormat {
     Jsonl,
     Ftm,
     Csv,
+    Usaspending,
 }
 
 #[derive(clap::Args)]
@@ -605,7 +608,7 @@ fn import(args: ImportArgs) -> Result<()> {
     import_file(&service, &file)
 }
 
-/// FtM and CSV: read into a batch that remembers each record's file and line, then import it.
+/// FtM, CSV and USAspending: read into a batch that remembers each record's file and line, then import it.
 fn import_batch(args: ImportArgs) -> Result<()> {
     let open =
         |path: &Path| File::open(path).with_context(|| format!("cannot open {}", path.display()));
@@ -628,12 +631,13 @@ fn import_batch(args: ImportArgs) -> Result<()> {
                 &known,
             )?
         }
+        (ImportFormat::Usaspending, Some(file), None, None) => read_usaspending(&service, file)?,
         _ => bail!(
             "--format {} takes one FILE and no --nodes/--edges",
-            if args.format == ImportFormat::Ftm {
-                "ftm"
-            } else {
-                "jsonl"
+            match args.format {
+                ImportFormat::Ftm => "ftm",
+                ImportFormat::Usaspending => "usaspending",
+                _ => "jsonl",
             }
         ),
     };
@@ -649,6 +653,45 @@ fn import_batch(args: ImportArgs) -> Result<()> {
     let summary = summary.context("nothing was imported")?;
     print_summary(&summary);
     Ok(())
+}
+
+/// Reads a USAspending CSV with a bar over the file's bytes: rows are folded into awards as
+/// they are read, so this pass is where a big file's time goes. The relations' stored claims
+/// are read from the service, so that an overlapping download sums each award once.
+fn read_usaspending(service: &Service, path: &Path) -> Result<ImportBatch> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template(
+            "reading  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // A store that cannot be read would make the sums wrong: the first failure is kept and
+    // ends the import once the file is read.
+    let failed = std::cell::RefCell::new(None);
+    let existing = |relation: &str| -> Vec<String> {
+        match service.relation(relation) {
+            Ok(record) => record
+                .map(|r| r.claims.into_iter().map(|c| c.quote).collect())
+                .unwrap_or_default(),
+            Err(e) => {
+                failed.borrow_mut().get_or_insert(e);
+                Vec::new()
+            }
+        }
+    };
+    let batch = usaspending::read(
+        BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
+        &name,
+        &existing,
+    );
+    bar.finish_and_clear();
+    if let Some(error) = failed.into_inner() {
+        return Err(error).context("cannot read the relations the file's awards join");
+    }
+    Ok(batch?)
 }
 
 /// Posts the file to `/admin/import` over HTTP/1.0 and prints the server's answer.
