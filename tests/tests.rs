@@ -38,6 +38,8 @@ mod attacks;
 mod schema;
 // Exports read back with real readers, and the FtM and CSV imports on real stores.
 mod formats;
+// USAspending contract award CSVs: summaries and transactions, overlapping downloads, refusals.
+mod usaspending;
 // The command line: misplaced flags refused, a locked store explained, --server addresses.
 mod cli;
 // The synthetic graph generator: deterministic, and its output imports cleanly.

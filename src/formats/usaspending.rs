@@ -30,8 +30,8 @@ use std::io::Read;
 use csv::ByteRecord;
 
 use crate::model::{
-    slugify, Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, PartialDate,
-    RelationDraft, RelationKind, SourceDraft, Stance,
+    slugify, Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, PartialDate, RelationDraft,
+    RelationKind, SourceDraft, Stance,
 };
 use crate::service::ImportItem;
 
@@ -241,7 +241,10 @@ fn cents_of(text: &str) -> Option<i64> {
     let (whole, fraction) = digits.split_once('.')?;
     if whole.is_empty()
         || fraction.len() != 2
-        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return None;
     }
@@ -312,7 +315,9 @@ pub fn parse_award_quote(quote: &str) -> Option<AwardFigures> {
                 .or_else(|| rest.strip_prefix("transaction dated "))?;
             let (dates, rest) = rest.split_once(", ")?;
             let (first, last) = dates.split_once("..")?;
-            let amount = rest.strip_prefix(TRANSACTION_OBLIGATION)?.strip_prefix(" sum ")?;
+            let amount = rest
+                .strip_prefix(TRANSACTION_OBLIGATION)?
+                .strip_prefix(" sum ")?;
             (
                 TRANSACTION_OBLIGATION,
                 cents_of(amount)?,
@@ -358,12 +363,13 @@ fn day(text: &str, column: &str) -> Result<Option<String>, String> {
         Some(b' ' | b'T') => &text[..10],
         _ => text,
     };
-    let full = date.len() == 10
-        && PartialDate::parse(date, column).is_ok_and(|d| d.day.is_some());
+    let full = date.len() == 10 && PartialDate::parse(date, column).is_ok_and(|d| d.day.is_some());
     if full {
         Ok(Some(date.to_owned()))
     } else {
-        Err(format!("{column} `{text}` is not a date of the form YYYY-MM-DD"))
+        Err(format!(
+            "{column} `{text}` is not a date of the form YYYY-MM-DD"
+        ))
     }
 }
 
@@ -373,7 +379,9 @@ fn amount(text: &str, column: &str) -> Result<i64, String> {
         .parse()
         .map_err(|_| format!("{column} `{text}` is not a number"))?;
     if !value.is_finite() || value.abs() >= 1e15 {
-        return Err(format!("{column} `{text}` is not a plausible dollar amount"));
+        return Err(format!(
+            "{column} `{text}` is not a plausible dollar amount"
+        ));
     }
     Ok((value * 100.0).round() as i64)
 }
@@ -551,10 +559,7 @@ pub fn read(
                 .map_err(|e| {
                     bad(
                         line,
-                        format!(
-                            "{column} is not valid UTF-8 (byte {})",
-                            e.valid_up_to() + 1
-                        ),
+                        format!("{column} is not valid UTF-8 (byte {})", e.valid_up_to() + 1),
                     )
                 })
         };
@@ -583,8 +588,7 @@ pub fn read(
         let last_modified = date(columns.last_modified, "last_modified_date")?;
         let action = match columns.action_date {
             Some(i) => Some(
-                date(i, "action_date")?
-                    .ok_or_else(|| bad(line, "action_date is empty".into()))?,
+                date(i, "action_date")?.ok_or_else(|| bad(line, "action_date is empty".into()))?,
             ),
             None => None,
         };
@@ -638,8 +642,8 @@ pub fn read(
                 figures.funding_sub_agency = funding_sub_agency.map(segment_text);
             }
             if award.permalink.is_none() {
-                award.permalink = optional(columns.permalink, "usaspending_permalink")?
-                    .map(str::to_owned);
+                award.permalink =
+                    optional(columns.permalink, "usaspending_permalink")?.map(str::to_owned);
             }
             continue;
         }
@@ -778,6 +782,91 @@ pub fn read(
         ));
     }
 
+    // One VENDOR_TO per (recipient, sub-agency), its awards in the order of the file.
+    let mut pairs: BTreeMap<(usize, &str), Vec<usize>> = BTreeMap::new();
+    for (i, award) in awards.iter().enumerate() {
+        pairs
+            .entry((award.recipient, award.sub_agency.as_str()))
+            .or_default()
+            .push(i);
+    }
+    let mut pairs: Vec<_> = pairs.into_iter().collect();
+    pairs.sort_by_key(|(_, list)| awards[list[0]].line);
+    let mut negative = 0u64;
+    let mut vendors: Vec<(usize, RelationDraft)> = Vec::new();
+    // An award's source is dated by its latest version, the store's when that is newer, so
+    // that reading an older download after a newer one does not date it back.
+    let mut published: Vec<Option<String>> = awards
+        .iter()
+        .map(|a| a.figures.last_modified.clone())
+        .collect();
+    for ((recipient, sub), list) in pairs {
+        let from = &recipients[recipient].id;
+        let id = relation_id(from, RelationKind::VendorTo, sub);
+        // Each award once, with its latest figures: the store's claims, then this file's,
+        // which win a tie (a file is read as the newer download).
+        let mut latest: BTreeMap<String, AwardFigures> = BTreeMap::new();
+        for quote in existing(&id) {
+            if let Some(figures) = parse_award_quote(&quote) {
+                match latest.get(&figures.key) {
+                    Some(kept) if kept.last_modified >= figures.last_modified => {}
+                    _ => {
+                        latest.insert(figures.key.clone(), figures);
+                    }
+                }
+            }
+        }
+        for &i in &list {
+            let figures = &awards[i].figures;
+            match latest.get(&figures.key) {
+                Some(kept) if kept.last_modified > figures.last_modified => {
+                    published[i] = kept.last_modified.clone();
+                }
+                _ => {
+                    latest.insert(figures.key.clone(), figures.clone());
+                }
+            }
+        }
+        let total: i64 = latest.values().map(|f| f.cents).sum();
+        let start = latest.values().filter_map(|f| f.start.clone()).min();
+        let end = latest.values().filter_map(|f| f.end.clone()).max();
+        let amount = if total >= 0 {
+            Some(Amount {
+                value: total as f64 / 100.0,
+                currency: "USD".to_owned(),
+            })
+        } else {
+            negative += 1;
+            None
+        };
+        let claims = list
+            .iter()
+            .map(|&i| ClaimDraft {
+                source: award_source_id(&awards[i].figures.key),
+                stance: Stance::Asserts,
+                claimant: None,
+                quote: award_quote(&awards[i].figures),
+            })
+            .collect();
+        vendors.push((
+            awards[list[0]].line,
+            RelationDraft {
+                id: Some(id),
+                kind: RelationKind::VendorTo,
+                from: from.clone(),
+                to: sub.to_owned(),
+                // USAspending says when awards run, not whether the tie holds: the period says it.
+                status: None,
+                role: None,
+                description: None,
+                amount,
+                // A period that ends before it starts is the data's: the service refuses it.
+                start,
+                end,
+                claims,
+            },
+        ));
+    }
     // Sources first, then entities, then relations: each refers only to what came before.
     let structure = !part_of.is_empty() || recipients.iter().any(|r| r.parent.is_some());
     if let Some(first) = awards.first().filter(|_| structure) {
@@ -792,7 +881,7 @@ pub fn read(
             }),
         )?;
     }
-    for award in &awards {
+    for (award, published) in awards.iter().zip(published) {
         let key = &award.figures.key;
         batch.push(
             origin(award.line),
@@ -806,7 +895,7 @@ pub fn read(
                         .clone()
                         .unwrap_or_else(|| format!("https://www.usaspending.gov/award/{key}")),
                 ),
-                published: award.figures.last_modified.clone(),
+                published,
             }),
         )?;
     }
@@ -949,81 +1038,8 @@ pub fn read(
         batch.push(origin, item)?;
     }
 
-    // One VENDOR_TO per (recipient, sub-agency), its awards in the order of the file.
-    let mut pairs: BTreeMap<(usize, &str), Vec<usize>> = BTreeMap::new();
-    for (i, award) in awards.iter().enumerate() {
-        pairs
-            .entry((award.recipient, award.sub_agency.as_str()))
-            .or_default()
-            .push(i);
-    }
-    let mut pairs: Vec<_> = pairs.into_iter().collect();
-    pairs.sort_by_key(|(_, list)| awards[list[0]].line);
-    let mut negative = 0u64;
-    for ((recipient, sub), list) in pairs {
-        let from = &recipients[recipient].id;
-        let id = relation_id(from, RelationKind::VendorTo, sub);
-        // Each award once, with its latest figures: the store's claims, then this file's,
-        // which win a tie (a file is read as the newer download).
-        let mut latest: BTreeMap<String, AwardFigures> = BTreeMap::new();
-        for quote in existing(&id) {
-            if let Some(figures) = parse_award_quote(&quote) {
-                match latest.get(&figures.key) {
-                    Some(kept) if kept.last_modified >= figures.last_modified => {}
-                    _ => {
-                        latest.insert(figures.key.clone(), figures);
-                    }
-                }
-            }
-        }
-        for &i in &list {
-            let figures = &awards[i].figures;
-            match latest.get(&figures.key) {
-                Some(kept) if kept.last_modified > figures.last_modified => {}
-                _ => {
-                    latest.insert(figures.key.clone(), figures.clone());
-                }
-            }
-        }
-        let total: i64 = latest.values().map(|f| f.cents).sum();
-        let start = latest.values().filter_map(|f| f.start.clone()).min();
-        let end = latest.values().filter_map(|f| f.end.clone()).max();
-        let amount = if total >= 0 {
-            Some(Amount {
-                value: total as f64 / 100.0,
-                currency: "USD".to_owned(),
-            })
-        } else {
-            negative += 1;
-            None
-        };
-        let claims = list
-            .iter()
-            .map(|&i| ClaimDraft {
-                source: award_source_id(&awards[i].figures.key),
-                stance: Stance::Asserts,
-                claimant: None,
-                quote: award_quote(&awards[i].figures),
-            })
-            .collect();
-        batch.push(
-            origin(awards[list[0]].line),
-            ImportItem::Relation(RelationDraft {
-                id: Some(id),
-                kind: RelationKind::VendorTo,
-                from: from.clone(),
-                to: sub.to_owned(),
-                // USAspending says when awards run, not whether the tie holds: the period says it.
-                status: None,
-                role: None,
-                description: None,
-                amount,
-                // A period that ends before it starts is the data's: the service refuses it.
-                start,
-                end,
-                claims,
-            }),
-        )?;
+    for (line, draft) in vendors {
+        batch.push(origin(line), ImportItem::Relation(draft))?;
     }
     if negative > 0 {
         batch.notes.push(format!(
@@ -1173,9 +1189,9 @@ mod tests {
         );
         assert_eq!(first.start.as_deref(), Some("2020-01-10"));
         assert_eq!(first.last_modified.as_deref(), Some("2020-06-16"));
-        assert!(ties
-            .iter()
-            .any(|r| r.kind == RelationKind::PartOf && r.from == "u-s-customs-and-border-protection"));
+        assert!(ties.iter().any(
+            |r| r.kind == RelationKind::PartOf && r.from == "u-s-customs-and-border-protection"
+        ));
         assert!(ties.iter().any(|r| r.kind == RelationKind::Owns
             && r.from == "example-holdings-corp-exmpl0000009"
             && r.to == "example-border-sensors-llc-exmpl0000001"));
@@ -1225,8 +1241,16 @@ mod tests {
             .unwrap();
         assert_eq!(tie.amount.as_ref().map(|a| a.value), Some(12.5));
         for (obligation, end, wanted) in [
-            ("lots", "2021-06-30", "total_obligated_amount `lots` is not a number"),
-            ("1", "06/30/2021", "`06/30/2021` is not a date of the form YYYY-MM-DD"),
+            (
+                "lots",
+                "2021-06-30",
+                "total_obligated_amount `lots` is not a number",
+            ),
+            (
+                "1",
+                "06/30/2021",
+                "`06/30/2021` is not a date of the form YYYY-MM-DD",
+            ),
             ("1", "2021-02-30", "is not a date"),
             ("1", "2021-06", "is not a date"),
             ("inf", "2021-06-30", "not a plausible dollar amount"),
