@@ -400,6 +400,8 @@ struct Award {
     permalink: Option<String>,
     recipient: usize,
     sub_agency: String,
+    /// `awarding_sub_agency_name` as the first row gives it, to tell rows that differ.
+    sub_agency_name: Box<str>,
     line: usize,
 }
 
@@ -535,6 +537,7 @@ pub fn read(
     let mut recipient_at: HashMap<String, usize> = HashMap::new();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     let mut empty_obligations = 0u64;
+    let mut moved = 0u64;
     let mut rows = 0u64;
 
     let mut record = ByteRecord::new();
@@ -613,6 +616,19 @@ pub fn read(
                         award.line
                     ),
                 ));
+            }
+            // A later row naming another recipient or sub-agency (a novation, a reorganisation)
+            // still counts for the award, which stays where its first row put it: said in the notes.
+            let recipient = &recipients[award.recipient];
+            let same_recipient = match uei {
+                Some(uei) => recipient.uei.as_deref() == Some(uei),
+                None => recipient.duns.as_deref() == duns,
+            };
+            if !same_recipient
+                || *award.sub_agency_name
+                    != *text(columns.sub_agency_name, "awarding_sub_agency_name")?
+            {
+                moved += 1;
             }
             let figures = &mut award.figures;
             figures.cents = figures.cents.saturating_add(cents);
@@ -751,6 +767,7 @@ pub fn read(
             permalink,
             recipient,
             sub_agency: sub_id,
+            sub_agency_name: sub_name.into(),
             line,
         });
     }
@@ -773,6 +790,11 @@ pub fn read(
     for (name, count) in &skipped {
         batch.notes.push(format!(
             "skipped {count} row(s) of award type {name}: not a contract or IDV award type"
+        ));
+    }
+    if moved > 0 {
+        batch.notes.push(format!(
+            "{moved} transaction row(s) name another recipient or awarding sub-agency than their award's first row: they count for the award, which is tied as its first row says"
         ));
     }
     if empty_obligations > 0 {
@@ -1159,6 +1181,7 @@ mod tests {
             "T2,AWD_1,P1,1,-200.25,9999,2020-06-15,2020-03-01,2021-03-31,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000001,Example Border Sensors LLC,EXMPL0000009,Example Holdings Corp,C,DELIVERY ORDER,2020-06-16 09:00:00",
             "T3,AWD_2,P2,0,50,9999,2019-11-20,2019-11-20,2020-02-28,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000001,Example Border Sensors LLC,EXMPL0000009,Example Holdings Corp,D,DEFINITIVE CONTRACT,2019-11-21",
             "T4,AWD_1,P1,2,10,9999,2020-01-10,2020-01-10,2021-03-31,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000001,Example Border Sensors LLC,EXMPL0000009,Example Holdings Corp,C,DELIVERY ORDER,2020-06-01",
+            "T6,AWD_2,P2,1,0,9999,2019-12-01,2019-11-20,2020-02-28,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000005,Example Successor LLC,,,D,DEFINITIVE CONTRACT,2019-12-02",
             "T5,GRANT_1,G1,0,10,9999,2020-01-10,2020-01-10,2021-03-31,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000001,Example Border Sensors LLC,,,04,PROJECT GRANT,2020-06-01",
         ];
         let text = format!("{TRANSACTION_HEADER}\n{}\n", rows.join("\n"));
@@ -1200,6 +1223,12 @@ mod tests {
                 .notes
                 .iter()
                 .any(|n| n.contains("skipped 1 row(s) of award type 'PROJECT GRANT' (code 04)")),
+            "{:?}",
+            batch.notes
+        );
+        assert!(
+            batch.notes.iter().any(|n| n
+                .starts_with("1 transaction row(s) name another recipient or awarding sub-agency")),
             "{:?}",
             batch.notes
         );
