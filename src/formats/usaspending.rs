@@ -162,6 +162,9 @@ impl Columns {
         if recipient_uei.is_none() && recipient_duns.is_none() {
             missing.push("recipient_uei (or recipient_duns)");
         }
+        if !missing.is_empty() && find("assistance_award_unique_key").is_some() {
+            return Err("this is a USAspending assistance download (grants, loans, direct payments: it has assistance_award_unique_key); only contract award downloads are read".into());
+        }
         if !missing.is_empty() {
             let what = if transactions {
                 "a prime transactions file"
@@ -1125,6 +1128,15 @@ mod tests {
             error,
             "not a USAspending contract award download: a prime transactions file needs the columns award_id_piid, action_date, period_of_performance_start_date, period_of_performance_current_end_date, last_modified_date, awarding_agency_code, awarding_agency_name, awarding_sub_agency_code, awarding_sub_agency_name, recipient_uei (or recipient_duns)"
         );
+    }
+
+    #[test]
+    fn an_assistance_download_is_named_as_such() {
+        let error = Columns::resolve(&header(
+            "assistance_transaction_unique_key,assistance_award_unique_key,award_id_fain,federal_action_obligation,recipient_uei,recipient_name",
+        ))
+        .unwrap_err();
+        assert!(error.contains("assistance download"), "{error}");
     }
 
     #[test]
