@@ -358,7 +358,7 @@ pub fn parse_award_quote(quote: &str) -> Option<AwardFigures> {
 
 /// A day as USAspending writes it: `YYYY-MM-DD`, or a `last_modified_date` with its time
 /// (`2021-07-01 12:34:56`), of which the date is kept. Empty is no date.
-fn day(text: &str, column: &str) -> Result<Option<String>, String> {
+fn day<'t>(text: &'t str, column: &str) -> Result<Option<&'t str>, String> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -368,12 +368,22 @@ fn day(text: &str, column: &str) -> Result<Option<String>, String> {
     };
     let full = date.len() == 10 && PartialDate::parse(date, column).is_ok_and(|d| d.day.is_some());
     if full {
-        Ok(Some(date.to_owned()))
+        Ok(Some(date))
     } else {
         Err(format!(
             "{column} `{text}` is not a date of the form YYYY-MM-DD"
         ))
     }
+}
+
+/// `new` when it is before the date kept (or none is kept).
+fn earlier<'t>(new: Option<&'t str>, kept: &Option<String>) -> Option<&'t str> {
+    new.filter(|n| kept.as_deref().is_none_or(|k| *n < k))
+}
+
+/// `new` when it is after the date kept (or none is kept).
+fn later<'t>(new: Option<&'t str>, kept: &Option<String>) -> Option<&'t str> {
+    new.filter(|n| kept.as_deref().is_none_or(|k| *n > k))
 }
 
 /// A dollar amount as cents; non-numbers are refused.
@@ -465,6 +475,27 @@ fn award_source_id(key: &str) -> String {
 /// Whether a row's award type is a contract or an IDV; `Err` names the type otherwise. No
 /// type columns, or empty ones, mean a contract: the file has contract award keys.
 fn award_type(record: &ByteRecord, columns: &Columns) -> Result<(), String> {
+    let raw = |i: Option<usize>| {
+        i.and_then(|i| record.get(i))
+            .map(<[u8]>::trim_ascii)
+            .unwrap_or_default()
+    };
+    // Nearly every row is a contract: decided without allocating.
+    let code = raw(columns.award_type_code);
+    if !code.is_empty() && CONTRACT_TYPES.iter().any(|(c, _)| c.as_bytes() == code) {
+        return Ok(());
+    }
+    if code.is_empty() {
+        let idv = raw(columns.idv_type_code);
+        let idv = idv.strip_prefix(b"IDV_").unwrap_or(idv);
+        if !idv.is_empty()
+            && CONTRACT_TYPES
+                .iter()
+                .any(|(c, _)| c.strip_prefix("IDV_").is_some_and(|c| c.as_bytes() == idv))
+        {
+            return Ok(());
+        }
+    }
     let cell = |i: Option<usize>| {
         i.and_then(|i| record.get(i))
             .map(|b| String::from_utf8_lossy(b).trim().to_owned())
@@ -586,7 +617,8 @@ pub fn read(
         } else {
             amount(obligation_text, columns.obligation_name).map_err(|m| bad(line, m))?
         };
-        let date = |i: usize, column: &str| -> Result<Option<String>, FormatError> {
+        // Dates stay borrowed from the row: most rows only compare them with their award's.
+        let date = |i: usize, column: &str| -> Result<Option<&str>, FormatError> {
             day(text(i, column)?, column).map_err(|m| bad(line, m))
         };
         let start = date(columns.start, "period_of_performance_start_date")?;
@@ -639,20 +671,20 @@ pub fn read(
                 (figures.transactions.as_mut(), action)
             {
                 *count += 1;
-                if action < *first {
-                    *first = action;
-                } else if action > *last {
-                    *last = action;
+                if action < first.as_str() {
+                    *first = action.to_owned();
+                } else if action > last.as_str() {
+                    *last = action.to_owned();
                 }
             }
-            if start.is_some() && (figures.start.is_none() || start < figures.start) {
-                figures.start = start;
+            if let Some(start) = earlier(start, &figures.start) {
+                figures.start = Some(start.to_owned());
             }
-            if end > figures.end {
-                figures.end = end;
+            if let Some(end) = later(end, &figures.end) {
+                figures.end = Some(end.to_owned());
             }
-            if last_modified > figures.last_modified {
-                figures.last_modified = last_modified;
+            if let Some(modified) = later(last_modified, &figures.last_modified) {
+                figures.last_modified = Some(modified.to_owned());
             }
             if figures.funding_agency.is_none() {
                 figures.funding_agency = funding_agency.map(segment_text);
@@ -756,10 +788,10 @@ pub fn read(
             piid: segment_text(piid),
             obligation_name: columns.obligation_name,
             cents,
-            transactions: action.map(|a| (1, a.clone(), a)),
-            start,
-            end,
-            last_modified,
+            transactions: action.map(|a| (1, a.to_owned(), a.to_owned())),
+            start: start.map(str::to_owned),
+            end: end.map(str::to_owned),
+            last_modified: last_modified.map(str::to_owned),
             funding_agency: funding_agency.map(segment_text),
             funding_sub_agency: funding_sub_agency.map(segment_text),
         };
