@@ -11,7 +11,7 @@
 //! that award (its `usaspending_permalink`). It knows nothing of how the service resolves
 //! entities by identifier: it only gives each draft the identifiers the file holds.
 //!
-//! The header is resolved once into column positions ([`Columns`]); the file kind is told by
+//! The header is resolved once into column positions (`Columns`); the file kind is told by
 //! it (a `federal_action_obligation` column means transactions). Rows are then streamed and
 //! folded into one record per award, so memory grows with the awards, recipients and
 //! agencies a file names, never with its rows. Columns not used are ignored; rows of award
@@ -215,7 +215,7 @@ pub struct AwardFigures {
     /// `contract_award_unique_key`.
     pub key: String,
     pub piid: String,
-    /// The column the obligation came from (see [`SUMMARY_OBLIGATIONS`]).
+    /// The column the obligation came from (`total_obligated_amount`, `total_dollars_obligated` or `federal_action_obligation`).
     pub obligation_name: &'static str,
     /// The award's obligation (transactions: the sum over this file's rows), in cents.
     pub cents: i64,
