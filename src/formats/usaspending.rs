@@ -215,7 +215,8 @@ pub struct AwardFigures {
     /// `contract_award_unique_key`.
     pub key: String,
     pub piid: String,
-    /// The column the obligation came from (`total_obligated_amount`, `total_dollars_obligated` or `federal_action_obligation`).
+    /// The column the obligation came from: `total_obligated_amount`,
+    /// `total_dollars_obligated` or `federal_action_obligation`.
     pub obligation_name: &'static str,
     /// The award's obligation (transactions: the sum over this file's rows), in cents.
     pub cents: i64,
