@@ -1365,6 +1365,36 @@ mod tests {
     }
 
     #[test]
+    fn empty_obligations_and_negative_sums_are_said_in_the_notes() {
+        let row = |key: &str, obligation: &str| {
+            format!("T,{key},P,0,{obligation},0,2021-01-04T00:00:00,2021-01-04,2021-12-31,070,Department of Homeland Security,7014,U.S. Customs and Border Protection,EXMPL0000001,Example; Border Sensors LLC,,,D,DEFINITIVE CONTRACT,2021-01-05")
+        };
+        let text = format!(
+            "{TRANSACTION_HEADER}\n{}\n{}\n{}\n",
+            row("AWD_1", ""),
+            row("AWD_1", "-10"),
+            row("AWD_2", "2.5")
+        );
+        let batch = read_text(&text).unwrap();
+        assert!(batch
+            .notes
+            .contains(&"1 row(s) had an empty federal_action_obligation, read as 0.00".to_owned()));
+        assert!(batch.notes.iter().any(
+            |n| n.starts_with("1 VENDOR_TO tie(s) have obligations summing to less than zero")
+        ));
+        let tie = relations(&batch)
+            .into_iter()
+            .find(|r| r.kind == RelationKind::VendorTo)
+            .unwrap();
+        assert_eq!(tie.amount, None);
+        // An ISO datetime's time is dropped; a `;` in a name is written so as not to cut a quote.
+        let first = parse_award_quote(&tie.claims[0].quote).unwrap();
+        assert_eq!(first.transactions.unwrap().1, "2021-01-04");
+        assert_eq!(first.cents, -1_000);
+        assert_eq!(segment_text("A; B\nC"), "A, B,C");
+    }
+
+    #[test]
     fn long_names_still_give_slugs() {
         let long = "a".repeat(200);
         let id = relation_id(
