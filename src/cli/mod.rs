@@ -608,7 +608,8 @@ fn import(args: ImportArgs) -> Result<()> {
     import_file(&service, &file)
 }
 
-/// FtM, CSV and USAspending: read into a batch that remembers each record's file and line, then import it.
+/// FtM, CSV and USAspending: read into a batch that remembers each record's file and line,
+/// then import it.
 fn import_batch(args: ImportArgs) -> Result<()> {
     let open =
         |path: &Path| File::open(path).with_context(|| format!("cannot open {}", path.display()));
