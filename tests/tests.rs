@@ -43,6 +43,8 @@ mod formats;
 // LittleSis's bulk JSON imported through the service and the binary: kinds, claims, notes,
 // re-imports, entities and relationships in two files, bad records by FILE:LINE.
 mod littlesis;
+// USAspending contract award CSVs: summaries and transactions, overlapping downloads, refusals.
+mod usaspending;
 // The command line: misplaced flags refused, a locked store explained, --server addresses.
 mod cli;
 // The synthetic graph generator: deterministic, and its output imports cleanly.

@@ -1,7 +1,6 @@
 //! The command line: clap subcommands, each turning raw flags into a checked configuration
 //! once, then calling the library. The only user of anyhow, for context on failures.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::net::SocketAddr;
@@ -15,10 +14,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use tiegraph::api::{Api, ExportPolicy, SchemaLimits, SocketLimits};
 use tiegraph::formats::export::{ExportFormat, ExportPlan, Scope};
-use tiegraph::formats::{csv_import, ftm, generate, jsonl, littlesis, seed, ImportBatch};
+use tiegraph::formats::{
+    csv_import, ftm, generate, jsonl, littlesis, seed, usaspending, ImportBatch,
+};
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
-use tiegraph::model::EntityKind;
 use tiegraph::service::{ImportSummary, Limits, SearchLimits, Service};
 
 #[derive(Parser)]
@@ -192,14 +192,17 @@ fn token_from(file: Option<&Path>, env: &str) -> Result<Option<Token>> {
 
 #[derive(clap::Args)]
 struct ImportArgs {
-    /// The file to load (jsonl, ftm or littlesis); csv takes --nodes and --edges instead.
+    /// The file to load (jsonl, ftm, littlesis or usaspending); csv takes --nodes and --edges
+    /// instead.
     #[arg(required_unless_present_any = ["nodes", "edges"])]
     file: Option<PathBuf>,
     /// What the input holds: jsonl (tiegraph's JSON lines), ftm (FollowTheMoney entity JSON
     /// lines; see docs/ftm-mapping.md), littlesis (LittleSis's bulk entities and relationships
-    /// JSON, gunzipped: one file, or both concatenated; see docs/littlesis-mapping.md) or csv (a
+    /// JSON, gunzipped: one file, or both concatenated; see docs/littlesis-mapping.md), csv (a
     /// nodes file and an edges file in the columns `export --format csv-nodes` and `csv-edges`
-    /// write).
+    /// write) or usaspending (one CSV of a USAspending.gov contracts download, prime award
+    /// summaries or prime transactions: unzip the download first, the ZIP is not read; see
+    /// docs/usaspending-mapping.md).
     #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
     format: ImportFormat,
     /// With --format csv: the nodes file.
@@ -225,6 +228,7 @@ enum ImportFormat {
     Ftm,
     Littlesis,
     Csv,
+    Usaspending,
 }
 
 #[derive(clap::Args)]
@@ -610,7 +614,8 @@ fn import(args: ImportArgs) -> Result<()> {
     import_file(&service, &file)
 }
 
-/// FtM and CSV: read into a batch that remembers each record's file and line, then import it.
+/// FtM, CSV and USAspending: read into a batch that remembers each record's file and line,
+/// then import it.
 fn import_batch(args: ImportArgs) -> Result<()> {
     let open =
         |path: &Path| File::open(path).with_context(|| format!("cannot open {}", path.display()));
@@ -635,19 +640,20 @@ fn import_batch(args: ImportArgs) -> Result<()> {
         }
         (ImportFormat::Littlesis, Some(file), None, None) => {
             // Relationships may name entities an earlier file (entities.json) brought in.
-            let by_littlesis_id = littlesis_ids(&service)?;
-            let known = |id: u64| by_littlesis_id.get(&id).cloned();
+            let known = |id: u64| service.entity_holding("littlesis", &id.to_string());
             littlesis::read(
                 BufReader::new(open(file)?),
                 &file.display().to_string(),
                 &known,
             )?
         }
+        (ImportFormat::Usaspending, Some(file), None, None) => read_usaspending(&service, file)?,
         _ => bail!(
             "--format {} takes one FILE and no --nodes/--edges",
             match args.format {
                 ImportFormat::Ftm => "ftm",
                 ImportFormat::Littlesis => "littlesis",
+                ImportFormat::Usaspending => "usaspending",
                 _ => "jsonl",
             }
         ),
@@ -666,22 +672,43 @@ fn import_batch(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// The stored entities carrying a `littlesis:<id>` identifier, by that id, for LittleSis
-/// relationships that name entities imported from another file.
-fn littlesis_ids(service: &Service) -> Result<HashMap<u64, (String, EntityKind)>> {
-    let mut ids = HashMap::new();
-    for entity in service.all_entities() {
-        let entity = entity.context("cannot read the store's entities")?;
-        for identifier in &entity.identifiers {
-            if identifier.scheme == "littlesis" {
-                if let Ok(id) = identifier.value.parse() {
-                    ids.entry(id)
-                        .or_insert_with(|| (entity.id.clone(), entity.kind));
-                }
+/// Reads a USAspending CSV with a bar over the file's bytes: rows are folded into awards as
+/// they are read, so this pass is where a big file's time goes. The relations' stored claims
+/// are read from the service, so that an overlapping download sums each award once.
+fn read_usaspending(service: &Service, path: &Path) -> Result<ImportBatch> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template(
+            "reading  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // A store that cannot be read would make the sums wrong: the first failure is kept and
+    // ends the import once the file is read.
+    let failed = std::cell::RefCell::new(None);
+    let existing = |relation: &str| -> Vec<String> {
+        match service.relation(relation) {
+            Ok(record) => record
+                .map(|r| r.claims.into_iter().map(|c| c.quote).collect())
+                .unwrap_or_default(),
+            Err(e) => {
+                failed.borrow_mut().get_or_insert(e);
+                Vec::new()
             }
         }
+    };
+    let batch = usaspending::read(
+        BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
+        &name,
+        &existing,
+    );
+    bar.finish_and_clear();
+    if let Some(error) = failed.into_inner() {
+        return Err(error).context("cannot read the relations the file's awards join");
     }
-    Ok(ids)
+    Ok(batch?)
 }
 
 /// Posts the file to `/admin/import` over HTTP/1.0 and prints the server's answer.

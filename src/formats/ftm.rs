@@ -163,7 +163,7 @@ const NOT_QUOTED: [&str; 5] = [
 const MAX_QUOTE: usize = 4_000;
 
 /// FNV-1a, 64 bits: stable across runs, platforms and Rust versions (std's hasher is not).
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);

@@ -3,7 +3,8 @@
 //! Owns file formats: tiegraph's own JSON lines (the seed and import format, see
 //! [`jsonl`]), the seed directory, FollowTheMoney entity JSON lines ([`ftm`]), CSV nodes and
 //! edges ([`csv_import`], the columns [`export`] writes), LittleSis's bulk entity and
-//! relationship JSON ([`littlesis`]) and the exports ([`export`]).
+//! relationship JSON ([`littlesis`]), USAspending.gov contract award CSVs ([`usaspending`]) and
+//! the exports ([`export`]).
 //! Readers turn bytes into the service's import items, reporting bad records by file and
 //! line; writers turn what the service reads into bytes. It knows the model and the service's
 //! API, and nothing of sled, petgraph's internals, GraphQL or HTTP.
@@ -16,6 +17,7 @@ pub mod generate;
 pub mod jsonl;
 pub mod littlesis;
 pub mod seed;
+pub mod usaspending;
 
 use std::io::BufRead;
 

@@ -176,6 +176,22 @@ const SUGGESTIONS: usize = 3;
 const MAX_SHORTEST_LENGTH: usize = 12;
 
 impl Service {
+    /// The entity holding the identifier `scheme:value` (the first in id order, should there be
+    /// duplicates), with its kind: an index lookup, not a scan.
+    pub fn entity_holding(
+        &self,
+        scheme: &str,
+        value: &str,
+    ) -> Option<(String, crate::model::EntityKind)> {
+        let index = self.read_index();
+        let id = index
+            .entities_with_identifier(scheme, value)
+            .first()?
+            .to_string();
+        let kind = index.entity_kind(&id)?;
+        Some((id, kind))
+    }
+
     pub fn entity(&self, id: &str) -> Result<Option<Entity>> {
         Ok(self.committed().entity(id)?)
     }
