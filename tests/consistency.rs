@@ -22,6 +22,8 @@ enum Write {
     DeleteRelation(usize),
     DeleteEntity(u8, bool),
     ChangeKind(u8, EntityKind),
+    Merge(u8, u8),
+    Unmerge(u8),
 }
 
 fn entity_kind() -> impl Strategy<Value = EntityKind> {
@@ -38,6 +40,8 @@ fn write() -> impl Strategy<Value = Write> {
         1 => (0usize..8).prop_map(Write::DeleteRelation),
         1 => (0u8..6, any::<bool>()).prop_map(|(i, c)| Write::DeleteEntity(i, c)),
         1 => (0u8..6, entity_kind()).prop_map(|(i, k)| Write::ChangeKind(i, k)),
+        1 => (0u8..6, 0u8..6).prop_map(|(into, from)| Write::Merge(into, from)),
+        1 => (0u8..6).prop_map(Write::Unmerge),
     ]
 }
 
@@ -121,6 +125,8 @@ fn apply(service: &Service, write: &Write, relations: &mut Vec<String>) {
                 },
             )
             .map(drop),
+        Write::Merge(into, from) => service.merge_entities(&name(*into), &name(*from)).map(drop),
+        Write::Unmerge(from) => service.unmerge(&name(*from)).map(drop),
     };
     if outcome.is_err() {
         assert_eq!(

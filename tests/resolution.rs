@@ -226,6 +226,18 @@ async fn create_entity_with_a_held_identifier_returns_the_holder() {
     server.stop().await;
 }
 
+/// The live index equals one rebuilt from the store.
+fn assert_index_is_the_stores(service: &Service) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let file = dir.path().join("backup");
+    let mut out = std::fs::File::create(&file).unwrap();
+    service.backup(&mut out).unwrap();
+    tiegraph::service::restore_backup(&copy, &file).unwrap();
+    let rebuilt = Service::open(&copy, Default::default()).unwrap();
+    assert_eq!(rebuilt.topology(), service.topology());
+}
+
 const ENTITY_VIEW: &str = r#"query($id: ID!) {
     entity(id: $id) { id aliases mergedFrom identifiers { scheme value }
         relations(first: 50) { edges { node { id kind from { id } to { id } claims { id quote claimant { id } } } } } }
@@ -243,6 +255,7 @@ async fn merge_entities_moves_ties_claims_and_names_and_unmerge_puts_them_back()
                 e: createEntity(input: {id: "sfdc", kind: COMPANY, name: "SFDC", aliases: ["Salesforce.com"], identifiers: [{scheme: "wikidata", value: "Q941127"}]}) { id }
                 a: createRelation(input: {kind: VENDOR_TO, from: "sfdc", to: "cbp", claim: {source: "raices-declines-salesforce-donation", quote: "sfdc sells to cbp"}}) { id }
                 b: createRelation(input: {kind: VENDOR_TO, from: "sfdc", to: "dhs", claim: {source: "raices-declines-salesforce-donation", quote: "sfdc sells to dhs"}}) { id }
+                c: createRelation(input: {id: "sfdc-gift", kind: DONATION, from: "sfdc", to: "raices", claim: {source: "raices-declines-salesforce-donation", quote: "sfdc offered a gift"}}) { id }
             }"#,
             json!({}),
         )
@@ -291,6 +304,16 @@ async fn merge_entities_moves_ties_claims_and_names_and_unmerge_puts_them_back()
         "the tie Salesforce had keeps its own claims: {cbp}"
     );
     assert_eq!(tie("salesforce-vendor-to-dhs")["from"]["id"], "salesforce");
+    // A tie with an id of its own keeps it, and is found from its other end too.
+    assert_eq!(tie("sfdc-gift")["from"]["id"], "salesforce");
+    let raices = server
+        .data(
+            r#"{ entity(id: "raices") { relations(first: 50) { edges { node { id } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(raices.to_string().contains("sfdc-gift"), "{raices}");
+    assert_index_is_the_stores(&server.service);
     let sf = server.data(ENTITY_VIEW, json!({"id": "salesforce"})).await;
     assert!(sf["mergedInto"].is_null());
     assert!(server.service.entity("sfdc").unwrap().is_none());
@@ -312,6 +335,7 @@ async fn merge_entities_moves_ties_claims_and_names_and_unmerge_puts_them_back()
         "{undone}"
     );
     assert_eq!(records(&server.service), before);
+    assert_index_is_the_stores(&server.service);
     let gone = server.data(ENTITY_VIEW, json!({"id": "sfdc"})).await;
     assert_eq!(gone["entity"]["id"], "sfdc");
     assert!(gone["mergedInto"].is_null());

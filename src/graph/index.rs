@@ -523,10 +523,15 @@ impl GraphIndex {
             source: sources.first().copied().unwrap_or(NO_SOURCE),
         };
         let edge = match self.relations.find(&relation.id) {
-            Some(edge) => {
+            Some(edge) if self.graph.edge_endpoints(edge) == Some((from, to)) => {
                 self.forget_provenance(edge);
                 self.graph[edge] = data;
                 edge
+            }
+            // Its ends changed (a merge re-pointed it): it is a new edge between them.
+            Some(_) => {
+                self.remove_relation(&relation.id);
+                self.insert_edge(&relation.id, from, to, data)
             }
             None => self.insert_edge(&relation.id, from, to, data),
         };
