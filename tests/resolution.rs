@@ -419,3 +419,66 @@ async fn unmerge_after_a_later_change_is_refused_and_merges_survive_a_restart() 
         "marc-benioff"
     );
 }
+
+/// The README's worked example: three datasets answer the mission question together only once
+/// their records of one vendor are one entity.
+#[tokio::test]
+async fn the_worked_example_connects_an_agency_to_nonprofits_after_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    for (format, file) in [
+        ("usaspending", "usaspending-awards.csv"),
+        ("littlesis", "littlesis.json"),
+        ("ftm", "ftm-statements.json"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiegraph"))
+            .args(["import", "--format", format, "--data-dir"])
+            .arg(dir.path())
+            .arg(format!("{examples}/{file}"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{file}: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+        if format == "ftm" {
+            assert!(stdout.contains("1 entity records were entities already held"), "{stdout}");
+        }
+    }
+    let service = std::sync::Arc::new(Service::open(dir.path(), Default::default()).unwrap());
+    let server = TestServer::start_with(service, dir).await;
+    let mission = r#"{ connected(from: "u-s-customs-and-border-protection", pattern: [
+        {relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}], examples: 0) {
+        totalCount edges { node { entity { name } } } } }"#;
+    let names = |answer: &Value| -> Vec<String> {
+        let mut names: Vec<String> = answer["connected"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["entity"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // The FtM record of the vendor carries its UEI: it is the award file's recipient already.
+    let before = server.data(mission, json!({})).await;
+    assert_eq!(names(&before), ["Example Literacy Alliance"]);
+    // LittleSis' record of it has no UEI: a duplicate by name, merged by hand.
+    let candidates = server
+        .data(r#"{ duplicateCandidates(kind: COMPANY, first: 10) { edges { node { entities { id } } } } }"#, json!({}))
+        .await;
+    assert!(
+        candidates.to_string().contains(r#"[{"id":"northwind-example-analytics-900001"},{"id":"northwind-example-analytics-inc-nwexample001"}]"#),
+        "{candidates}"
+    );
+    server
+        .data(
+            r#"mutation { mergeEntities(into: "northwind-example-analytics-inc-nwexample001", from: "northwind-example-analytics-900001") { id } }"#,
+            json!({}),
+        )
+        .await;
+    let after = server.data(mission, json!({})).await;
+    assert_eq!(
+        names(&after),
+        ["Example Civic Futures Fund", "Example Literacy Alliance", "Friends of the Example River"]
+    );
+    server.stop().await;
+}
