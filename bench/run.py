@@ -261,6 +261,71 @@ def usaspending_phase(args, work, results):
         f"peak RSS {peak / MIB:.0f} MiB; {out.strip().splitlines()[0] if out.strip() else ''}")
 
 
+def write_resolution_file(path, count, identifiers, offset):
+    """`count` company records with ids of their own, each tied to the base graph's entity e<i>
+    by one ASSOCIATED_WITH relation with a claim. `identifiers`: None (no identifiers), "fresh"
+    (a UEI nobody holds: every lookup misses) or "held" (the UEI `tiegraph generate` gave one in
+    four base companies: every record resolves to that company)."""
+    with open(path, "w") as out:
+        out.write('{"type":"source","id":"resolution-bench","title":"Resolution benchmark"}\n')
+        for i in range(count):
+            e = offset + i * 4
+            ident = ""
+            if identifiers == "fresh":
+                ident = f',"identifiers":[{{"scheme":"uei","value":"FRESH{e:010d}"}}]'
+            elif identifiers == "held":
+                ident = f',"identifiers":[{{"scheme":"uei","value":"U{e:011}"}}]'
+            out.write(f'{{"type":"entity","id":"x{e}","kind":"COMPANY","name":"Record {e} LLC"{ident}}}\n')
+            out.write(f'{{"type":"relation","kind":"ASSOCIATED_WITH","from":"x{e}","to":"e{(e + 1) % max(1, offset)}",'
+                      f'"claims":[{{"source":"resolution-bench","quote":"bench {e}"}}]}}\n')
+
+
+def resolution_phase(args, work, results):
+    """What resolving entity records by identifier costs an import: a base graph imported once,
+    then the same second file of entity records and ties imported into copies of it three ways,
+    with no identifiers, with identifiers nobody holds (every lookup misses) and with
+    identifiers base companies hold (every record resolves). A binary without resolution
+    (`--bin` of an earlier build) gives the same figures without it."""
+    entities, relations = args.resolution_base, args.resolution_base * 5
+    base_file, base = work / "resolution-base.jsonl", work / "resolution-base-store"
+    say(f"resolution: generating a base graph of {entities:,} entities and {relations:,} relations")
+    run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
+               "--seed", str(args.seed), "--out", str(base_file)])
+    shutil.rmtree(base, ignore_errors=True)
+    run_timed([args.bin, "import", str(base_file), "--data-dir", str(base)])
+    count = args.resolution_records
+    figures = {}
+    for label in ["none", "fresh", "held"]:
+        # Companies are every fifth entity in the generator's rotation from e0; a quarter of them
+        # hold `uei:U<e>`. Which ones is seeded, so "held" looks the UEIs up in the base file.
+        path = work / f"resolution-{label}.jsonl"
+        if label == "held":
+            held = [int(m.group(1)) for m in re.finditer(r'"value":"U(\d{11})"', base_file.read_text())][:count]
+            with open(path, "w") as out:
+                out.write('{"type":"source","id":"resolution-bench","title":"Resolution benchmark"}\n')
+                for e in held:
+                    out.write(f'{{"type":"entity","id":"x{e}","kind":"COMPANY","name":"Record {e} LLC",'
+                              f'"identifiers":[{{"scheme":"uei","value":"U{e:011}"}}]}}\n')
+                    out.write(f'{{"type":"relation","kind":"ASSOCIATED_WITH","from":"x{e}","to":"e{(e + 1) % entities}",'
+                              f'"claims":[{{"source":"resolution-bench","quote":"bench {e}"}}]}}\n')
+            records = len(held)
+        else:
+            write_resolution_file(path, count, None if label == "none" else label, entities)
+            records = count
+        store = work / f"resolution-store-{label}"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(base, store)
+        seconds, peak, out = run_timed([args.bin, "import", str(path), "--data-dir", str(store)])
+        figures[label] = {"records": records, "seconds": seconds, "peak_rss": peak, "summary": out.strip()}
+        say(f"resolution [{label}]: {records:,} entity records + {records:,} ties into a store of {entities:,} "
+            f"entities in {seconds:.2f} s, peak RSS {peak / MIB:.0f} MiB")
+        shutil.rmtree(store, ignore_errors=True)
+    results["resolution"] = {"base_entities": entities, "base_relations": relations, "figures": figures}
+    for label in ["fresh", "held"]:
+        ratio = figures[label]["seconds"] / figures["none"]["seconds"]
+        say(f"resolution [{label}] takes {ratio:.2f}x the import without identifiers")
+
+
 # ---------------------------------------------------------------------------------------------
 # The data, read once from the generated file for Kuzu, NetworkX and the samples.
 
@@ -931,6 +996,11 @@ def main():
     parser.add_argument("--usaspending-only", action="store_true",
                         help="only the USAspending import (build, generate the CSV, import it); prints the figures "
                              "and writes results.json")
+    parser.add_argument("--resolution-only", action="store_true",
+                        help="only the resolution phase: a base graph, then entity records imported with no, unheld "
+                             "and held identifiers; prints the figures and writes results.json")
+    parser.add_argument("--resolution-base", type=int, default=200_000, help="entities of the resolution phase's base graph")
+    parser.add_argument("--resolution-records", type=int, default=50_000, help="entity records of its second file")
     args = parser.parse_args()
     if args.usaspending_rows is None:
         args.usaspending_rows = int(1_000_000 * args.scale)
@@ -956,6 +1026,13 @@ def main():
     git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
     results["commit"] = git("rev-parse", "--short", "HEAD")
     results["dirty"] = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock"))
+    if args.resolution_only:
+        resolution_phase(args, work, results)
+        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+        say(f"wrote {out_dir / 'results.json'}")
+        if not args.keep and not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     if args.usaspending_only:
         usaspending_phase(args, work, results)
         (out_dir / "results.json").write_text(json.dumps(results, indent=2))
