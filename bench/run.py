@@ -293,14 +293,15 @@ def resolution_phase(args, work, results):
                "--seed", str(args.seed), "--out", str(base_file)])
     shutil.rmtree(base, ignore_errors=True)
     run_timed([args.bin, "import", str(base_file), "--data-dir", str(base)])
-    count = args.resolution_records
+    # Which base companies hold `uei:U<e>` is seeded: "held" looks them up in the base file, and
+    # the other two files get as many records, so the three are the same size.
+    held = [int(m.group(1)) for m in re.finditer(r'"value":"U(\d{11})"', base_file.read_text())]
+    count = min(args.resolution_records, len(held))
+    held = held[:count]
     figures = {}
     for label in ["none", "fresh", "held"]:
-        # Companies are every fifth entity in the generator's rotation from e0; a quarter of them
-        # hold `uei:U<e>`. Which ones is seeded, so "held" looks the UEIs up in the base file.
         path = work / f"resolution-{label}.jsonl"
         if label == "held":
-            held = [int(m.group(1)) for m in re.finditer(r'"value":"U(\d{11})"', base_file.read_text())][:count]
             with open(path, "w") as out:
                 out.write('{"type":"source","id":"resolution-bench","title":"Resolution benchmark"}\n')
                 for e in held:
@@ -308,7 +309,7 @@ def resolution_phase(args, work, results):
                               f'"identifiers":[{{"scheme":"uei","value":"U{e:011}"}}]}}\n')
                     out.write(f'{{"type":"relation","kind":"ASSOCIATED_WITH","from":"x{e}","to":"e{(e + 1) % entities}",'
                               f'"claims":[{{"source":"resolution-bench","quote":"bench {e}"}}]}}\n')
-            records = len(held)
+            records = count
         else:
             write_resolution_file(path, count, None if label == "none" else label, entities)
             records = count

@@ -438,9 +438,16 @@ async fn the_worked_example_connects_an_agency_to_nonprofits_after_resolution() 
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{file}: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{file}: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         if format == "ftm" {
-            assert!(stdout.contains("1 entity records were entities already held"), "{stdout}");
+            assert!(
+                stdout.contains("1 entity records were entities already held"),
+                "{stdout}"
+            );
         }
     }
     let service = std::sync::Arc::new(Service::open(dir.path(), Default::default()).unwrap());
@@ -478,7 +485,11 @@ async fn the_worked_example_connects_an_agency_to_nonprofits_after_resolution() 
     let after = server.data(mission, json!({})).await;
     assert_eq!(
         names(&after),
-        ["Example Civic Futures Fund", "Example Literacy Alliance", "Friends of the Example River"]
+        [
+            "Example Civic Futures Fund",
+            "Example Literacy Alliance",
+            "Friends of the Example River"
+        ]
     );
     server.stop().await;
 }

@@ -24,8 +24,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{
-    slugify, validate_relation, Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, Period,
-    Relation, RelationDraft, RelationKind, SourceDraft, Stance, Timestamp,
+    slugify, Amount, ClaimDraft, EntityDraft, EntityKind, Identifier, RelationDraft, RelationKind,
+    SourceDraft, Stance,
 };
 use crate::service::ImportItem;
 
@@ -595,24 +595,6 @@ fn entity(record: &FtmRecord, kind: EntityKind) -> Result<EntityDraft, String> {
     })
 }
 
-/// Whether the model accepts a relation of `kind` between ends of these kinds.
-fn fits(kind: RelationKind, from: EntityKind, to: EntityKind) -> bool {
-    let probe = Relation {
-        id: "probe".into(),
-        kind,
-        from: "a".into(),
-        to: "b".into(),
-        status: None,
-        role: None,
-        description: None,
-        amount: None,
-        period: Period::default(),
-        created_at: Timestamp(0),
-        updated_at: Timestamp(0),
-    };
-    validate_relation(&probe, from, to).is_ok()
-}
-
 /// The kind and role a link becomes. Its schema's kind when the ends fit it (a Representation
 /// is LOBBIED only when the client is a government body); otherwise ASSOCIATED_WITH with the
 /// schema's verb as role, so that a company directing a company is kept, not refused.
@@ -626,7 +608,7 @@ fn choose_kind(
     let fitting = match (from, to) {
         // The tie is that the agent acts for the client, whatever the two are: its role says so.
         _ if link.schema == "Representation" => false,
-        (Some(from), Some(to)) => fits(link.kind, from, to),
+        (Some(from), Some(to)) => super::fits(link.kind, from, to),
         // An end the service does not know either: it will say so, naming the line.
         _ => true,
     };

@@ -59,8 +59,7 @@ use serde_json::{Map, Value};
 
 use crate::model::{
     slugify, validate_relation, Amount, ClaimDraft, EntityDraft, EntityKind, Identifier,
-    PartialDate, Period, Relation, RelationDraft, RelationKind, SourceDraft, Stance, Status,
-    Timestamp,
+    PartialDate, Period, RelationDraft, RelationKind, SourceDraft, Stance, Status,
 };
 use crate::service::ImportItem;
 
@@ -1009,35 +1008,13 @@ fn category_kind(
     })
 }
 
-/// Whether the model accepts a relation of `kind` between ends of these kinds.
-fn fits(kind: RelationKind, from: EntityKind, to: EntityKind) -> bool {
-    validate_relation(&probe(kind), from, to).is_ok()
-}
-
 /// Whether the model accepts this amount and this period (the model's rules, asked rather
 /// than repeated here).
 fn holdable(amount: &Amount, period: &Period) -> bool {
-    let mut relation = probe(RelationKind::AssociatedWith);
+    let mut relation = super::probe_relation(RelationKind::AssociatedWith);
     relation.amount = Some(amount.clone());
     relation.period = *period;
     validate_relation(&relation, EntityKind::Company, EntityKind::Company).is_ok()
-}
-
-/// A relation that passes every rule but the ones a caller sets up to test.
-fn probe(kind: RelationKind) -> Relation {
-    Relation {
-        id: "probe".into(),
-        kind,
-        from: "a".into(),
-        to: "b".into(),
-        status: None,
-        role: None,
-        description: None,
-        amount: None,
-        period: Period::default(),
-        created_at: Timestamp(0),
-        updated_at: Timestamp(0),
-    }
 }
 
 fn relationship(
@@ -1066,7 +1043,7 @@ fn relationship(
     } else {
         (kind1, kind2)
     };
-    let fell_back = !fits(kind, from_kind, to_kind);
+    let fell_back = !super::fits(kind, from_kind, to_kind);
     if fell_back {
         kind = RelationKind::AssociatedWith;
     }

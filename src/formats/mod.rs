@@ -98,3 +98,30 @@ pub(crate) fn numbered_lines(
         }
     })
 }
+
+/// A relation that passes every rule of the model but those a caller sets up to test: readers
+/// ask the model what it accepts instead of repeating its rules.
+pub(crate) fn probe_relation(kind: crate::model::RelationKind) -> crate::model::Relation {
+    crate::model::Relation {
+        id: "probe".into(),
+        kind,
+        from: "a".into(),
+        to: "b".into(),
+        status: None,
+        role: None,
+        description: None,
+        amount: None,
+        period: crate::model::Period::default(),
+        created_at: crate::model::Timestamp(0),
+        updated_at: crate::model::Timestamp(0),
+    }
+}
+
+/// Whether the model accepts a relation of `kind` between ends of these kinds.
+pub(crate) fn fits(
+    kind: crate::model::RelationKind,
+    from: crate::model::EntityKind,
+    to: crate::model::EntityKind,
+) -> bool {
+    crate::model::validate_relation(&probe_relation(kind), from, to).is_ok()
+}
