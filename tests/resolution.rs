@@ -493,3 +493,62 @@ async fn the_worked_example_connects_an_agency_to_nonprofits_after_resolution() 
     );
     server.stop().await;
 }
+
+fn import_file(dir: &std::path::Path, format: &str, file: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiegraph"))
+        .args(["import", "--format", format, "--data-dir"])
+        .arg(dir)
+        .arg(format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR")))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{file}: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// After a merge, the same download finds the ties where the merge put them: nothing changes.
+#[test]
+fn a_download_imported_again_after_a_merge_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    import_file(dir.path(), "usaspending", "usaspending-awards.csv");
+    import_file(dir.path(), "littlesis", "littlesis.json");
+    {
+        let service = Service::open(dir.path(), Default::default()).unwrap();
+        service
+            .merge_entities(
+                "northwind-example-analytics-900001",
+                "northwind-example-analytics-inc-nwexample001",
+            )
+            .unwrap();
+        // And CBP's record is merged into one made by hand.
+        service
+            .create_entity(
+                serde_json::from_value(json!({"id": "cbp", "kind": "AGENCY", "name": "CBP"}))
+                    .unwrap(),
+            )
+            .unwrap();
+        service
+            .merge_entities("cbp", "u-s-customs-and-border-protection")
+            .unwrap();
+    }
+    let again = import_file(dir.path(), "usaspending", "usaspending-awards.csv");
+    assert!(
+        again.contains("0 entities created")
+            && again.contains("0 relations created, 0 updated; 0 claims added"),
+        "{again}"
+    );
+    let service = Service::open(dir.path(), Default::default()).unwrap();
+    assert!(service
+        .entity("u-s-customs-and-border-protection")
+        .unwrap()
+        .is_none());
+    let tie = service
+        .relation("northwind-example-analytics-900001-vendor-to-cbp")
+        .unwrap()
+        .expect("the merged tie");
+    assert_eq!(tie.relation.amount.map(|a| a.value), Some(2_248_000.0));
+}

@@ -20,13 +20,18 @@ fn empty_service(dir: &tempfile::TempDir) -> Service {
 
 /// The claim quotes a relation holds, as the cli gives them to the reader.
 fn read(service: &Service, text: &[u8], file: &str) -> Result<ImportBatch, FormatError> {
-    usaspending::read(text, file, &|id| {
-        service
-            .relation(id)
-            .expect("the store reads")
-            .map(|r| r.claims.into_iter().map(|c| c.quote).collect())
-            .unwrap_or_default()
-    })
+    usaspending::read(
+        text,
+        file,
+        &|id| {
+            service
+                .relation(id)
+                .expect("the store reads")
+                .map(|r| r.claims.into_iter().map(|c| c.quote).collect())
+                .unwrap_or_default()
+        },
+        &|draft| service.resolved_id(draft),
+    )
 }
 
 fn import(service: &Service, text: &[u8], file: &str) -> ImportSummary {

@@ -703,6 +703,7 @@ fn read_usaspending(service: &Service, path: &Path) -> Result<ImportBatch> {
         BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
         &name,
         &existing,
+        &|draft| service.resolved_id(draft),
     );
     bar.finish_and_clear();
     if let Some(error) = failed.into_inner() {

@@ -448,6 +448,11 @@ fn recipient_id(name: &str, uei: Option<&str>, duns: Option<&str>) -> Option<Str
     Some(format!("{base}-{}", slugify(number)))
 }
 
+/// The entity a record of the file is (see `ends` in [`read`]).
+fn end_of(ends: &HashMap<String, String>, id: &str) -> String {
+    ends.get(id).cloned().unwrap_or_else(|| id.to_owned())
+}
+
 /// A relation's id, `{from}-{kind}-{to}` as the service derives one, cut short with a hash of
 /// the whole when it would be longer than an id may be.
 fn relation_id(from: &str, kind: RelationKind, to: &str) -> String {
@@ -535,6 +540,7 @@ pub fn read(
     input: impl Read,
     file: &str,
     existing: &dyn Fn(&str) -> Vec<String>,
+    resolved: &dyn Fn(&EntityDraft) -> String,
 ) -> Result<ImportBatch, FormatError> {
     let bad = |line: usize, message: String| FormatError::BadLine {
         file: file.to_owned(),
@@ -850,6 +856,52 @@ pub fn read(
     }
     let mut pairs: Vec<_> = pairs.into_iter().collect();
     pairs.sort_by_key(|(_, list)| awards[list[0]].line);
+    let agency_draft = |id: &str, agency: &AgencyEntity| EntityDraft {
+        id: Some(id.to_owned()),
+        kind: EntityKind::Agency,
+        name: agency.name.clone(),
+        aliases: Vec::new(),
+        description: None,
+        country: None,
+        category: None,
+        identifiers: agency
+            .identifiers
+            .iter()
+            .map(|(scheme, value)| Identifier {
+                scheme: scheme.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+    };
+    let company = |id: &str, name: &str, uei: Option<&str>, duns: Option<&str>| EntityDraft {
+        id: Some(id.to_owned()),
+        kind: EntityKind::Company,
+        name: name.to_owned(),
+        aliases: Vec::new(),
+        description: None,
+        country: None,
+        category: None,
+        identifiers: [("uei", uei), ("duns", duns)]
+            .into_iter()
+            .filter_map(|(scheme, value)| {
+                value.map(|value| Identifier {
+                    scheme: scheme.to_owned(),
+                    value: value.to_owned(),
+                })
+            })
+            .collect(),
+    };
+    // The entity each record of the file is, once resolved by its identifiers (an entity the
+    // store holds under another id, or merged into another): ties are named after, and looked
+    // up by, the ends they will have, so a later download finds them whatever became of ids.
+    let mut ends: HashMap<String, String> = HashMap::new();
+    for (id, agency) in &agencies {
+        ends.insert(id.clone(), resolved(&agency_draft(id, agency)));
+    }
+    for r in &recipients {
+        let draft = company(&r.id, &r.name, r.uei.as_deref(), r.duns.as_deref());
+        ends.insert(r.id.clone(), resolved(&draft));
+    }
     let mut negative = 0u64;
     let mut vendors: Vec<(usize, RelationDraft)> = Vec::new();
     // An award's source is dated by its latest version, the store's when that is newer, so
@@ -859,8 +911,9 @@ pub fn read(
         .map(|a| a.figures.last_modified.clone())
         .collect();
     for ((recipient, sub), list) in pairs {
-        let from = &recipients[recipient].id;
-        let id = relation_id(from, RelationKind::VendorTo, sub);
+        let from = end_of(&ends, &recipients[recipient].id);
+        let to = end_of(&ends, sub);
+        let id = relation_id(&from, RelationKind::VendorTo, &to);
         // Each award once, with its latest figures: the store's claims, then this file's,
         // which win a tie (a file is read as the newer download).
         let mut latest: BTreeMap<String, AwardFigures> = BTreeMap::new();
@@ -911,8 +964,8 @@ pub fn read(
             RelationDraft {
                 id: Some(id),
                 kind: RelationKind::VendorTo,
-                from: from.clone(),
-                to: sub.to_owned(),
+                from,
+                to,
                 // USAspending says when awards run, not whether the tie holds: the period says it.
                 status: None,
                 role: None,
@@ -960,43 +1013,9 @@ pub fn read(
     for (id, agency) in &agencies {
         batch.push(
             origin(agency.line),
-            ImportItem::Entity(EntityDraft {
-                id: Some(id.clone()),
-                kind: EntityKind::Agency,
-                name: agency.name.clone(),
-                aliases: Vec::new(),
-                description: None,
-                country: None,
-                category: None,
-                identifiers: agency
-                    .identifiers
-                    .iter()
-                    .map(|(scheme, value)| Identifier {
-                        scheme: scheme.clone(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-            }),
+            ImportItem::Entity(agency_draft(id, agency)),
         )?;
     }
-    let company = |id: &str, name: &str, uei: Option<&str>, duns: Option<&str>| EntityDraft {
-        id: Some(id.to_owned()),
-        kind: EntityKind::Company,
-        name: name.to_owned(),
-        aliases: Vec::new(),
-        description: None,
-        country: None,
-        category: None,
-        identifiers: [("uei", uei), ("duns", duns)]
-            .into_iter()
-            .filter_map(|(scheme, value)| {
-                value.map(|value| Identifier {
-                    scheme: scheme.to_owned(),
-                    value: value.to_owned(),
-                })
-            })
-            .collect(),
-    };
     for recipient in &recipients {
         batch.push(
             origin(recipient.line),
@@ -1033,10 +1052,9 @@ pub fn read(
                 };
                 if !parents.contains_key(&id) {
                     parents.insert(id.clone(), name.clone());
-                    batch.push(
-                        origin(recipient.line),
-                        ImportItem::Entity(company(&id, name, uei.as_deref(), duns.as_deref())),
-                    )?;
+                    let draft = company(&id, name, uei.as_deref(), duns.as_deref());
+                    ends.insert(id.clone(), resolved(&draft));
+                    batch.push(origin(recipient.line), ImportItem::Entity(draft))?;
                 }
                 id
             }
@@ -1065,13 +1083,14 @@ pub fn read(
         ));
     }
     let structural = |line: usize, kind: RelationKind, from: &str, to: &str, quote: &str| {
+        let (from, to) = (end_of(&ends, from), end_of(&ends, to));
         (
             origin(line),
             ImportItem::Relation(RelationDraft {
-                id: Some(relation_id(from, kind, to)),
+                id: Some(relation_id(&from, kind, &to)),
                 kind,
-                from: from.to_owned(),
-                to: to.to_owned(),
+                from,
+                to,
                 status: None,
                 role: None,
                 description: None,
@@ -1111,6 +1130,11 @@ pub fn read(
 mod tests {
     use super::*;
 
+    /// Resolution in a store that holds nothing: every record is itself.
+    fn own_id(draft: &EntityDraft) -> String {
+        draft.id.clone().unwrap_or_default()
+    }
+
     const SUMMARY_HEADER: &str = "contract_award_unique_key,award_id_piid,parent_award_agency_id,total_obligated_amount,period_of_performance_start_date,period_of_performance_current_end_date,awarding_agency_code,awarding_agency_name,awarding_sub_agency_code,awarding_sub_agency_name,funding_agency_name,recipient_uei,recipient_duns,recipient_name,recipient_parent_uei,recipient_parent_name,award_type_code,award_type,usaspending_permalink,last_modified_date";
 
     const TRANSACTION_HEADER: &str = "contract_transaction_unique_key,contract_award_unique_key,award_id_piid,modification_number,federal_action_obligation,total_dollars_obligated,action_date,period_of_performance_start_date,period_of_performance_current_end_date,awarding_agency_code,awarding_agency_name,awarding_sub_agency_code,awarding_sub_agency_name,recipient_uei,recipient_name,recipient_parent_uei,recipient_parent_name,award_type_code,award_type,last_modified_date";
@@ -1120,7 +1144,7 @@ mod tests {
     }
 
     fn read_text(text: &str) -> Result<ImportBatch, FormatError> {
-        read(text.as_bytes(), "awards.csv", &|_| Vec::new())
+        read(text.as_bytes(), "awards.csv", &|_| Vec::new(), &own_id)
     }
 
     fn relations(batch: &ImportBatch) -> Vec<&RelationDraft> {
@@ -1289,9 +1313,12 @@ mod tests {
             end: Some("2023-01-01".into()),
             ..first
         });
-        let batch = read(text.as_bytes(), "awards.csv", &|_| {
-            vec![stored.clone(), other.clone(), "by hand".into()]
-        })
+        let batch = read(
+            text.as_bytes(),
+            "awards.csv",
+            &|_| vec![stored.clone(), other.clone(), "by hand".into()],
+            &own_id,
+        )
         .unwrap();
         let tie = relations(&batch)
             .into_iter()

@@ -176,6 +176,18 @@ const SUGGESTIONS: usize = 3;
 const MAX_SHORTEST_LENGTH: usize = 12;
 
 impl Service {
+    /// The id of the entity an entity record would be if imported now: its own, or that of the
+    /// entity holding one of its identifiers (see `resolve`). A record whose identifiers name
+    /// several entities keeps its own here; the import refuses it.
+    pub fn resolved_id(&self, draft: &crate::model::EntityDraft) -> String {
+        let index = self.read_index();
+        let own = super::resolve::draft_id(draft);
+        match super::resolve::resolve_one(&index, draft) {
+            Ok(Some(holder)) => holder,
+            _ => own,
+        }
+    }
+
     /// The entity holding the identifier `scheme:value` (the first in id order, should there be
     /// duplicates), with its kind: an index lookup, not a scan.
     pub fn entity_holding(

@@ -67,6 +67,21 @@ fn ambiguous(id: &str, matches: &[(String, String)]) -> ServiceError {
     }
 }
 
+/// Which entity an import's record is, when its identifiers say it is another than the id it
+/// asks for (as pass 1 of an import decides, for a record alone); `None` when it is itself.
+pub(super) fn resolve_one(index: &GraphIndex, draft: &EntityDraft) -> Result<Option<String>> {
+    let id = draft_id(draft);
+    if index.holder(&id).is_some() {
+        return Ok(None);
+    }
+    let matches = held_elsewhere(index, &id, &resolving_keys(draft));
+    match matches.as_slice() {
+        [] => Ok(None),
+        [(holder, _)] => Ok(Some(holder.clone())),
+        _ => Err(ambiguous(&id, &matches)),
+    }
+}
+
 /// Which entity a new record (`createEntity`'s) is, when an identifier it gives is held
 /// already; `None` when it is new, or asks for an id that exists (which is then refused).
 pub(super) fn resolve_new(index: &GraphIndex, draft: &EntityDraft) -> Result<Option<String>> {
