@@ -14,7 +14,11 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(server: &TestServer, protocol: &'static str) -> Socket {
-    let url = format!("{}/graphql/ws", server.url.replace("http://", "ws://"));
+    connect_to(server, "/graphql/ws", protocol).await
+}
+
+async fn connect_to(server: &TestServer, path: &str, protocol: &'static str) -> Socket {
+    let url = format!("{}{path}", server.url.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request
         .headers_mut()
@@ -133,6 +137,43 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
     let message = next(&mut socket).await;
     assert_eq!(message["type"], "data", "{message}");
     assert_eq!(message["payload"]["data"]["changes"]["id"], "legacy");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_graphql_path_itself_upgrades_to_the_websocket_in_both_protocols() {
+    let server = TestServer::start().await;
+    for (protocol, subscribe, next_type) in [
+        ("graphql-transport-ws", "subscribe", "next"),
+        ("graphql-ws", "start", "data"),
+    ] {
+        let mut socket = connect_to(&server, "/graphql", protocol).await;
+        send(&mut socket, json!({ "type": "connection_init" })).await;
+        assert_eq!(next(&mut socket).await["type"], "connection_ack", "{protocol}");
+        send(&mut socket, json!({ "id": "1", "type": subscribe, "payload": { "query": CHANGES } })).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = format!("on-the-graphql-path-{}", protocol.len());
+        server
+            .data(
+                &format!(r#"mutation {{ createEntity(input: {{id: "{id}", kind: GROUP, name: "{id}"}}) {{ id }} }}"#),
+                json!({}),
+            )
+            .await;
+        let message = next(&mut socket).await;
+        assert_eq!(message["type"], next_type, "{protocol}: {message}");
+        assert_eq!(message["payload"]["data"]["changes"]["id"], id.as_str());
+    }
+    // Without an upgrade, a GET of /graphql is still GraphQL over HTTP.
+    let answer: Value = server
+        .client
+        .get(format!("{}/graphql?query=%7B__typename%7D", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["__typename"], "QueryRoot");
     server.stop().await;
 }
 

@@ -61,3 +61,16 @@ async fn every_type_field_argument_and_enum_value_is_described() {
     assert!(missing.is_empty(), "undescribed: {missing:#?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_schema_describes_itself_not_what_a_schema_is() {
+    let server = TestServer::start().await;
+    let answer = server
+        .data("{ __schema { description queryType { name } } }", json!({}))
+        .await;
+    let description = answer["__schema"]["description"].as_str().unwrap_or_default();
+    assert!(description.starts_with("tiegraph: a knowledge graph of ties"), "{answer}");
+    assert!(!description.contains("A GraphQL Schema defines"), "{answer}");
+    assert_eq!(answer["__schema"]["queryType"]["name"], "QueryRoot");
+    server.stop().await;
+}

@@ -20,14 +20,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, NextValidation,
+    ResolveInfo,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{
     ErrorExtensionValues, ErrorExtensions, Pos, Request, Response, ServerError, ServerResult,
-    ValidationResult, Variables,
+    ValidationResult, Value, Variables,
 };
 
 use super::error::{error_document, grouped, ErrorCode, LimitHit};
@@ -464,8 +465,26 @@ fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
     error
 }
 
+/// What `{ __schema { description } }` answers: async-graphql would give its own text about
+/// what a schema is (`__Schema`'s), which describes no schema in particular.
+pub const SCHEMA_DESCRIPTION: &str = "tiegraph: a knowledge graph of ties between companies, government bodies, nonprofits and people. Every tie (relation) carries its claims, each citing a source and saying who claims it; searches say when they are partial. Start with `entity`, `entities`, `connected` and `paths`.";
+
 #[async_trait::async_trait]
 impl Extension for LimiterExtension {
+    // Here rather than in an extension of its own: every field passes through each extension,
+    // and one check of the parent type's name costs less than another hook.
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.parent_type == "__Schema" && info.name == "description" {
+            return Ok(Some(Value::String(SCHEMA_DESCRIPTION.to_owned())));
+        }
+        next.run(ctx, info).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -166,7 +166,7 @@ pub fn router(state: AppState) -> Router {
     let graphql = Router::new()
         .route(
             "/graphql",
-            get(graphql::get)
+            get(graphql_get)
                 .post(graphql::post)
                 .fallback(graphql::other_method),
         )
@@ -420,4 +420,21 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     response
+}
+
+/// `GET /graphql`: a websocket upgrade is the websocket (as Apollo Server, Yoga and Hasura
+/// serve subscriptions on the GraphQL path itself); anything else is GraphQL over HTTP or the
+/// IDE. `/graphql/ws` stays the websocket's own path.
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    use axum::handler::Handler;
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        ws::websocket.call(request, state).await
+    } else {
+        graphql::get.call(request, state).await
+    }
 }
