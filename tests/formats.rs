@@ -212,6 +212,7 @@ fn graphml_is_well_formed_and_every_data_key_is_declared() {
         }
     }
     for name in [
+        "e_relation_id",
         "e_kind",
         "e_status",
         "e_standing",
@@ -227,6 +228,14 @@ fn graphml_is_well_formed_and_every_data_key_is_declared() {
         .iter()
         .any(|t| t.starts_with("[{") && serde_json::from_str::<Value>(t).is_ok()));
     assert!(summary.texts.iter().any(|t| t == "DENIED"));
+    // Every edge carries its relation id as data too (python-igraph drops edge ids).
+    let data_keys = summary
+        .attributes
+        .iter()
+        .filter(|(n, a)| n == "data" && a["key"] == "e_relation_id")
+        .count();
+    assert_eq!(data_keys, SEED_RELATIONS);
+    assert!(summary.texts.iter().any(|t| t == "salesforce-vendor-to-cbp"));
 }
 
 #[test]

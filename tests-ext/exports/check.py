@@ -10,6 +10,7 @@ import json
 import sys
 import urllib.parse
 
+import igraph
 import networkx as nx
 import pandas as pd
 import requests
@@ -153,6 +154,20 @@ query = '{ export(format: NODE_LINK, scope: PATHS, id: "cbp", pattern: [{relatio
 answer = requests.post(f"{BASE}/graphql", json={"query": query}, timeout=30).json()
 check("errors" not in answer, f"GraphQL paths export: {answer.get('errors')}")
 check_graph("graphql paths export", "paths", nx.node_link_graph(json.loads(answer["data"]["export"]), edges="edges"))
+
+# python-igraph 1.0 replaces GraphML edge ids with its own: the relation id survives as the
+# `relation_id` data key, on every edge, equal to the edge's GraphML id as NetworkX reads it.
+for origin, data in [("http", fetch("graphml", {})), ("cli", open(f"{OUT}/cli-all.graphml", "rb").read())]:
+    with open(f"{OUT}/igraph-{origin}.graphml", "wb") as out:
+        out.write(data)
+    g = igraph.Graph.Read_GraphML(f"{OUT}/igraph-{origin}.graphml")
+    wanted = sorted(key for _, _, key in nx.read_graphml(io.BytesIO(data), force_multigraph=True).edges(keys=True))
+    check(g.is_directed() and g.ecount() == len(wanted), f"igraph {origin}: {g.ecount()} edges, wanted {len(wanted)}")
+    check(sorted(g.es["relation_id"]) == wanted, f"igraph {origin}: relation ids {sorted(g.es['relation_id'])}")
+    check("salesforce-vendor-to-cbp" in g.es["relation_id"], f"igraph {origin}: the CBP tie keeps its id")
+    ties = [e for e in g.es if e["relation_id"] == "salesforce-vendor-to-cbp"]
+    check(g.vs[ties[0].source]["id"] == "salesforce" and g.vs[ties[0].target]["id"] == "cbp",
+          f"igraph {origin}: the tie's ends")
 
 # Requests that cannot be answered are the client's: 4xx with a message, never 5xx.
 for query, status in [

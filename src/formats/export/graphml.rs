@@ -1,6 +1,8 @@
 //! GraphML, as NetworkX (`nx.read_graphml`), Gephi, yEd and igraph read it: one `<key>` per
 //! attribute (typed `string`, `double` or `int`), a directed `<graph>`, nodes with their
-//! entity id, edges with their relation id (NetworkX uses it as the multigraph edge key).
+//! entity id, edges with their relation id (NetworkX uses it as the multigraph edge key), which
+//! is also written as the data key `relation_id`: python-igraph's reader replaces edge ids with
+//! its own, and keeps data keys.
 //! `claims` is a JSON string holding each claim with its source.
 
 use std::io::Write;
@@ -13,6 +15,9 @@ use super::{
     Head, Sink, EDGE_ATTRS, NODE_ATTRS,
 };
 use crate::model::Entity;
+
+/// The key of the relation id as edge data.
+const RELATION_ID_KEY: &str = "e_relation_id";
 
 fn type_name(ty: AttrType) -> &'static str {
     match ty {
@@ -72,6 +77,7 @@ impl<W: Write> GraphmlSink<W> {
         for (name, ty) in NODE_ATTRS {
             write_key(&mut w, &format!("n_{name}"), "node", name, ty)?;
         }
+        write_key(&mut w, RELATION_ID_KEY, "edge", "relation_id", AttrType::Text)?;
         for (name, ty) in EDGE_ATTRS {
             write_key(&mut w, &format!("e_{name}"), "edge", name, ty)?;
         }
@@ -109,6 +115,7 @@ impl<W: Write> Sink for GraphmlSink<W> {
             .with_attribute(xml_attr("source", &r.from))
             .with_attribute(xml_attr("target", &r.to))
             .write_inner_content(|w| {
+                write_data(w, RELATION_ID_KEY, &AttrValue::Text(r.id.clone()))?;
                 for ((name, _), value) in EDGE_ATTRS.iter().zip(edge_values(edge)) {
                     if let Some(value) = value {
                         write_data(w, &format!("e_{name}"), &value)?;
