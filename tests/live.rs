@@ -149,8 +149,16 @@ async fn the_graphql_path_itself_upgrades_to_the_websocket_in_both_protocols() {
     ] {
         let mut socket = connect_to(&server, "/graphql", protocol).await;
         send(&mut socket, json!({ "type": "connection_init" })).await;
-        assert_eq!(next(&mut socket).await["type"], "connection_ack", "{protocol}");
-        send(&mut socket, json!({ "id": "1", "type": subscribe, "payload": { "query": CHANGES } })).await;
+        assert_eq!(
+            next(&mut socket).await["type"],
+            "connection_ack",
+            "{protocol}"
+        );
+        send(
+            &mut socket,
+            json!({ "id": "1", "type": subscribe, "payload": { "query": CHANGES } }),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let id = format!("on-the-graphql-path-{}", protocol.len());
         server

@@ -68,9 +68,17 @@ async fn the_schema_describes_itself_not_what_a_schema_is() {
     let answer = server
         .data("{ __schema { description queryType { name } } }", json!({}))
         .await;
-    let description = answer["__schema"]["description"].as_str().unwrap_or_default();
-    assert!(description.starts_with("tiegraph: a knowledge graph of ties"), "{answer}");
-    assert!(!description.contains("A GraphQL Schema defines"), "{answer}");
+    let description = answer["__schema"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        description.starts_with("tiegraph: a knowledge graph of ties"),
+        "{answer}"
+    );
+    assert!(
+        !description.contains("A GraphQL Schema defines"),
+        "{answer}"
+    );
     assert_eq!(answer["__schema"]["queryType"]["name"], "QueryRoot");
     server.stop().await;
 }

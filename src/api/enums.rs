@@ -116,7 +116,7 @@ pub enum ExportFormat {
     NodeLink,
     /// GraphML with every attribute declared as a key (NetworkX, Gephi, yEd, igraph).
     Graphml,
-    /// GEXF 1.3, Gephi's format, with declared node and edge attributes.
+    /// GEXF 1.2, Gephi's format (NetworkX 3.4 and 3.6 read it too), with declared node and edge attributes.
     Gexf,
     /// CSV with a header, one row per entity.
     CsvNodes,

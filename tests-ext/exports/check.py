@@ -14,7 +14,6 @@ import igraph
 import networkx as nx
 import pandas as pd
 import requests
-from networkx.readwrite import gexf
 
 BASE, OUT = sys.argv[1], sys.argv[2]
 SOURCE = "raices-declines-salesforce-donation"
@@ -31,16 +30,6 @@ MEDIA = {
     "csv-nodes": "text/csv",
     "csv-edges": "text/csv",
 }
-
-# NetworkX 3.4 reads GEXF 1.1 and 1.2 only by namespace; 1.3 differs from 1.2 in nothing the
-# exports use, so its namespace is registered with the stock reader.
-gexf.GEXF.versions["1.3"] = dict(
-    gexf.GEXF.versions["1.2draft"],
-    NS_GEXF="http://gexf.net/1.3",
-    NS_VIZ="http://gexf.net/1.3/viz",
-    SCHEMALOCATION="http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd",
-    VERSION="1.3",
-)
 
 checks = 0
 

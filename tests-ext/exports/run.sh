@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Exports read back by their real consumers: NetworkX (node-link, GraphML, GEXF) and pandas
+# Exports read back by their real consumers: NetworkX (node-link, GraphML, GEXF; GEXF with 3.4.2
+# and 3.6.1), python-igraph (GraphML) and pandas
 # (CSV) in check.py, Cytoscape.js and graphology in check.mjs. Every format is fetched over
 # HTTP from a server on a free port and written by `tiegraph export` from a second data dir
 # (sled allows one process per store). Then a CSV export is imported into a fresh store with
@@ -42,6 +43,13 @@ done
 
 python3 "$here/check.py" "http://127.0.0.1:$port" "$work/out"
 node "$here/check.mjs" "http://127.0.0.1:$port" "$work/out"
+
+# GEXF with the stock readers of the NetworkX the suite pins (3.4.2) and of 3.6, nothing
+# registered: 3.6 is installed into a directory of its own for this check.
+gexf_files=("$work/out/cli-all.gexf" "$work/out/cli-neighborhood.gexf" "$work/out/cli-paths.gexf")
+python3 "$here/gexf_versions.py" 3.4.2 "${gexf_files[@]}"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$work/networkx-3.6" networkx==3.6.1
+PYTHONPATH="$work/networkx-3.6" python3 "$here/gexf_versions.py" 3.6.1 "${gexf_files[@]}"
 
 # CSV round trip: the two files import into an empty store, and export as the same JSON lines.
 "$TIEGRAPH_BIN" import --format csv --nodes "$work/out/csv/tiegraph-nodes.csv" --edges "$work/out/csv/tiegraph-edges.csv" \

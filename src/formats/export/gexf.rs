@@ -1,10 +1,10 @@
-//! GEXF 1.3, Gephi's native format: declared node and edge attributes (`<attributes>`),
-//! a static directed graph, nodes labelled by name, edges labelled by relation kind with the
-//! relation id as edge id. Values sit in `<attvalue value="…">`; `claims` is a JSON string.
+//! GEXF 1.2 (`http://www.gexf.net/1.2draft`), Gephi's native format: declared node and edge
+//! attributes (`<attributes>`), a static directed graph, nodes labelled by name, edges labelled
+//! by relation kind with the relation id as edge id. Values sit in `<attvalue value="…">`;
+//! `claims` is a JSON string.
 //!
-//! NetworkX 3.4 knows the GEXF 1.1 and 1.2 namespaces only; the test suite registers 1.3's
-//! (`http://gexf.net/1.3`) with its reader, which is otherwise unchanged between the versions
-//! for what this writer uses.
+//! 1.2 rather than 1.3: NetworkX 3.4 reads the 1.1 and 1.2 namespaces only (a 1.3 file is
+//! "No <graph> element"), 3.6 and Gephi read 1.2 too, and nothing this writer uses differs.
 
 use std::io::Write;
 
@@ -84,16 +84,16 @@ impl<W: Write> GexfSink<W> {
         let mut w = Writer::new_with_indent(out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let mut root = BytesStart::new("gexf");
-        root.push_attribute(xml_attr("xmlns", "http://gexf.net/1.3"));
+        root.push_attribute(xml_attr("xmlns", "http://www.gexf.net/1.2draft"));
         root.push_attribute(xml_attr(
             "xmlns:xsi",
             "http://www.w3.org/2001/XMLSchema-instance",
         ));
         root.push_attribute(xml_attr(
             "xsi:schemaLocation",
-            "http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd",
+            "http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd",
         ));
-        root.push_attribute(xml_attr("version", "1.3"));
+        root.push_attribute(xml_attr("version", "1.2"));
         w.write_event(Event::Start(root))?;
         w.create_element("meta").write_inner_content(|w| {
             w.create_element("creator")

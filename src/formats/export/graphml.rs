@@ -77,7 +77,13 @@ impl<W: Write> GraphmlSink<W> {
         for (name, ty) in NODE_ATTRS {
             write_key(&mut w, &format!("n_{name}"), "node", name, ty)?;
         }
-        write_key(&mut w, RELATION_ID_KEY, "edge", "relation_id", AttrType::Text)?;
+        write_key(
+            &mut w,
+            RELATION_ID_KEY,
+            "edge",
+            "relation_id",
+            AttrType::Text,
+        )?;
         for (name, ty) in EDGE_ATTRS {
             write_key(&mut w, &format!("e_{name}"), "edge", name, ty)?;
         }

@@ -1,6 +1,6 @@
 //! Exports of a subgraph (the whole graph, a neighbourhood, the union of a path query's paths)
 //! for the tools analysts draw and compute with: Cytoscape.js, graphology (Sigma), NetworkX
-//! node-link JSON, GraphML, GEXF 1.3 (Gephi) and CSV.
+//! node-link JSON, GraphML, GEXF 1.2 (Gephi, NetworkX) and CSV.
 //!
 //! Owns the [`ExportPlan`] (a [`Scope`] searched once, then written record by record: entities,
 //! and relations with their standing and claims, each claim with its source), the attribute
@@ -43,7 +43,7 @@ pub enum ExportFormat {
     NodeLink,
     /// GraphML with every attribute declared as a `<key>`.
     Graphml,
-    /// GEXF 1.3 with every attribute declared.
+    /// GEXF 1.2 with every attribute declared.
     Gexf,
     /// CSV, one row per entity.
     CsvNodes,
