@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tiegraph::formats::export::{ExportFormat, ExportPlan, PatternHop, Scope};
 use tiegraph::formats::{csv_import, ftm, jsonl, FormatError, ImportBatch};
 use tiegraph::model::{EntityKind, RelationKind, Standing};
@@ -984,4 +984,40 @@ s6,rep-1,rep-1,client,entity,Representation,pb-1,d\n";
     let error = ftm::read(clash.as_bytes(), "clash.ftm", &|_| None).unwrap_err();
     assert!(error.to_string().contains("clash.ftm:2"), "{error}");
     assert!(error.to_string().contains("two schemata"), "{error}");
+}
+
+#[tokio::test]
+async fn the_graphql_export_is_json_for_json_formats_and_a_string_for_the_others() {
+    let server = crate::util::TestServer::start().await;
+    let answer = server
+        .data(
+            r#"{ c: export(format: CYTOSCAPE) n: export(format: NODE_LINK) }"#,
+            json!({}),
+        )
+        .await;
+    // The server builds two exports at once at most: the rest in a second request.
+    let more = server
+        .data(
+            r#"{ x: export(format: GRAPHML)
+                 neighborhood(id: "cbp") { g: export(format: GRAPHOLOGY) } }"#,
+            json!({}),
+        )
+        .await;
+    let csv = server
+        .data(
+            r#"{ neighborhood(id: "cbp") { csv: export(format: CSV_EDGES) } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        answer["c"]["elements"]["nodes"].as_array().map(Vec::len),
+        Some(SEED_ENTITIES)
+    );
+    assert_eq!(answer["n"]["directed"], true);
+    assert!(more["neighborhood"]["g"]["nodes"].is_array(), "{more}");
+    assert!(more["x"].as_str().is_some_and(|x| x.starts_with("<?xml")));
+    assert!(csv["neighborhood"]["csv"]
+        .as_str()
+        .is_some_and(|csv| csv.contains("salesforce-vendor-to-cbp")));
+    server.stop().await;
 }

@@ -1,7 +1,11 @@
-//! The export resolvers: a subgraph as one document in an exchange format, returned as a string
-//! (JSON formats hold JSON a client parses again; XML and CSV hold those documents).
+//! The export resolvers: a subgraph as one document in an exchange format, returned as the
+//! `JSON` scalar: the document itself for the JSON formats (an object a client hands to
+//! Cytoscape.js, graphology or NetworkX without parsing it again), a string holding it for
+//! GraphML, GEXF and CSV.
 
-use async_graphql::{Context, Result};
+use async_graphql::{
+    Context, Description, InputValueError, InputValueResult, Result, Scalar, ScalarType, Value,
+};
 
 use crate::formats::export::{ExportError, ExportPlan, Scope};
 use crate::graph::HopSpec;
@@ -21,6 +25,46 @@ fn to_service_error(error: ExportError) -> ServiceError {
     }
 }
 
+/// The `JSON` scalar; its description (the schema's) says what an export holds.
+pub struct Json(pub serde_json::Value);
+
+impl Description for Json {
+    fn description() -> &'static str {
+        "Any JSON value. An `export` is the document itself for the JSON formats (Cytoscape.js, graphology, NetworkX node-link): an object; and a string holding the document for GraphML, GEXF and CSV."
+    }
+}
+
+#[Scalar(name = "JSON", use_type_description)]
+impl ScalarType for Json {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        value
+            .into_json()
+            .map(Json)
+            .map_err(|e| InputValueError::custom(e.to_string()))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
+    }
+}
+
+/// A written document as the `JSON` scalar: parsed for a JSON format, a string for the others.
+fn document(
+    format: crate::formats::export::ExportFormat,
+    text: String,
+) -> std::result::Result<Json, ServiceError> {
+    use crate::formats::export::ExportFormat as F;
+    match format {
+        F::Cytoscape | F::Graphology | F::NodeLink => serde_json::from_str(&text)
+            .map(Json)
+            // The writers write JSON; a document that is not is a bug, not the client's.
+            .map_err(|_| ServiceError::Unavailable),
+        F::Graphml | F::Gexf | F::CsvNodes | F::CsvEdges => {
+            Ok(Json(serde_json::Value::String(text)))
+        }
+    }
+}
+
 /// A slot of the export limit, shared with `GET /export`.
 fn take_slot(ctx: &Context<'_>) -> Result<tokio::sync::OwnedSemaphorePermit> {
     // The schema is only ever built by `build`, which always provides the slots and limits.
@@ -31,11 +75,7 @@ fn take_slot(ctx: &Context<'_>) -> Result<tokio::sync::OwnedSemaphorePermit> {
 }
 
 /// Builds the scope's subgraph and writes it as `format`, on the blocking pool.
-pub(super) async fn export(
-    ctx: &Context<'_>,
-    format: ExportFormat,
-    scope: Scope,
-) -> Result<String> {
+pub(super) async fn export(ctx: &Context<'_>, format: ExportFormat, scope: Scope) -> Result<Json> {
     if matches!(scope, Scope::All) {
         // The schema is only ever built by `build_schema`, which always provides the limits.
         let policy = ctx.data_unchecked::<SchemaLimits>().export;
@@ -52,6 +92,7 @@ pub(super) async fn export(
         ExportPlan::select(service, &scope)
             .and_then(|plan| plan.to_string(service, format))
             .map_err(to_service_error)
+            .and_then(|text| document(format, text))
     })
     .await
 }
@@ -64,7 +105,7 @@ pub(super) async fn export_ids(
     nodes: Vec<String>,
     edges: Vec<String>,
     partial: bool,
-) -> Result<String> {
+) -> Result<Json> {
     let slot = take_slot(ctx)?;
     let format = format.into();
     blocking(ctx, move |service| {
@@ -72,6 +113,7 @@ pub(super) async fn export_ids(
         ExportPlan::listed(title, nodes, edges, partial)
             .to_string(service, format)
             .map_err(to_service_error)
+            .and_then(|text| document(format, text))
     })
     .await
 }

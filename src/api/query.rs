@@ -479,7 +479,8 @@ impl QueryRoot {
 
     /// The whole graph, a neighbourhood or a path query's entities and relations as one document
     /// in an exchange format, every relation with its kind, status, standing and claims (each
-    /// with its source). The same documents as `GET /export`.
+    /// with its source). The same documents as `GET /export`: for the JSON formats the document
+    /// itself (an object), for GraphML, GEXF and CSV a string holding it.
     #[graphql(complexity = 1_000)]
     #[allow(clippy::too_many_arguments)]
     async fn export(
@@ -511,7 +512,7 @@ impl QueryRoot {
             default = false
         )]
         include_denied: bool,
-    ) -> Result<String> {
+    ) -> Result<super::export::Json> {
         let kinds = relation_kinds
             .unwrap_or_default()
             .into_iter()

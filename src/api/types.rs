@@ -577,13 +577,14 @@ impl Subgraph {
     }
 
     /// This subgraph as one document in an exchange format (Cytoscape.js, graphology, NetworkX
-    /// node-link, GraphML, GEXF, CSV), each relation with its standing and cited claims.
+    /// node-link, GraphML, GEXF, CSV), each relation with its standing and cited claims: the
+    /// document itself for the JSON formats, a string holding it for the others.
     #[graphql(complexity = 20)]
     async fn export(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The document format.")] format: super::enums::ExportFormat,
-    ) -> Result<String> {
+    ) -> Result<super::export::Json> {
         let title = "tiegraph: a neighbourhood".to_owned();
         super::export::export_ids(
             ctx,

@@ -137,12 +137,14 @@ check_csv("cli csv --out-dir", "all", pd.read_csv(f"{OUT}/csv/tiegraph-nodes.csv
 query = '{ export(format: NODE_LINK) neighborhood(id: "dhs") { export(format: GRAPHML) } }'
 answer = requests.post(f"{BASE}/graphql", json={"query": query}, timeout=30).json()
 check("errors" not in answer, f"GraphQL export: {answer.get('errors')}")
-check_graph("graphql export", "all", nx.node_link_graph(json.loads(answer["data"]["export"]), edges="edges"))
+check(isinstance(answer["data"]["export"], dict), "GraphQL node-link export is a JSON object")
+check(isinstance(answer["data"]["neighborhood"]["export"], str), "GraphQL GraphML export is a string")
+check_graph("graphql export", "all", nx.node_link_graph(answer["data"]["export"], edges="edges"))
 check_graph("graphql Subgraph.export", "neighborhood", nx.read_graphml(io.BytesIO(answer["data"]["neighborhood"]["export"].encode()), force_multigraph=True))
 query = '{ export(format: NODE_LINK, scope: PATHS, id: "cbp", pattern: [{relationKinds: [VENDOR_TO], direction: IN}, {direction: ANY, entityKinds: [NONPROFIT]}]) }'
 answer = requests.post(f"{BASE}/graphql", json={"query": query}, timeout=30).json()
 check("errors" not in answer, f"GraphQL paths export: {answer.get('errors')}")
-check_graph("graphql paths export", "paths", nx.node_link_graph(json.loads(answer["data"]["export"]), edges="edges"))
+check_graph("graphql paths export", "paths", nx.node_link_graph(answer["data"]["export"], edges="edges"))
 
 # python-igraph 1.0 replaces GraphML edge ids with its own: the relation id survives as the
 # `relation_id` data key, on every edge, equal to the edge's GraphML id as NetworkX reads it.
