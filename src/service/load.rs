@@ -1,10 +1,13 @@
 //! Loading many records at once, into any store, all or nothing: the seed, `tiegraph import`,
-//! `POST /admin/import` and the FtM and CSV readers all come through [`Service::import_stream`].
+//! `POST /admin/import` and the FtM, LittleSis, USAspending and CSV readers all come through
+//! [`Service::import_stream`].
 //!
 //! Three passes over the input, so that memory holds ids, never the records themselves:
 //! 1. **check**: every record on its own (built by `records`, as mutations build theirs), every
 //!    id once in the file and unique across types in the graph, every reference to something
-//!    the file or the graph defines. A bad record anywhere stops the load here: nothing written.
+//!    the file or the graph defines. It also resolves entity records by their identifiers
+//!    (`resolve`): which are entities already held, so that every pass ties and writes them
+//!    as those. A bad record anywhere stops the load here: nothing written.
 //! 2. **write**: each record merged with what the store holds (created times kept, claims
 //!    de-duplicated by the one rule in `records`, claim numbers continued), written in chunks
 //!    through a store [`Load`](crate::store::Load), whose undo journal makes the whole load
@@ -14,7 +17,7 @@
 //!    first, then relations) and broadcast to subscribers.
 //!
 //! Importing the same records twice changes nothing: records are matched by id (derived the
-//! same way each time when absent) and claims by their content.
+//! same way each time when absent) or by identifier, and claims by their content.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
