@@ -9,7 +9,9 @@
 //! awarding sub-agency) pair becomes one VENDOR_TO relation whose period spans its awards and
 //! whose amount is the sum of their obligations, each award one claim citing a source made for
 //! that award (its `usaspending_permalink`). It knows nothing of how the service resolves
-//! entities by identifier: it only gives each draft the identifiers the file holds.
+//! entities by identifier: it gives each draft the identifiers the file holds, and asks
+//! (`resolved`) which entity each would be, so that ties are named after, and their stored
+//! claims looked up by, the ends they will have (after a merge too).
 //!
 //! The header is resolved once into column positions (`Columns`); the file kind is told by
 //! it (a `federal_action_obligation` column means transactions). Rows are then streamed and
@@ -535,7 +537,8 @@ fn award_type(record: &ByteRecord, columns: &Columns) -> Result<(), String> {
 
 /// Reads a USAspending contract awards CSV into a batch. `existing` gives the claim quotes a
 /// relation (by id) already has in the store, so that amounts and periods count every award
-/// the relation cites, not only this file's.
+/// the relation cites, not only this file's; `resolved` the id of the entity an entity draft
+/// would become if imported now.
 pub fn read(
     input: impl Read,
     file: &str,
