@@ -948,3 +948,53 @@ async fn graphiql_is_served_from_the_binary_with_every_asset_and_the_mission_que
     assert_eq!(answer["data"]["connected"]["totalCount"], 3, "{answer}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn entity_relations_and_neighbors_count_every_page_of_themselves() {
+    let server = TestServer::start().await;
+    let all = server
+        .data(
+            r#"{ entity(id: "salesforce") { relations(first: 100) { totalCount edges { node { id } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let every = all["entity"]["relations"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(every > 2, "{all}");
+    assert_eq!(all["entity"]["relations"]["totalCount"], every);
+    let first = server
+        .data(
+            r#"{ entity(id: "salesforce") { relations(first: 1) { totalCount pageInfo { endCursor } }
+                 neighbors(first: 1, kinds: [VENDOR_TO]) { totalCount } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(first["entity"]["relations"]["totalCount"], every);
+    let after = first["entity"]["relations"]["pageInfo"]["endCursor"].clone();
+    let second = server
+        .data(
+            r#"query($after: String) { entity(id: "salesforce") { relations(first: 1, after: $after) { totalCount } } }"#,
+            json!({ "after": after }),
+        )
+        .await;
+    assert_eq!(
+        second["entity"]["relations"]["totalCount"], every,
+        "the count is of every page"
+    );
+    let vendors = server
+        .data(
+            r#"{ entity(id: "salesforce") { neighbors(first: 100, kinds: [VENDOR_TO]) { edges { node { id } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        first["entity"]["neighbors"]["totalCount"],
+        vendors["entity"]["neighbors"]["edges"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    server.stop().await;
+}

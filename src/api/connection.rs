@@ -86,7 +86,8 @@ connection!(
     RelationEdge,
     Relation,
     "A page of relations, in relation-id order.",
-    "A relation and its cursor."
+    "A relation and its cursor.",
+    total_count: i32 => "Relations in all, across every page (those the arguments admit)."
 );
 connection!(
     ClaimConnection,

@@ -196,7 +196,7 @@ impl Entity {
             .into_iter()
             .map(Into::into)
             .collect();
-        let (relations, has_next) = service
+        let (relations, has_next, total) = service
             .relations_of(
                 &self.id,
                 &kinds,
@@ -210,7 +210,12 @@ impl Entity {
             .into_iter()
             .map(|r| (r.relation.id.clone(), Relation(r)))
             .collect();
-        Ok(RelationConnection::new(items, after.is_some(), has_next))
+        Ok(RelationConnection::new(
+            items,
+            after.is_some(),
+            has_next,
+            i32::try_from(total).unwrap_or(i32::MAX),
+        ))
     }
 
     /// The distinct entities one relation away, in id order.

@@ -360,7 +360,8 @@ impl Service {
         })
     }
 
-    /// The relations of an entity, in relation-id order after the cursor `after`.
+    /// The relations of an entity, in relation-id order after the cursor `after`; with whether
+    /// there are more, and how many the filters admit in all.
     pub fn relations_of(
         &self,
         entity: &str,
@@ -369,7 +370,7 @@ impl Service {
         include_denied: bool,
         after: Option<&str>,
         first: usize,
-    ) -> Result<(Vec<RelationWithClaims>, bool)> {
+    ) -> Result<(Vec<RelationWithClaims>, bool, usize)> {
         let filter = EdgeFilter {
             kinds: KindSet::of(kinds),
             include_denied,
@@ -378,18 +379,18 @@ impl Service {
         let mut ids: Vec<String> = {
             let index = self.read_index();
             let Some(node) = index.node(entity) else {
-                return Ok((Vec::new(), false));
+                return Ok((Vec::new(), false, 0));
             };
             index
                 .steps(node, direction)
                 .filter(|s| filter.admits(index.edge_data(s.edge)))
-                .map(|s| index.relation_id(s.edge))
-                .filter(|id| after.is_none_or(|a| *id > a))
-                .map(str::to_owned)
+                .map(|s| index.relation_id(s.edge).to_owned())
                 .collect()
         };
         ids.sort_unstable();
         ids.dedup();
+        let total = ids.len();
+        ids.retain(|id| after.is_none_or(|a| id.as_str() > a));
         let has_next = ids.len() > first;
         ids.truncate(first);
         let mut relations = Vec::with_capacity(ids.len());
@@ -398,7 +399,7 @@ impl Service {
                 relations.push(relation);
             }
         }
-        Ok((relations, has_next))
+        Ok((relations, has_next, total))
     }
 
     /// The distinct entities one admitted relation away, in id order after `after`.
