@@ -16,9 +16,10 @@
 //! - [`graph`]: the in-memory petgraph index of the topology, a compact copy of its adjacency
 //!   for searches, and the traversal algorithms, one file per algorithm, each with a budget.
 //! - [`service`]: the one place that writes (store first, then index) and the questions the
-//!   API asks; rebuilds the index on open; keeps answers for paging and bounds how many
-//!   searches run at once.
-//! - [`formats`]: the seed and import format (JSON lines) and exports.
+//!   API asks; resolves entity records by identifier and merges entities; rebuilds the index on
+//!   open; keeps answers for paging and bounds how many searches run at once.
+//! - [`formats`]: the seed and import format (JSON lines), the FollowTheMoney, LittleSis,
+//!   USAspending and CSV readers, and exports.
 //! - [`api`]: the GraphQL schema; the only user of async-graphql; errors to `extensions.code`.
 //! - [`http`]: the axum server; the only user of axum; `serve(listener, state, shutdown)`.
 //! - `cli` (in the binary): clap subcommands and the only user of anyhow.
