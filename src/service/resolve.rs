@@ -67,6 +67,15 @@ fn ambiguous(id: &str, matches: &[(String, String)]) -> ServiceError {
     }
 }
 
+/// The one entity `matches` name, if any; several are a conflict for a person to settle.
+fn the_one(id: &str, matches: &[(String, String)]) -> Result<Option<String>> {
+    match matches {
+        [] => Ok(None),
+        [(holder, _)] => Ok(Some(holder.clone())),
+        _ => Err(ambiguous(id, matches)),
+    }
+}
+
 /// Which entity an import's record is, when its identifiers say it is another than the id it
 /// asks for (as pass 1 of an import decides, for a record alone); `None` when it is itself.
 pub(super) fn resolve_one(index: &GraphIndex, draft: &EntityDraft) -> Result<Option<String>> {
@@ -74,12 +83,7 @@ pub(super) fn resolve_one(index: &GraphIndex, draft: &EntityDraft) -> Result<Opt
     if index.holder(&id).is_some() {
         return Ok(None);
     }
-    let matches = held_elsewhere(index, &id, &resolving_keys(draft));
-    match matches.as_slice() {
-        [] => Ok(None),
-        [(holder, _)] => Ok(Some(holder.clone())),
-        _ => Err(ambiguous(&id, &matches)),
-    }
+    the_one(&id, &held_elsewhere(index, &id, &resolving_keys(draft)))
 }
 
 /// Which entity a new record (`createEntity`'s) is, when an identifier it gives is held
@@ -92,13 +96,10 @@ pub(super) fn resolve_new(index: &GraphIndex, draft: &EntityDraft) -> Result<Opt
     {
         return Ok(None);
     }
-    let id = draft_id(draft);
-    let matches = held_elsewhere(index, "", &resolving_keys(draft));
-    match matches.as_slice() {
-        [] => Ok(None),
-        [(holder, _)] => Ok(Some(holder.clone())),
-        _ => Err(ambiguous(&id, &matches)),
-    }
+    the_one(
+        &draft_id(draft),
+        &held_elsewhere(index, "", &resolving_keys(draft)),
+    )
 }
 
 /// What an import's records resolve to: found in its first pass, applied to every record in
@@ -134,11 +135,7 @@ impl Resolution {
                     }
                 }
             }
-            match matches.as_slice() {
-                [] => id.clone(),
-                [(holder, _)] => holder.clone(),
-                _ => return Err(ambiguous(&id, &matches)),
-            }
+            the_one(&id, &matches)?.unwrap_or_else(|| id.clone())
         };
         if resolved != id {
             self.renames
