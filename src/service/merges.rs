@@ -14,31 +14,23 @@ use crate::model::{
 use crate::store::{Merge, Op};
 
 use super::records::{derived_relation_id_of, joined_entity, moved_claims};
+use super::writes::event;
 use super::{Change, ChangeKind, RecordType, Result, Service, ServiceError};
 
 /// How many merges an old id is followed through before the chain is called broken: merges
 /// are made by hand, so a longer chain is a loop in a damaged store.
 const MAX_CHAIN: usize = 64;
 
-fn change(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> Change {
-    Change {
-        kind,
-        record,
-        id: id.to_owned(),
-        entities: entities.iter().map(|e| (*e).to_owned()).collect(),
-    }
-}
-
 /// The change an op makes, as subscribers are told of it.
 fn change_of(op: &Op, kind_of_put: ChangeKind) -> Option<Change> {
     Some(match op {
-        Op::PutEntity(e) => change(kind_of_put, RecordType::Entity, &e.id, &[&e.id]),
-        Op::DeleteEntity(id) => change(ChangeKind::Deleted, RecordType::Entity, id, &[id]),
+        Op::PutEntity(e) => event(kind_of_put, RecordType::Entity, &e.id, &[&e.id]),
+        Op::DeleteEntity(id) => event(ChangeKind::Deleted, RecordType::Entity, id, &[id]),
         Op::PutRelation { record, .. } => {
             let r = &record.relation;
-            change(kind_of_put, RecordType::Relation, &r.id, &[&r.from, &r.to])
+            event(kind_of_put, RecordType::Relation, &r.id, &[&r.from, &r.to])
         }
-        Op::DeleteRelation(id) => change(ChangeKind::Deleted, RecordType::Relation, id, &[]),
+        Op::DeleteRelation(id) => event(ChangeKind::Deleted, RecordType::Relation, id, &[]),
         _ => return None,
     })
 }

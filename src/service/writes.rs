@@ -24,7 +24,7 @@ pub struct Deleted {
     pub claims: Vec<String>,
 }
 
-fn event(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> Change {
+pub(super) fn event(kind: ChangeKind, record: RecordType, id: &str, entities: &[&str]) -> Change {
     Change {
         kind,
         record,
