@@ -728,6 +728,7 @@ impl Service {
                     continue;
                 }
                 let shared_id = match &item {
+                    _ if !resolution.joins_any() => None,
                     ImportItem::Entity(draft) => {
                         Some(resolve::draft_id(draft)).filter(|id| resolution.is_shared(id))
                     }

@@ -222,6 +222,12 @@ impl Resolution {
         draft
     }
 
+    /// Whether any record or tie of the import is joined with another: when none is, the
+    /// passes need not ask of each record.
+    pub(super) fn joins_any(&self) -> bool {
+        !self.shared.is_empty() || !self.shared_ties.is_empty()
+    }
+
     /// Whether several records become the entity `id`.
     pub(super) fn is_shared(&self, id: &str) -> bool {
         self.shared.contains(id)
