@@ -314,6 +314,17 @@ async fn merge_entities_moves_ties_claims_and_names_and_unmerge_puts_them_back()
         .await;
     assert!(raices.to_string().contains("sfdc-gift"), "{raices}");
     assert_index_is_the_stores(&server.service);
+    // The identifier moved with the merge: the identifier filter finds the merged entity.
+    let by_identifier = server
+        .data(
+            r#"{ entities(identifier: "wikidata:q941127") { totalCount edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        by_identifier["entities"],
+        json!({"totalCount": 1, "edges": [{"node": {"id": "salesforce"}}]})
+    );
     let sf = server.data(ENTITY_VIEW, json!({"id": "salesforce"})).await;
     assert!(sf["mergedInto"].is_null());
     assert!(server.service.entity("sfdc").unwrap().is_none());

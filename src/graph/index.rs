@@ -886,20 +886,36 @@ impl GraphIndex {
         &'a self,
         query: &'a EntityQuery,
         after: Option<&'a str>,
-    ) -> impl Iterator<Item = (u8, &'a NodeData)> + 'a {
+    ) -> Box<dyn Iterator<Item = (u8, &'a NodeData)> + 'a> {
         use std::ops::Bound;
+        let ranked = move |data: &'a NodeData| {
+            query
+                .rank(data.kind, &data.search_text)
+                .map(|rank| (rank, data))
+        };
+        // An identifier names few entities: the identifier table finds them without a scan
+        // (the rank confirms each, as for any other filter).
+        if let Some(key) = query.identifier() {
+            let mut found: Vec<&NodeData> = self
+                .identifiers
+                .candidates(key)
+                .filter_map(|node| self.graph.node_weight(node))
+                .filter(|data| after.is_none_or(|after| &*data.id > after))
+                .collect();
+            found.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            found.dedup_by(|a, b| a.id == b.id);
+            return Box::new(found.into_iter().filter_map(ranked));
+        }
         let lower = match after {
             Some(after) => Bound::Excluded(after),
             None => Bound::Unbounded,
         };
-        self.entities
-            .range::<str, _>((lower, Bound::Unbounded))
-            .map(|(_, &node)| &self.graph[node])
-            .filter_map(|data| {
-                query
-                    .rank(data.kind, &data.search_text)
-                    .map(|rank| (rank, data))
-            })
+        Box::new(
+            self.entities
+                .range::<str, _>((lower, Bound::Unbounded))
+                .map(|(_, &node)| &self.graph[node])
+                .filter_map(ranked),
+        )
     }
 
     /// Every relation id in the index, unordered; for consistency checks.

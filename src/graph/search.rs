@@ -54,6 +54,11 @@ pub struct EntityQuery {
 }
 
 impl EntityQuery {
+    /// The identifier it asks for, as [`identifier_key`] writes it.
+    pub(super) fn identifier(&self) -> Option<&str> {
+        self.identifier.as_deref()
+    }
+
     /// Ranks from here on are matches in the description only.
     pub const FIRST_DESCRIPTION_RANK: u8 = 4;
 
