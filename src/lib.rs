@@ -8,6 +8,7 @@
 //! model  <-  store (sled)      \
 //!        <-  graph (petgraph)  -  service  <-  formats (seed, import, export)  <-  cli/main
 //!                                          <-  api (async-graphql)  <-  http (axum)
+//!                                          <-  replication (postgres)  <-  cli/main
 //! ```
 //!
 //! - [`model`]: plain domain types, validation, standing derived from claims. serde only.
@@ -22,6 +23,8 @@
 //!   USAspending and CSV readers, and exports.
 //! - [`api`]: the GraphQL schema; the only user of async-graphql; errors to `extensions.code`.
 //! - [`http`]: the axum server; the only user of axum; `serve(listener, state, shutdown)`.
+//! - [`replication`]: one writer and read replicas following a change log in PostgreSQL;
+//!   the only user of postgres. The service sees the log only as a `ChangeLog`.
 //! - `cli` (in the binary): clap subcommands and the only user of anyhow.
 //!
 //! Arrows point at what a layer may use; nothing points back up. See ARCHITECTURE.md for the
@@ -32,5 +35,6 @@ pub mod formats;
 pub mod graph;
 pub mod http;
 pub mod model;
+pub mod replication;
 pub mod service;
 mod store;

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// A whole-graph export over the configured size.
     ExportTooLarge,
+    /// A write sent to a read replica; `extensions.writer` is where writes go.
+    ReadOnly,
 }
 
 impl ErrorCode {
@@ -66,6 +68,7 @@ impl ErrorCode {
             ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::ExportTooLarge => "EXPORT_TOO_LARGE",
+            ErrorCode::ReadOnly => "READ_ONLY",
         }
     }
 }
@@ -142,7 +145,10 @@ pub fn code_of(error: &ServiceError) -> ErrorCode {
         | ServiceError::LastClaim { .. } => ErrorCode::InUse,
         ServiceError::Conflict { .. } => ErrorCode::Conflict,
         ServiceError::Store(_) | ServiceError::Backup(_) => ErrorCode::Internal,
-        ServiceError::Unavailable | ServiceError::Busy => ErrorCode::Unavailable,
+        ServiceError::Unavailable | ServiceError::Busy | ServiceError::LogUnavailable(_) => {
+            ErrorCode::Unavailable
+        }
+        ServiceError::ReadOnly { .. } => ErrorCode::ReadOnly,
     }
 }
 
@@ -161,7 +167,15 @@ pub fn to_graphql(error: ServiceError) -> async_graphql::Error {
         ServiceError::SameTie { .. } => Some("id".to_owned()),
         _ => None,
     };
+    let writer = match &error {
+        ServiceError::ReadOnly { writer } => writer.clone(),
+        _ => None,
+    };
     let error = coded(code, message);
+    let error = match writer {
+        Some(writer) => error.extend_with(|_, e| e.set("writer", writer.as_str())),
+        None => error,
+    };
     match field {
         Some(field) => error.extend_with(|_, e| e.set("field", field.as_str())),
         None => error,

@@ -39,7 +39,9 @@ pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use socket::{session, Outgoing, SocketExecutor, SocketLimits, SocketProtocol};
 pub use subscription::SubscriptionRoot;
-pub use transport::{execute, request_from_params, requests_from_body, Answer, Received};
+pub use transport::{
+    await_min_sequence, execute, request_from_params, requests_from_body, Answer, Received,
+};
 
 pub type TiegraphSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -60,6 +62,8 @@ pub struct SchemaLimits {
     pub introspection: bool,
     /// Who may export the whole graph, and how big it may be.
     pub export: ExportPolicy,
+    /// Longest a request carrying `extensions.minSequence` waits for that commit to be applied.
+    pub max_sequence_wait: std::time::Duration,
 }
 
 impl Default for SchemaLimits {
@@ -71,6 +75,7 @@ impl Default for SchemaLimits {
             max_document_bytes: 256 * 1024,
             introspection: true,
             export: ExportPolicy::default(),
+            max_sequence_wait: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -165,16 +170,18 @@ pub struct Api {
     pub limits: SchemaLimits,
     exports: ExportSlots,
     persisted: Arc<persisted::PersistedQueries>,
+    service: Arc<Service>,
 }
 
 impl Api {
     pub fn new(service: Arc<Service>, limits: SchemaLimits) -> Api {
         let exports = ExportSlots(Arc::new(Semaphore::new(limits.export.max_concurrent)));
         Api {
-            schema: build(service, limits, exports.clone()),
+            schema: build(Arc::clone(&service), limits, exports.clone()),
             limits,
             exports,
             persisted: Arc::default(),
+            service,
         }
     }
 

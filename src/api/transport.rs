@@ -189,6 +189,47 @@ pub struct Answer {
     pub codes: Vec<String>,
 }
 
+/// Read-your-writes: a request whose `extensions.minSequence` names a commit this server has
+/// not applied yet waits for it (a replica behind its writer), for at most the configured
+/// wait, and is refused with UNAVAILABLE if it is still not there. Every answer says in
+/// `extensions.sequence` which commit it was read at (for a write: at or after its own).
+pub async fn await_min_sequence(api: &Api, prepared: &[Prepared]) -> Result<(), Refusal> {
+    let mut wanted = 0u64;
+    for p in prepared {
+        let Some(value) = p.request.extensions.get("minSequence") else {
+            continue;
+        };
+        let sequence = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        };
+        let Some(sequence) = sequence else {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "`extensions.minSequence` must be a commit sequence: a whole number, as `extensions.sequence` of an answer gives it",
+            ));
+        };
+        wanted = wanted.max(sequence);
+    }
+    let service = &api.service;
+    if wanted <= service.applied_sequence() {
+        return Ok(());
+    }
+    let wait = api.limits.max_sequence_wait;
+    let reached = service.wait_for_sequence(wanted, wait).await;
+    if reached >= wanted {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        ErrorCode::Unavailable,
+        format!(
+            "this server has applied commit {reached}, not yet commit {wanted} (minSequence), after waiting {} ms: try again, or ask the writer",
+            wait.as_millis()
+        ),
+    ))
+}
+
 /// Runs prepared requests as `caller`: one, or a batch when `batched` (one at a time, in order,
 /// as async-graphql runs batches).
 pub async fn execute(api: &Api, prepared: Vec<Prepared>, batched: bool, caller: Caller) -> Answer {
@@ -198,6 +239,13 @@ pub async fn execute(api: &Api, prepared: Vec<Prepared>, batched: bool, caller: 
         (_, first) => BatchRequest::Batch(first.into_iter().chain(requests).collect()),
     };
     let mut response = api.schema.execute_batch(batch).await;
+    let sequence = Value::from(api.service.applied_sequence());
+    match &mut response {
+        BatchResponse::Single(r) => drop(r.extensions.insert("sequence".into(), sequence)),
+        BatchResponse::Batch(rs) => rs
+            .iter_mut()
+            .for_each(|r| drop(r.extensions.insert("sequence".into(), sequence.clone()))),
+    }
     let failed_before_running = match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
         // A batch ran, even if some of its operations could not: each answer says so itself.

@@ -19,7 +19,8 @@ use tiegraph::formats::{
 };
 use tiegraph::graph::BudgetLimits;
 use tiegraph::http::{self, Access, AppState, HttpConfig, Token};
-use tiegraph::service::{ImportSummary, Limits, SearchLimits, Service};
+use tiegraph::replication;
+use tiegraph::service::{ImportSummary, Limits, Role, SearchLimits, Service};
 
 #[derive(Parser)]
 #[command(
@@ -161,6 +162,37 @@ struct ServeArgs {
     /// Graph searches that may wait for their turn; more are refused with UNAVAILABLE.
     #[arg(long, env = "TIEGRAPH_SEARCH_QUEUE", default_value_t = 256)]
     search_queue: usize,
+    /// The change log, a PostgreSQL connection string (`postgres://user:password@host/db`):
+    /// with it, this server is the log's writer or one of its read replicas (--role).
+    /// Without it, one server alone, as by default.
+    #[arg(long = "log", env = "TIEGRAPH_LOG_URL")]
+    log: Option<String>,
+    /// With --log: `writer` (takes writes; each commit goes into the log before it is
+    /// acknowledged) or `replica` (follows the log and answers reads; writes are refused,
+    /// naming the writer).
+    #[arg(long, env = "TIEGRAPH_ROLE", value_enum)]
+    role: Option<RoleArg>,
+    /// With --role writer: its address as clients reach it (`http://writer.example:8080`),
+    /// named in the refusal a write sent to a replica gets. Default: http://LISTEN.
+    #[arg(long, env = "TIEGRAPH_ADVERTISE_URL")]
+    advertise: Option<String>,
+    /// With --role writer: write a checkpoint every this many commits, dropping the log rows
+    /// it covers (0: only when asked, `POST /admin/checkpoint`).
+    #[arg(long, env = "TIEGRAPH_CHECKPOINT_EVERY", default_value_t = 100_000)]
+    checkpoint_every: u64,
+    /// With --role replica: `/ready` answers 503 until the replica is at most this many
+    /// commits behind the log's head.
+    #[arg(long, env = "TIEGRAPH_MAX_LAG", default_value_t = 100)]
+    max_lag: u64,
+    /// Seconds a query carrying `minSequence` waits for this server to apply that commit.
+    #[arg(long, env = "TIEGRAPH_MAX_SEQUENCE_WAIT", default_value_t = 5)]
+    max_sequence_wait: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum RoleArg {
+    Writer,
+    Replica,
 }
 
 impl ServeArgs {
@@ -461,6 +493,18 @@ fn open_service(data: &DataArgs, limits: Limits) -> Result<Service> {
         .with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
 }
 
+/// The store in `data`, for a command that writes to it: refused when the directory follows
+/// a change log, since a commit made here would be one the log never had.
+fn writable_service(data: &DataArgs, limits: Limits) -> Result<Service> {
+    if let Some(log) = replication::joined_log(&data.data_dir) {
+        bail!(
+            "{} follows the change log at {log}: write through its writer (`serve --log ... --role writer`, or `import --server WRITER`), not into the directory",
+            data.data_dir.display()
+        );
+    }
+    open_service(data, limits)
+}
+
 fn serve(args: ServeArgs) -> Result<()> {
     init_logging();
     let access = Access {
@@ -492,10 +536,47 @@ fn serve(args: ServeArgs) -> Result<()> {
         ..Limits::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let service = Arc::new(open_service(&args.data, limits)?);
-    if service.is_empty() {
-        seed_empty_store(&service, &args.seed_dir)?;
-    }
+    let node = match (&args.log, args.role) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            bail!("--role needs --log: the change log the writer and its replicas share")
+        }
+        (Some(_), None) => bail!("--log needs --role writer or --role replica"),
+        (Some(log), Some(role)) => {
+            let config = replication::Config {
+                role: match role {
+                    RoleArg::Writer => Role::Writer,
+                    RoleArg::Replica => Role::Replica,
+                },
+                log_url: log.clone(),
+                data_dir: args.data.data_dir.clone(),
+                advertise: Some(
+                    args.advertise
+                        .clone()
+                        .unwrap_or_else(|| format!("http://{}", args.listen)),
+                ),
+                checkpoint_every: args.checkpoint_every,
+                connect_wait: Duration::from_secs(60),
+            };
+            std::fs::create_dir_all(&args.data.data_dir)
+                .with_context(|| format!("cannot create {}", args.data.data_dir.display()))?;
+            let open = |dir: &Path| Service::open(dir, limits);
+            let seed = |service: &Service| {
+                seed_empty_store(service, &args.seed_dir).map_err(|e| format!("{e:#}"))
+            };
+            Some(replication::start(&config, &open, &seed).context("cannot take part in the log")?)
+        }
+    };
+    let service = match &node {
+        Some(node) => Arc::clone(node.service()),
+        None => {
+            let service = Arc::new(writable_service(&args.data, limits)?);
+            if service.is_empty() {
+                seed_empty_store(&service, &args.seed_dir)?;
+            }
+            service
+        }
+    };
     tracing::info!(
         entities = service.entity_count(),
         relations = service.relation_count(),
@@ -511,6 +592,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             max_whole_graph_relations: args.max_export_relations,
             max_concurrent: args.max_concurrent_exports,
         },
+        max_sequence_wait: Duration::from_secs(args.max_sequence_wait),
         ..SchemaLimits::default()
     };
     let config = HttpConfig {
@@ -526,6 +608,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         },
         cors_origins: args.cors_origins.clone(),
         access,
+        max_lag: args.max_lag,
         ..HttpConfig::default()
     };
     let state = AppState::new(
@@ -547,6 +630,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!("stopped; store flushed");
         Ok(())
     });
+    if let Some(node) = node {
+        node.stop();
+    }
     // The store is flushed; work left on the blocking pool (a search ending within its budget,
     // a write that will not be acknowledged) is not waited for longer than this.
     runtime.shutdown_timeout(Duration::from_secs(5));
@@ -610,7 +696,7 @@ fn import(args: ImportArgs) -> Result<()> {
     let Some(file) = args.file.clone() else {
         bail!("give the file to import")
     };
-    let service = open_service(&args.data, Limits::default())?;
+    let service = writable_service(&args.data, Limits::default())?;
     import_file(&service, &file)
 }
 
@@ -619,7 +705,7 @@ fn import(args: ImportArgs) -> Result<()> {
 fn import_batch(args: ImportArgs) -> Result<()> {
     let open =
         |path: &Path| File::open(path).with_context(|| format!("cannot open {}", path.display()));
-    let service = open_service(&args.data, Limits::default())?;
+    let service = writable_service(&args.data, Limits::default())?;
     let batch: ImportBatch = match (args.format, &args.file, &args.nodes, &args.edges) {
         (ImportFormat::Csv, None, Some(nodes), Some(edges)) => csv_import::read(
             BufReader::new(open(nodes)?),

@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::{stream, unauthorized, AppState};
+use super::{refusal, stream, unauthorized, AppState};
+use crate::api::code_of;
 
 pub async fn backup(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let access = &state.config.access;
@@ -35,4 +36,38 @@ pub async fn backup(State(state): State<AppState>, headers: HeaderMap) -> Respon
         HeaderValue::from_static("attachment; filename=\"tiegraph.backup\""),
     );
     response
+}
+
+/// `POST /admin/checkpoint`: the writer writes a checkpoint of its store into the change log
+/// and drops the log rows it covers. Needs the write token.
+pub async fn checkpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let access = &state.config.access;
+    let credential = access.credential(&headers);
+    if !access.may_write(credential) {
+        return unauthorized(credential, "a checkpoint needs the write token");
+    }
+    let service = state.service.clone();
+    let written = tokio::task::spawn_blocking(move || service.checkpoint()).await;
+    match written {
+        Ok(Ok(summary)) => axum::Json(serde_json::json!({
+            "sequence": summary.sequence,
+            "records": summary.records,
+            "bytes": summary.bytes,
+            "droppedLogRows": summary.dropped,
+        }))
+        .into_response(),
+        Ok(Err(error)) => {
+            let code = code_of(&error);
+            let status = match code {
+                crate::api::ErrorCode::BadUserInput => axum::http::StatusCode::CONFLICT,
+                _ => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            };
+            refusal(status, code, &crate::api::client_message(&error))
+        }
+        Err(_) => refusal(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            crate::api::ErrorCode::Internal,
+            "the checkpoint failed",
+        ),
+    }
 }

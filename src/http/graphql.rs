@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{challenge, timed_out, AppState};
 use crate::api::{
-    error_document, execute, request_from_params, requests_from_body, unauthorized_message, Answer,
-    Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
+    await_min_sequence, error_document, execute, request_from_params, requests_from_body,
+    unauthorized_message, Answer, Caller, Credential, ErrorCode, OperationType, Prepared, Refusal,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -108,6 +108,7 @@ fn refused(state: &AppState, media: MediaType, refusal: &Refusal) -> Response {
     state.metrics.graphql_error(refusal.code.as_str());
     let status = match refusal.code {
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         _ if refusal.limit.is_some() => StatusCode::BAD_REQUEST,
         _ if media == MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -199,8 +200,12 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let prepared = vec![prepared];
+    if let Err(refusal) = await_min_sequence(&state.api, &prepared).await {
+        return refused(&state, media, &refusal);
+    }
     // The router's time limit applies: a GET only reads.
-    let answer = execute(&state.api, vec![prepared], false, caller).await;
+    let answer = execute(&state.api, prepared, false, caller).await;
     respond(&state, media, answer)
 }
 
@@ -292,6 +297,9 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     // caller again, for the websocket, which has no status to give.
     if writes && !caller.can_write {
         return unauthorized(media, caller.credential, "writes need a bearer token");
+    }
+    if let Err(refusal) = await_min_sequence(&state.api, &prepared).await {
+        return refused(&state, media, &refusal);
     }
     let run = execute(&state.api, prepared, received.batched, caller);
     let answer = if writes {

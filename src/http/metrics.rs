@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::service::SearchStats;
+use crate::service::{ReplicationStatus, Role, SearchStats};
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 10] = [
@@ -69,6 +69,7 @@ impl Metrics {
         relations: usize,
         store_bytes: Option<u64>,
         searches: SearchStats,
+        replication: &ReplicationStatus,
     ) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -185,6 +186,60 @@ impl Metrics {
                 "# HELP tiegraph_store_bytes Bytes the store takes on disk.\n# TYPE tiegraph_store_bytes gauge\ntiegraph_store_bytes {bytes}"
             );
         }
+        render_replication(&mut out, replication);
         out
+    }
+}
+
+/// The change log as this server sees it: its role, the commits it has applied, the log's
+/// head, and how far behind it is, in commits and in seconds.
+fn render_replication(out: &mut String, status: &ReplicationStatus) {
+    let role = status.role.as_str();
+    let _ = writeln!(
+        out,
+        "# HELP tiegraph_replication_role The part this server plays (single, writer or replica).\n# TYPE tiegraph_replication_role gauge\ntiegraph_replication_role{{role=\"{role}\"}} 1"
+    );
+    let halted = u8::from(status.halted.is_some());
+    let connected = u8::from(status.connected);
+    let gauges: [(&str, &str, String); 6] = [
+        (
+            "tiegraph_replication_applied_sequence",
+            "Commits this server has applied (its store's sequence).",
+            status.applied.to_string(),
+        ),
+        (
+            "tiegraph_replication_head_sequence",
+            "The change log's head as this server last saw it.",
+            status.head.to_string(),
+        ),
+        (
+            "tiegraph_replication_lag_commits",
+            "Commits in the log not applied here yet.",
+            status.lag_commits().to_string(),
+        ),
+        (
+            "tiegraph_replication_lag_seconds",
+            "Age of the oldest commit not applied here yet (0 when none).",
+            status.lag_seconds.to_string(),
+        ),
+        (
+            "tiegraph_replication_log_connected",
+            "Whether the last attempt to reach the change log succeeded (1) or not (0).",
+            connected.to_string(),
+        ),
+        (
+            "tiegraph_replication_writes_halted",
+            "On a writer: whether writes are stopped until the log is settled (1) or not (0).",
+            halted.to_string(),
+        ),
+    ];
+    if status.role == Role::Single {
+        return;
+    }
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
     }
 }

@@ -38,7 +38,7 @@ use crate::api::{
     error_document, grouped, unauthorized_message, Api, Credential, ErrorCode, LimitHit,
     SocketLimits,
 };
-use crate::service::Service;
+use crate::service::{Role, Service};
 
 pub use access::{check_exposure, Access, ExposureError, Token};
 pub use metrics::Metrics;
@@ -123,6 +123,8 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Who may read and who may write.
     pub access: Access,
+    /// A replica is ready only within this many commits of the log's head.
+    pub max_lag: u64,
 }
 
 impl Default for HttpConfig {
@@ -141,6 +143,7 @@ impl Default for HttpConfig {
             max_subscriptions: 1_000,
             cors_origins: Vec::new(),
             access: Access::default(),
+            max_lag: 100,
         }
     }
 }
@@ -182,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/admin/backup", get(backup::backup))
+        .route("/admin/checkpoint", axum::routing::post(backup::checkpoint))
         .route(
             "/admin/import",
             axum::routing::post(import::import)
@@ -381,17 +385,41 @@ async fn health(State(state): State<AppState>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-/// Readiness: the graph is loaded and the server is not shutting down.
+/// Readiness: the graph is loaded and the server is not shutting down; a writer is taking
+/// writes; a replica reaches the log and is within `max_lag` commits of its head.
 async fn ready(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready").into_response()
-    } else {
+    let unready = |why: String| {
         refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
-            "shutting down",
+            &why,
         )
+    };
+    if !state.ready.load(Ordering::SeqCst) {
+        return unready("shutting down".into());
     }
+    let status = state.service.replication_status();
+    match status.role {
+        Role::Single => {}
+        Role::Writer => {
+            if let Some(why) = status.halted {
+                return unready(why);
+            }
+        }
+        Role::Replica => {
+            if !status.connected {
+                return unready("the replica cannot reach the change log".into());
+            }
+            if status.lag_commits() > state.config.max_lag {
+                return unready(format!(
+                    "the replica is {} commits behind the log (ready within {})",
+                    status.lag_commits(),
+                    state.config.max_lag
+                ));
+            }
+        }
+    }
+    (StatusCode::OK, "ready").into_response()
 }
 
 /// Prometheus metrics: counts of the graph and of requests, so behind the read token when
@@ -413,6 +441,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         service.relation_count(),
         store_bytes,
         service.search_stats(),
+        &service.replication_status(),
     );
     let mut response = body.into_response();
     response.headers_mut().insert(

@@ -59,6 +59,13 @@ pub enum ServiceError {
     Backup(#[from] crate::store::BackupError),
     #[error("the service is shutting down or a background task failed")]
     Unavailable,
+    /// A write sent to a read replica.
+    #[error("this server is a read replica: send writes to the writer{}", writer.as_deref().map(|w| format!(" at {w}")).unwrap_or_default())]
+    ReadOnly { writer: Option<String> },
+    /// The writer could not put a commit into the change log, or writes are halted until it
+    /// has settled one; nothing was acknowledged.
+    #[error("the write was not acknowledged: {0}")]
+    LogUnavailable(String),
     #[error("too many searches are running or waiting; try again shortly")]
     Busy,
 }

@@ -94,7 +94,6 @@ fn at(line: Line, error: impl std::fmt::Display) -> ServiceError {
 struct Announce {
     sequence: u64,
     into_empty: bool,
-    feed_index: bool,
     now: Timestamp,
 }
 
@@ -297,7 +296,7 @@ impl Service {
         I: Iterator<Item = Result<(Line, ImportItem)>>,
     {
         let started = Instant::now();
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let now = Timestamp::now();
         let (counts, resolution) = self.check_input(&mut open, now, progress)?;
         let checked_in = started.elapsed();
@@ -319,7 +318,46 @@ impl Service {
             summary.elapsed = started.elapsed();
             return Ok(summary);
         }
-        let sequence = load.finish()?;
+        let how = Announce {
+            sequence: self.store.sequence()? + 1,
+            into_empty,
+            now,
+        };
+        // A writer puts the load into the change log before committing it: the log's
+        // transaction takes every part or none, and a crash before the store's commit leaves
+        // the log ahead, applied from it at the next start.
+        if let Some(log) = self.log() {
+            let sequence = how.sequence;
+            let mut batch = log
+                .begin(sequence)
+                .map_err(|e| self.append_failed(sequence, e))?;
+            let mut into_log = |record: ChangeRecord| {
+                batch
+                    .push(&record)
+                    .map_err(|e| self.append_failed(sequence, e))
+            };
+            self.announce_input(
+                &mut open,
+                &outcomes,
+                &how,
+                &resolution,
+                &|_, _| {},
+                &mut into_log,
+            )?;
+            batch
+                .commit()
+                .map_err(|e| self.append_failed(sequence, e))?;
+        }
+        let sequence = match load.finish() {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                let error = ServiceError::from(error);
+                if self.log().is_some() {
+                    self.store_behind_log(how.sequence, &error);
+                }
+                return Err(error);
+            }
+        };
         drop(readers);
         summary.sequence = sequence;
         tracing::debug!(finished = ?started.elapsed(), "import committed");
@@ -331,13 +369,13 @@ impl Service {
         // The change record is read back only when someone needs it: to feed the index (a
         // load into a full store), or a subscriber.
         if !indexed || self.changes.receiver_count() > 0 {
-            let how = Announce {
-                sequence,
-                into_empty,
-                feed_index: !indexed,
-                now,
+            let mut feed = |record: ChangeRecord| {
+                self.publish(record, !indexed);
+                Ok(())
             };
-            self.announce_input(&mut open, &outcomes, &how, &resolution, progress)?;
+            self.announce_input(&mut open, &outcomes, &how, &resolution, progress, &mut feed)?;
+        } else {
+            self.replication.applied(sequence);
         }
         tracing::debug!(indexed = ?started.elapsed(), "import indexed");
         if into_empty || outcomes.len() >= CHUNK {
@@ -687,10 +725,11 @@ impl Service {
         })
     }
 
-    /// Pass 3: the change record of the load, in parts, applied to the index and announced.
-    /// Two sweeps (sources and entities, then relations), so that every part applies to an
-    /// index that already holds what it names. Records are rebuilt from the input when the
-    /// store was empty (they are exactly what was written), else read back from the store.
+    /// Pass 3: the change record of the load, in parts, handed to `sink` (the change log, or
+    /// the index and subscribers). Two sweeps (sources and entities, then relations), so that
+    /// every part applies to an index that already holds what it names. Records are rebuilt
+    /// from the input when the store was empty (they are exactly what was written), else read
+    /// back from the store's trees, which hold them from pass 2 on.
     fn announce_input<I>(
         &self,
         open: &mut impl FnMut() -> Result<I>,
@@ -698,6 +737,7 @@ impl Service {
         how: &Announce,
         resolution: &Resolution,
         progress: &dyn Fn(LoadPhase, u64),
+        sink: &mut dyn FnMut(ChangeRecord) -> Result<()>,
     ) -> Result<()>
     where
         I: Iterator<Item = Result<(Line, ImportItem)>>,
@@ -705,9 +745,17 @@ impl Service {
         let Announce {
             sequence,
             into_empty,
-            feed_index,
             now,
         } = *how;
+        let mut emit = |part: u32, last: bool, ops: &mut Vec<Op>, events: &mut Vec<Change>| {
+            sink(ChangeRecord {
+                sequence,
+                part,
+                last,
+                ops: std::mem::take(ops),
+                events: std::mem::take(events),
+            })
+        };
         let mut part = 0u32;
         let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
         let mut events: Vec<Change> = Vec::with_capacity(CHUNK);
@@ -759,13 +807,13 @@ impl Service {
                 ops.push(op);
                 done += 1;
                 if ops.len() >= CHUNK {
-                    self.publish(sequence, part, false, feed_index, &mut ops, &mut events);
+                    emit(part, false, &mut ops, &mut events)?;
                     part += 1;
                     progress(LoadPhase::Indexing, done);
                 }
             }
         }
-        self.publish(sequence, part, true, feed_index, &mut ops, &mut events);
+        emit(part, true, &mut ops, &mut events)?;
         progress(LoadPhase::Indexing, done);
         Ok(())
     }
@@ -786,32 +834,6 @@ impl Service {
                 .relation_and_next(&relation_id(&draft))?
                 .map(|(record, next_claim)| Op::PutRelation { record, next_claim }),
         })
-    }
-
-    fn publish(
-        &self,
-        sequence: u64,
-        part: u32,
-        last: bool,
-        feed_index: bool,
-        ops: &mut Vec<Op>,
-        events: &mut Vec<Change>,
-    ) {
-        let record = ChangeRecord {
-            sequence,
-            part,
-            last,
-            ops: std::mem::take(ops),
-            events: std::mem::take(events),
-        };
-        if feed_index {
-            let mut index = self.write_index();
-            record.apply_to(&mut index);
-            if last {
-                index.refresh_adjacency();
-            }
-        }
-        self.announce(record);
     }
 }
 

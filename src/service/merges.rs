@@ -38,7 +38,7 @@ fn change_of(op: &Op, kind_of_put: ChangeKind) -> Option<Change> {
 impl Service {
     /// Merges `from` into `into` (see the module's documentation); returns `into` as it is now.
     pub fn merge_entities(&self, into: &str, from: &str) -> Result<Entity> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         if into == from {
             return Err(
                 ModelError::invalid("from", "an entity cannot be merged into itself").into(),
@@ -219,7 +219,7 @@ impl Service {
     /// (the one merged into, then `from`). Refused, writing nothing, when a record the merge
     /// wrote has changed since (a later merge, edit or import): undo those first.
     pub fn unmerge(&self, from: &str) -> Result<Vec<Entity>> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let merge = self
             .store
             .merge(from)?

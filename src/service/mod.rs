@@ -12,6 +12,7 @@ mod load;
 mod merges;
 mod reads;
 mod records;
+mod replication;
 mod resolve;
 mod searches;
 mod writes;
@@ -31,6 +32,7 @@ pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
     Reach, ShortestRequest, SubgraphView, TextPage, Topology,
 };
+pub use replication::{ChangeLog, CheckpointSummary, LogBatch, LogError, ReplicationStatus, Role};
 pub use searches::{SearchLimits, SearchStats};
 pub use writes::Deleted;
 
@@ -102,6 +104,7 @@ pub struct Service {
     changes: broadcast::Sender<Arc<ChangeRecord>>,
     limits: Limits,
     searches: searches::Searches,
+    replication: replication::Replication,
     /// Where the index snapshot lives: beside the store.
     snapshot: PathBuf,
 }
@@ -154,6 +157,7 @@ impl Service {
             "store opened; index {how}"
         );
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
+        let replication = replication::Replication::new(store.sequence()?);
         Ok(Service {
             store,
             index: RwLock::new(index),
@@ -162,6 +166,7 @@ impl Service {
             changes,
             limits,
             searches: searches::Searches::new(limits.searches),
+            replication,
             snapshot,
         })
     }
@@ -184,6 +189,12 @@ impl Service {
     pub fn size_on_disk(&self) -> Result<u64> {
         let snapshot = std::fs::metadata(&self.snapshot).map_or(0, |m| m.len());
         Ok(self.store.size_on_disk()? + snapshot)
+    }
+
+    /// The store's identity, in hex: a replica's store is a copy of its writer's, so has the
+    /// same.
+    pub fn store_id(&self) -> String {
+        self.store.id_hex()
     }
 
     /// The store's commit sequence: how many commits it has seen.
@@ -241,24 +252,54 @@ impl Service {
         self.changes.subscribe()
     }
 
-    /// Commits `ops` (already validated by the caller, who holds the writer lock), then feeds
-    /// them to the index, then announces them: the order every small write follows.
+    /// Commits `ops` (already validated by the caller, who holds the writer lock): into the
+    /// change log first when this is a writer, then the store, then feeds them to the index,
+    /// then announces them. The order every small write follows.
     fn commit(&self, ops: Vec<Op>, events: Vec<Change>) -> Result<u64> {
-        let sequence = self.store.commit(&ops)?;
         let record = ChangeRecord {
-            sequence,
+            sequence: self.store.sequence()? + 1,
             part: 0,
             last: true,
             ops,
             events,
         };
-        {
+        if let Some(log) = self.log() {
+            let appended = log
+                .begin(record.sequence)
+                .and_then(|mut batch| batch.push(&record).map(|()| batch))
+                .and_then(|batch| batch.commit());
+            if let Err(error) = appended {
+                return Err(self.append_failed(record.sequence, error));
+            }
+        }
+        let sequence = match self.store.commit(&record.ops) {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                let error = ServiceError::from(error);
+                if self.log().is_some() {
+                    self.store_behind_log(record.sequence, &error);
+                }
+                return Err(error);
+            }
+        };
+        self.publish(record, true);
+        Ok(sequence)
+    }
+
+    /// Feeds one part of a commit's record to the index (the adjacency is refreshed after the
+    /// last), then announces it; a last part also tells those waiting for the sequence.
+    fn publish(&self, record: ChangeRecord, feed_index: bool) {
+        if feed_index {
             let mut index = self.write_index();
             record.apply_to(&mut index);
-            index.refresh_adjacency();
+            if record.last {
+                index.refresh_adjacency();
+            }
+        }
+        if record.last {
+            self.replication.applied(record.sequence);
         }
         self.announce(record);
-        Ok(sequence)
     }
 
     fn announce(&self, record: ChangeRecord) {
@@ -287,6 +328,17 @@ impl Service {
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The writer lock for a write a client asked for: refused at once on a replica, and on
+    /// a writer whose writes are halted (see `replication`).
+    fn begin_write(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.refuse_writes()?;
+        let writer = self.lock_writer();
+        // Checked again under the lock: a write that waited may find writes halted by the one
+        // before it.
+        self.refuse_writes()?;
+        Ok(writer)
     }
 
     /// The store as readers may see it: only what is committed (see `committed`).

@@ -107,7 +107,7 @@ impl Service {
     /// Records a new entity; or, when an identifier it gives is held already (see `resolve`),
     /// adds its names and identifiers to the entity holding it, and returns that.
     pub fn create_entity(&self, draft: EntityDraft) -> Result<Entity> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let resolved = resolve::resolve_new(&self.read_index(), &draft)?;
         if let Some(target) = resolved {
             let existing = self
@@ -157,7 +157,7 @@ impl Service {
 
     pub fn update_entity(&self, id: &str, patch: EntityPatch) -> Result<Entity> {
         refuse_empty(patch == EntityPatch::default())?;
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let current = self
             .store
             .entity(id)?
@@ -202,7 +202,7 @@ impl Service {
     /// Deletes an entity. With `cascade`, also its relations and the claims it made about
     /// others (and a relation left with no claim by that); without, refuses while any exist.
     pub fn delete_entity(&self, id: &str, cascade: bool) -> Result<Deleted> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         if self.store.entity(id)?.is_none() {
             return Err(ServiceError::not_found("entity", id, "id"));
         }
@@ -270,7 +270,7 @@ impl Service {
     }
 
     pub fn create_source(&self, draft: SourceDraft) -> Result<Source> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let id = self.choose_id(draft.id.as_deref(), &draft.title)?;
         let source = source_record(
             SourceDraft {
@@ -292,7 +292,7 @@ impl Service {
     /// Changes the fields `patch` names; the others stay as they are (its id always does).
     pub fn update_source(&self, id: &str, patch: SourcePatch) -> Result<Source> {
         refuse_empty(patch == SourcePatch::default())?;
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let current = self
             .store
             .source(id)?
@@ -316,7 +316,7 @@ impl Service {
     }
 
     pub fn delete_source(&self, id: &str) -> Result<()> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         if self.store.source(id)?.is_none() {
             return Err(ServiceError::not_found("source", id, "id"));
         }
@@ -372,7 +372,7 @@ impl Service {
 
     /// Creates a relation together with its claims (at least one: nothing enters without a source).
     pub fn create_relation(&self, draft: RelationDraft) -> Result<RelationWithClaims> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         if draft.claims.is_empty() {
             return Err(ModelError::invalid(
                 "claim",
@@ -441,7 +441,7 @@ impl Service {
 
     pub fn update_relation(&self, id: &str, patch: RelationPatch) -> Result<RelationWithClaims> {
         refuse_empty(patch == RelationPatch::default())?;
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let (current, next_claim) = self.stored_relation(id, "id")?;
         let RelationWithClaims {
             relation: current,
@@ -469,7 +469,7 @@ impl Service {
     }
 
     pub fn delete_relation(&self, id: &str) -> Result<Deleted> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let (record, _) = self.stored_relation(id, "id")?;
         let deleted = Deleted {
             relations: vec![id.to_owned()],
@@ -482,7 +482,7 @@ impl Service {
     }
 
     pub fn add_claim(&self, relation_id: &str, draft: ClaimDraft) -> Result<Claim> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let (mut record, next_claim) = self.stored_relation(relation_id, "relation")?;
         self.check_claim_references(&draft, "claim.source")?;
         if let Some(same) = record.claims.iter().find(|c| same_statement(c, &draft)) {
@@ -505,7 +505,7 @@ impl Service {
     }
 
     pub fn delete_claim(&self, id: &str) -> Result<()> {
-        let _writer = self.lock_writer();
+        let _writer = self.begin_write()?;
         let not_found = || ServiceError::not_found("claim", id, "id");
         let relation_id = crate::store::relation_of_claim(id).ok_or_else(not_found)?;
         let (mut record, next_claim) = self

@@ -275,6 +275,10 @@ impl Store {
         self.id
     }
 
+    pub fn id_hex(&self) -> String {
+        hex(&self.id)
+    }
+
     /// Records in the identity file that the store has reached its current sequence, so that a
     /// store found behind it later is known to have lost commits. Called at clean shutdown and
     /// after loads; a crash between two seals only means the check is less strict.
