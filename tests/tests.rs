@@ -49,3 +49,7 @@ mod usaspending;
 mod cli;
 // The synthetic graph generator: deterministic, and its output imports cleanly.
 mod generate;
+// A real PostgreSQL, installed and started by the suite, for the replication tests.
+mod postgres;
+// One writer and read replicas following a change log in PostgreSQL.
+mod replication;

@@ -81,10 +81,12 @@ CREATE TRIGGER tiegraph_log_notify AFTER INSERT ON tiegraph_log
 /// statement: it inserts nothing when the head is elsewhere.
 const APPEND_FIRST: &str = "
 WITH moved AS (
-    UPDATE tiegraph_cluster SET head = $1, head_at = now() WHERE id = 1 AND head = $1 - 1
+    UPDATE tiegraph_cluster SET head = $1::bigint, head_at = now()
+    WHERE id = 1 AND head = $1::bigint - 1
     RETURNING head
 )
-INSERT INTO tiegraph_log (sequence, part, last, record) SELECT $1, 0, $2, $3 FROM moved";
+INSERT INTO tiegraph_log (sequence, part, last, record)
+SELECT $1::bigint, 0, $2::boolean, $3::bytea FROM moved";
 
 const APPEND_PART: &str =
     "INSERT INTO tiegraph_log (sequence, part, last, record) VALUES ($1, $2, $3, $4)";

@@ -382,7 +382,7 @@ impl Service {
         for part in parts()? {
             let part = part?;
             let last = part.last;
-            self.publish(part, last);
+            self.publish(part, true);
             if last {
                 break;
             }

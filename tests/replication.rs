@@ -1,0 +1,464 @@
+//! One writer and read replicas following a change log in a real PostgreSQL (started by the
+//! suite, see `postgres.rs`): replicas start from a checkpoint and apply every commit in
+//! order, imports of many parts arrive whole, checkpoints drop the log they cover, a writer
+//! whose store is behind the log (a crash between the two) applies it at start, a second
+//! writer and a store of another log are refused, replicas refuse writes naming the writer,
+//! and read-your-writes over HTTP (`extensions.sequence`, `minSequence`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use tiegraph::api::SchemaLimits;
+use tiegraph::formats::seed;
+use tiegraph::http::HttpConfig;
+use tiegraph::model::{EntityDraft, EntityKind};
+use tiegraph::replication::{self, Config, Node, ReplicationError};
+use tiegraph::service::{ImportItem, Limits, Role, Service, ServiceError};
+
+use crate::postgres::postgres;
+use crate::util::{dump, records, seed_dir, TestServer};
+
+pub fn config(role: Role, log: &str, dir: &Path) -> Config {
+    Config {
+        role,
+        log_url: log.to_owned(),
+        data_dir: dir.to_owned(),
+        advertise: Some("http://writer.test:8080".into()),
+        checkpoint_every: 0,
+        connect_wait: Duration::from_secs(5),
+    }
+}
+
+fn open(dir: &Path) -> Result<Service, ServiceError> {
+    Service::open(dir, Limits::default())
+}
+
+fn seed_it(service: &Service) -> Result<(), String> {
+    seed::load_dir(service, seed_dir())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+pub fn start(role: Role, log: &str, dir: &Path) -> Result<Node, ReplicationError> {
+    replication::start(&config(role, log, dir), &open, &seed_it)
+}
+
+fn company(id: &str) -> EntityDraft {
+    EntityDraft {
+        id: Some(id.into()),
+        kind: EntityKind::Company,
+        name: format!("Company {id}"),
+        aliases: vec![],
+        description: None,
+        country: None,
+        category: None,
+        identifiers: vec![],
+    }
+}
+
+/// Waits until `replica` has applied everything `writer` has.
+fn caught_up(writer: &Service, replica: &Service) {
+    let target = writer.sequence().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while replica.sequence().unwrap() < target {
+        assert!(
+            Instant::now() < deadline,
+            "the replica is at {} of {target} after 60 s",
+            replica.sequence().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn same_graph(writer: &Service, replica: &Service) {
+    assert_eq!(records(writer), records(replica), "the records differ");
+    assert_eq!(dump(writer), dump(replica), "the graphs differ");
+    assert_eq!(writer.entity_count(), replica.entity_count());
+    assert_eq!(writer.relation_count(), replica.relation_count());
+}
+
+#[test]
+fn a_replica_starts_from_the_checkpoint_and_follows_every_commit() {
+    let log = postgres().database("follow");
+    let (writer_dir, replica_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let writer = start(Role::Writer, &log, writer_dir.path()).unwrap();
+    let w = writer.service();
+    assert!(w.entity_count() > 0, "the writer's empty store was seeded");
+    for i in 0..10 {
+        w.create_entity(company(&format!("before-{i}"))).unwrap();
+    }
+    let replica = start(Role::Replica, &log, replica_dir.path()).unwrap();
+    let r = replica.service();
+    for i in 0..25 {
+        w.create_entity(company(&format!("after-{i}"))).unwrap();
+    }
+    w.delete_entity("after-3", false).unwrap();
+    caught_up(w, r);
+    same_graph(w, r);
+    assert_eq!(r.replication_status().role, Role::Replica);
+    assert_eq!(r.replication_status().lag_commits(), 0);
+
+    // A write on a replica is refused, naming the writer, and writes nothing.
+    let before = r.sequence().unwrap();
+    match r.create_entity(company("on-the-replica")) {
+        Err(ServiceError::ReadOnly { writer }) => {
+            assert_eq!(writer.as_deref(), Some("http://writer.test:8080"))
+        }
+        other => panic!("a replica took a write: {other:?}"),
+    }
+    assert_eq!(r.sequence().unwrap(), before);
+    assert!(r.entity("on-the-replica").unwrap().is_none());
+    replica.stop();
+    writer.stop();
+}
+
+#[test]
+fn an_import_of_many_parts_goes_through_the_log_whole() {
+    let pg = postgres();
+    let log = pg.database("parts");
+    let (writer_dir, replica_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let writer = start(Role::Writer, &log, writer_dir.path()).unwrap();
+    let replica = start(Role::Replica, &log, replica_dir.path()).unwrap();
+    let (w, r) = (writer.service(), replica.service());
+    // More records than one part of a load's change record holds (20,000).
+    let items: Vec<_> = (0..25_000)
+        .map(|i| (i + 1, ImportItem::Entity(company(&format!("bulk-{i:05}")))))
+        .collect();
+    let summary = w.import(items, &|_, _| {}).unwrap();
+    assert_eq!(summary.entities_created, 25_000);
+    let parts = pg.psql(
+        &database_of(&log),
+        &format!(
+            "SELECT count(*) FROM tiegraph_log WHERE sequence = {}",
+            summary.sequence
+        ),
+    );
+    assert_eq!(
+        parts, "2",
+        "the import's change record is two parts in one commit"
+    );
+    caught_up(w, r);
+    same_graph(w, r);
+    replica.stop();
+    writer.stop();
+}
+
+fn database_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_checkpoint_drops_the_log_it_covers_and_new_replicas_start_from_it() {
+    let pg = postgres();
+    let log = pg.database("checkpoint");
+    let writer_dir = TempDir::new().unwrap();
+    let writer = start(Role::Writer, &log, writer_dir.path()).unwrap();
+    let w = writer.service();
+    for i in 0..20 {
+        w.create_entity(company(&format!("c-{i}"))).unwrap();
+    }
+    let summary = w.checkpoint().unwrap();
+    assert_eq!(summary.sequence, w.sequence().unwrap());
+    assert_eq!(
+        summary.dropped, 20,
+        "the rows of the 20 commits the checkpoint covers"
+    );
+    let db = database_of(&log);
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM tiegraph_log"), "0");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM tiegraph_checkpoints"),
+        "1"
+    );
+    for i in 0..5 {
+        w.create_entity(company(&format!("d-{i}"))).unwrap();
+    }
+    let replica_dir = TempDir::new().unwrap();
+    let replica = start(Role::Replica, &log, replica_dir.path()).unwrap();
+    caught_up(w, replica.service());
+    same_graph(w, replica.service());
+    replica.stop();
+
+    // A replica stopped, then left behind by a checkpoint, starts again from it.
+    let stale_dir = TempDir::new().unwrap();
+    let stale = start(Role::Replica, &log, stale_dir.path()).unwrap();
+    caught_up(w, stale.service());
+    stale.stop();
+    for i in 0..5 {
+        w.create_entity(company(&format!("e-{i}"))).unwrap();
+    }
+    w.checkpoint().unwrap();
+    w.create_entity(company("f")).unwrap();
+    let stale = start_again(Role::Replica, &log, stale_dir.path());
+    caught_up(w, stale.service());
+    same_graph(w, stale.service());
+    stale.stop();
+    writer.stop();
+}
+
+/// Starts a node on a directory another node just let go of (sled frees its lock a moment
+/// after the last handle is dropped).
+fn start_again(role: Role, log: &str, dir: &Path) -> Node {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match start(role, log, dir) {
+            Ok(node) => return node,
+            Err(error) if Instant::now() < deadline && error.to_string().contains("in use") => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(error) => panic!("cannot start again on {}: {error}", dir.display()),
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The crash between the log and the store: the log holds a commit the writer's store does
+/// not. Made here by a second writer on a copy of the store, which appends one more commit;
+/// the first writer, started again on the original, applies it from the log before it takes
+/// writes.
+#[test]
+fn a_writer_whose_store_is_behind_the_log_applies_the_log_at_start() {
+    let log = postgres().database("behind");
+    let dir = TempDir::new().unwrap();
+    let writer = start(Role::Writer, &log, dir.path()).unwrap();
+    writer.service().create_entity(company("one")).unwrap();
+    let at = writer.service().sequence().unwrap();
+    writer.stop();
+    let copy = TempDir::new().unwrap();
+    wait_unlocked(dir.path());
+    copy_dir(dir.path(), copy.path());
+    let other = start_again(Role::Writer, &log, copy.path());
+    other.service().create_entity(company("two")).unwrap();
+    let expected = records(other.service());
+    other.stop();
+
+    let writer = start_again(Role::Writer, &log, dir.path());
+    let w = writer.service();
+    assert_eq!(
+        w.sequence().unwrap(),
+        at + 1,
+        "the commit the store lacked was applied"
+    );
+    assert!(w.entity("two").unwrap().is_some());
+    assert_eq!(records(w), expected);
+    // And it takes writes after it.
+    w.create_entity(company("three")).unwrap();
+    writer.stop();
+}
+
+/// Waits until nothing holds the store in `dir` any more.
+fn wait_unlocked(dir: &Path) {
+    drop(crate::util::open_raw(dir));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_one_holds_the_log() {
+    let log = postgres().database("lease");
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let writer = start(Role::Writer, &log, a.path()).unwrap();
+    let error = start(Role::Writer, &log, b.path())
+        .err()
+        .expect("a second writer");
+    assert!(
+        error.to_string().contains("another writer holds the log"),
+        "{error}"
+    );
+    writer.stop();
+}
+
+#[test]
+fn a_store_of_another_log_is_refused() {
+    let log = postgres().database("lineage");
+    let writer_dir = TempDir::new().unwrap();
+    let writer = start(Role::Writer, &log, writer_dir.path()).unwrap();
+    // A store of its own, never started from this log's checkpoint.
+    let other = TempDir::new().unwrap();
+    drop(Service::open(other.path(), Limits::default()).unwrap());
+    wait_unlocked(other.path());
+    let error = start(Role::Replica, &log, other.path())
+        .err()
+        .expect("a replica of another store");
+    assert!(
+        error.to_string().contains("but the log is of store"),
+        "{error}"
+    );
+    writer.stop();
+}
+
+#[test]
+fn a_log_that_is_not_a_postgresql_address_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let error = start(
+        Role::Replica,
+        "postgres://127.0.0.1:1/none?sslmode=nonsense",
+        dir.path(),
+    )
+    .err()
+    .expect("a bad address");
+    assert!(
+        error
+            .to_string()
+            .contains("not a PostgreSQL connection string"),
+        "{error}"
+    );
+}
+
+fn answer_sequence(answer: &Value) -> u64 {
+    answer["extensions"]["sequence"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no extensions.sequence in {answer:#}"))
+}
+
+/// Read-your-writes over HTTP: the writer's answer says which commit the write is, and a
+/// query to a replica carrying it as `minSequence` waits until the replica has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_waits_for_min_sequence_and_refuses_writes_over_http() {
+    let log = postgres().database("http");
+    let (writer_dir, replica_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (wlog, wpath) = (log.clone(), writer_dir.path().to_owned());
+    let writer = tokio::task::spawn_blocking(move || start(Role::Writer, &wlog, &wpath))
+        .await
+        .unwrap()
+        .unwrap();
+    let (rlog, rpath) = (log.clone(), replica_dir.path().to_owned());
+    let replica = tokio::task::spawn_blocking(move || start(Role::Replica, &rlog, &rpath))
+        .await
+        .unwrap()
+        .unwrap();
+    let limits = SchemaLimits {
+        max_sequence_wait: Duration::from_millis(700),
+        ..SchemaLimits::default()
+    };
+    let w = TestServer::start_limited(
+        Arc::clone(writer.service()),
+        TempDir::new().unwrap(),
+        HttpConfig::default(),
+        limits,
+    )
+    .await;
+    let r = TestServer::start_limited(
+        Arc::clone(replica.service()),
+        TempDir::new().unwrap(),
+        HttpConfig::default(),
+        limits,
+    )
+    .await;
+
+    let created = w
+        .gql(
+            "mutation { createEntity(input: {id: \"ryw\", kind: COMPANY, name: \"Read Your Writes\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(created["data"]["createEntity"]["id"], "ryw", "{created:#}");
+    let sequence = answer_sequence(&created);
+    let read = r
+        .post_json(&json!({
+            "query": "{ entity(id: \"ryw\") { name } }",
+            "extensions": { "minSequence": sequence }
+        }))
+        .await;
+    assert_eq!(
+        read["data"]["entity"]["name"], "Read Your Writes",
+        "{read:#}"
+    );
+    assert!(answer_sequence(&read) >= sequence);
+
+    // A commit that is not coming: refused once the wait runs out, with 503.
+    let started = Instant::now();
+    let response = r
+        .client
+        .post(format!("{}/graphql", r.url))
+        .json(&json!({ "query": "{ entity(id: \"ryw\") { name } }", "extensions": { "minSequence": sequence + 1000 } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{body:#}"
+    );
+    let bad = r
+        .client
+        .post(format!("{}/graphql", r.url))
+        .json(&json!({ "query": "{ entity(id: \"ryw\") { name } }", "extensions": { "minSequence": "soon" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // A mutation sent to the replica: READ_ONLY, naming the writer.
+    let refused = r
+        .gql(
+            "mutation { createEntity(input: {id: \"nope\", kind: COMPANY, name: \"Nope\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let error = &refused["errors"][0];
+    assert_eq!(error["extensions"]["code"], "READ_ONLY", "{refused:#}");
+    assert_eq!(error["extensions"]["writer"], "http://writer.test:8080");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("http://writer.test:8080"));
+
+    // Ready, and the metrics say where the replica is.
+    let ready = r
+        .client
+        .get(format!("{}/ready", r.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = r
+        .client
+        .get(format!("{}/metrics", r.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tiegraph_replication_role{role=\"replica\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("tiegraph_replication_applied_sequence {sequence}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tiegraph_replication_lag_commits 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tiegraph_replication_lag_seconds 0"),
+        "{metrics}"
+    );
+
+    r.stop().await;
+    w.stop().await;
+    tokio::task::spawn_blocking(move || {
+        replica.stop();
+        writer.stop();
+    })
+    .await
+    .unwrap();
+}
