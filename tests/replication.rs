@@ -20,7 +20,7 @@ use tiegraph::replication::{self, Config, Node, ReplicationError};
 use tiegraph::service::{ImportItem, Limits, Role, Service, ServiceError};
 
 use crate::postgres::postgres;
-use crate::util::{dump, records, seed_dir, TestServer};
+use crate::util::{crash_seed, dump, records, seed_dir, start_binary_with, TestServer, TOKEN};
 
 pub fn config(role: Role, log: &str, dir: &Path) -> Config {
     Config {
@@ -461,4 +461,331 @@ async fn a_replica_waits_for_min_sequence_and_refuses_writes_over_http() {
     })
     .await
     .unwrap();
+}
+
+/// A process of the cluster: the real binary, its address, its log.
+struct Process {
+    role: &'static str,
+    dir: TempDir,
+    child: Option<std::process::Child>,
+    address: String,
+    output: Arc<std::sync::Mutex<String>>,
+}
+
+impl Process {
+    fn start(role: &'static str, log: &str, dir: TempDir) -> Process {
+        let mut process = Process {
+            role,
+            dir,
+            child: None,
+            address: String::new(),
+            output: Arc::default(),
+        };
+        process.restart(log);
+        process
+    }
+
+    fn restart(&mut self, log: &str) {
+        let (child, address) = start_binary_with(
+            self.dir.path(),
+            Arc::clone(&self.output),
+            &["--role", self.role, "--log", log, "--checkpoint-every", "0"],
+        );
+        self.child = Some(child);
+        self.address = address;
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Writes {
+    acknowledged: Vec<String>,
+    refused: usize,
+}
+
+/// Creates entities at whatever address the writer has now, until told to stop; a write the
+/// server answered for is acknowledged, anything else (a refused connection, UNAVAILABLE) is
+/// not, and the client goes on with the next id.
+async fn client(
+    name: String,
+    writer: Arc<std::sync::Mutex<String>>,
+    writes: Arc<std::sync::Mutex<Writes>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut n = 0;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        n += 1;
+        let id = format!("{name}-{n}");
+        let url = format!("{}/graphql", writer.lock().unwrap());
+        let body = json!({
+            "query": "mutation($id: ID!) { createEntity(input: {id: $id, kind: COMPANY, name: $id}) { id } }",
+            "variables": { "id": id }
+        });
+        let answer = async {
+            http.post(&url)
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .ok()?
+                .json::<Value>()
+                .await
+                .ok()
+        }
+        .await;
+        match answer {
+            Some(answer) if answer["data"]["createEntity"]["id"] == id.as_str() => {
+                writes.lock().unwrap().acknowledged.push(id)
+            }
+            _ => {
+                writes.lock().unwrap().refused += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn get_status(url: &str) -> u16 {
+    reqwest::get(url).await.map_or(0, |r| r.status().as_u16())
+}
+
+async fn applied(process: &Process) -> Option<u64> {
+    let metrics = reqwest::get(format!("{}/metrics", process.url()))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tiegraph_replication_applied_sequence "))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Every entity id the server at `url` lists, in id order, through every page.
+async fn listed(url: &str) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let answer: Value = http
+            .post(format!("{url}/graphql"))
+            .json(&json!({
+                "query": "query($after: String) { entities(first: 1000, after: $after) { edges { node { id name } } pageInfo { hasNextPage endCursor } } }",
+                "variables": { "after": after }
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = &answer["data"]["entities"];
+        for edge in page["edges"].as_array().unwrap() {
+            ids.push(format!("{} {}", edge["node"]["id"], edge["node"]["name"]));
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return ids;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// Issue 13's failure test: a writer and two replicas (the real binary) on a real
+/// PostgreSQL, two clients writing all along; the writer, each replica and the log's
+/// connections killed at seeded moments (each at least twice), each restarted at once. Then
+/// every acknowledged write must be on the writer and on both replicas, each commit in the log
+/// once and in order, and every replica's answers and records equal the writer's.
+#[test]
+fn killing_the_writer_replicas_and_log_connections_loses_and_duplicates_nothing() {
+    let (seed, mut rng) = crash_seed("replication");
+    let pg = postgres();
+    let log = pg.database("kills");
+    let database = database_of(&log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut writer = Process::start("writer", &log, TempDir::new().unwrap());
+    let mut replicas = [
+        Process::start("replica", &log, TempDir::new().unwrap()),
+        Process::start("replica", &log, TempDir::new().unwrap()),
+    ];
+    let address = Arc::new(std::sync::Mutex::new(writer.url()));
+    let writes = Arc::new(std::sync::Mutex::new(Writes::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..2)
+        .map(|k| {
+            runtime.spawn(client(
+                format!("w{k}"),
+                Arc::clone(&address),
+                Arc::clone(&writes),
+                Arc::clone(&stop),
+            ))
+        })
+        .collect();
+    // Each target at least twice, in a seeded order, at seeded moments.
+    let mut events = vec![0, 0, 1, 1, 2, 2, 3, 3, rng.below(4)];
+    for i in (1..events.len()).rev() {
+        events.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut kills = [0; 4];
+    for &event in &events {
+        std::thread::sleep(Duration::from_millis(300 + rng.below(1200)));
+        kills[event as usize] += 1;
+        match event {
+            0 => {
+                writer.kill();
+                writer.restart(&log);
+                *address.lock().unwrap() = writer.url();
+            }
+            1 | 2 => {
+                let replica = &mut replicas[event as usize - 1];
+                replica.kill();
+                replica.restart(&log);
+            }
+            _ => {
+                pg.psql(
+                    &database,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'tiegraph'",
+                );
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for client in clients {
+        runtime.block_on(client).unwrap();
+    }
+
+    // The writer takes writes again, and each replica catches up with it.
+    runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while get_status(&format!("{}/ready", writer.url())).await != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "the writer never became ready again:\n{}",
+                writer.output.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let head = applied(&writer).await.expect("the writer's metrics");
+        for replica in &replicas {
+            while applied(replica).await.is_none_or(|a| a < head) {
+                assert!(
+                    Instant::now() < deadline,
+                    "a replica never caught up to {head}:\n{}",
+                    replica.output.lock().unwrap()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(get_status(&format!("{}/ready", replica.url())).await, 200);
+        }
+    });
+
+    let writes = writes.lock().unwrap();
+    let on_writer = runtime.block_on(listed(&writer.url()));
+    let mut lost = 0;
+    for replica in &replicas {
+        let on_replica = runtime.block_on(listed(&replica.url()));
+        assert_eq!(
+            on_replica, on_writer,
+            "a replica answers differently from the writer"
+        );
+    }
+    for id in &writes.acknowledged {
+        if !on_writer
+            .iter()
+            .any(|line| line.starts_with(&format!("\"{id}\" ")))
+        {
+            lost += 1;
+        }
+    }
+
+    // The log: each commit once, in order, no gap; each write in one commit only.
+    let rows = pg.psql(
+        &database,
+        "SELECT count(*) || ' ' || count(DISTINCT sequence) || ' ' || coalesce(max(sequence) - min(sequence) + 1, 0) FROM tiegraph_log WHERE last",
+    );
+    let counts: Vec<u64> = rows.split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!(counts[0], counts[1], "a commit appears twice in the log");
+    assert_eq!(counts[0], counts[2], "the log has a gap");
+    let head: u64 = pg
+        .psql(&database, "SELECT head FROM tiegraph_cluster")
+        .parse()
+        .unwrap();
+    let max: u64 = pg
+        .psql(&database, "SELECT max(sequence) FROM tiegraph_log")
+        .parse()
+        .unwrap();
+    assert_eq!(head, max);
+    let created = pg.psql(
+        &database,
+        "SELECT convert_from(record, 'UTF8') FROM tiegraph_log ORDER BY sequence, part",
+    );
+    let mut creations = std::collections::HashMap::<String, usize>::new();
+    for line in created.lines() {
+        let record: tiegraph::service::ChangeRecord = serde_json::from_str(line).unwrap();
+        for event in record.events {
+            if event.kind == tiegraph::service::ChangeKind::Created {
+                *creations.entry(event.id).or_default() += 1;
+            }
+        }
+    }
+    let duplicated = creations.values().filter(|&&n| n > 1).count();
+    let settled = writer
+        .output
+        .lock()
+        .unwrap()
+        .matches("writes resumed")
+        .count();
+    println!(
+        "replication: seed {seed}; kills: writer {}, replica A {}, replica B {}, log connections {}; writes acknowledged {}, not acknowledged {}, lost {lost}, duplicated {duplicated}; {} commits in the log; writes halted and resumed {settled} times",
+        kills[0],
+        kills[1],
+        kills[2],
+        kills[3],
+        writes.acknowledged.len(),
+        writes.refused,
+        counts[0],
+    );
+    assert!(!writes.acknowledged.is_empty(), "no write was acknowledged");
+    assert_eq!(lost, 0, "acknowledged writes were lost");
+    assert_eq!(duplicated, 0, "a write was applied twice");
+
+    // And the stores themselves: every replica's records are the writer's.
+    writer.kill();
+    replicas.iter_mut().for_each(Process::kill);
+    let expected = records(&Service::open(writer.dir.path(), Limits::default()).unwrap());
+    for replica in &replicas {
+        wait_unlocked(replica.dir.path());
+        let service = Service::open(replica.dir.path(), Limits::default()).unwrap();
+        assert_eq!(
+            records(&service),
+            expected,
+            "a replica's store differs from the writer's"
+        );
+    }
 }

@@ -279,9 +279,15 @@ pub fn crash_seed(test: &str) -> (u64, Rng) {
 /// The real binary, serving `dir` on a free loopback port with the write token [`TOKEN`]
 /// (seeding the store if it is empty); its log is collected in `log`.
 pub fn start_binary(dir: &Path, log: Arc<Mutex<String>>) -> (Child, String) {
+    start_binary_with(dir, log, &[])
+}
+
+/// [`start_binary`] with more arguments to `serve`.
+pub fn start_binary_with(dir: &Path, log: Arc<Mutex<String>>, more: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tiegraph"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .args(more)
         .arg("--seed-dir")
         .arg(seed_dir())
         .env("TIEGRAPH_TOKEN", TOKEN)
