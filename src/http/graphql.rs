@@ -108,7 +108,6 @@ fn refused(state: &AppState, media: MediaType, refusal: &Refusal) -> Response {
     state.metrics.graphql_error(refusal.code.as_str());
     let status = match refusal.code {
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         _ if refusal.limit.is_some() => StatusCode::BAD_REQUEST,
         _ if media == MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -202,7 +201,10 @@ pub async fn get(
     }
     let prepared = vec![prepared];
     if let Err(refusal) = await_min_sequence(&state.api, &prepared).await {
-        return refused(&state, media, &refusal);
+        return match refusal.code {
+            ErrorCode::BadRequest => malformed(&state, media, &refusal),
+            _ => refused(&state, media, &refusal),
+        };
     }
     // The router's time limit applies: a GET only reads.
     let answer = execute(&state.api, prepared, false, caller).await;
@@ -299,7 +301,10 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         return unauthorized(media, caller.credential, "writes need a bearer token");
     }
     if let Err(refusal) = await_min_sequence(&state.api, &prepared).await {
-        return refused(&state, media, &refusal);
+        return match refusal.code {
+            ErrorCode::BadRequest => malformed(&state, media, &refusal),
+            _ => refused(&state, media, &refusal),
+        };
     }
     let run = execute(&state.api, prepared, received.batched, caller);
     let answer = if writes {
