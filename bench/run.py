@@ -327,6 +327,170 @@ def resolution_phase(args, work, results):
         say(f"resolution [{label}] takes {ratio:.2f}x the import without identifiers")
 
 
+def start_postgres(work):
+    """A PostgreSQL of Debian's packages in `work`, owned by `nobody` when run as root (as the
+    test suite starts it); returns (process, connection string for a database of its own)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not bins:
+        sys.exit("the replication phase needs PostgreSQL: apt-get install postgresql")
+    bin_dir = bins[-1].parent
+    root = os.geteuid() == 0
+    user = "nobody" if root else os.environ.get("USER", "postgres")
+    pg_dir = work / "postgres"
+    shutil.rmtree(pg_dir, ignore_errors=True)
+    pg_dir.mkdir(parents=True)
+    if root:
+        shutil.chown(pg_dir, user="nobody")
+        os.chmod(work, 0o755)
+    as_owner = (lambda c: ["runuser", "-u", "nobody", "--", *c]) if root else (lambda c: c)
+    subprocess.run(as_owner([str(bin_dir / "initdb"), "-D", str(pg_dir / "data"), "-U", user, "--auth=trust",
+                             "-E", "UTF8", "--locale=C"]), check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(as_owner([str(bin_dir / "postgres"), "-D", str(pg_dir / "data"), "-p", str(port),
+                                        "-k", str(pg_dir), "-c", "listen_addresses=127.0.0.1"]),
+                              stdout=subprocess.DEVNULL, stderr=open(work / "postgres.log", "w"))
+    for _ in range(600):
+        if subprocess.run([str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit("PostgreSQL did not start; see postgres.log")
+    psql = lambda db, sql: subprocess.run([str(bin_dir / "psql"), "-X", "-q", "-A", "-t", "-h", "127.0.0.1",
+                                           "-p", str(port), "-U", user, "-d", db, "-c", sql],
+                                          check=True, capture_output=True, text=True).stdout.strip()
+    return server, port, user, psql
+
+
+def start_node(args, data_dir, work, label, extra, wait_for="/health"):
+    """`tiegraph serve` with extra flags; returns (process, port, seconds until `wait_for` is 200)."""
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen([args.bin, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
+                               "--seed-dir", str(REPO / "seed"), *extra], stdout=subprocess.DEVNULL,
+                              stderr=open(work / f"server-{label}.log", "w"))
+    while True:
+        if server.poll() is not None:
+            sys.exit(f"the server exited with {server.returncode}; see {work / f'server-{label}.log'}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}{wait_for}", timeout=1).status_code == 200:
+                return server, port, time.perf_counter() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+
+
+def replication_phase(args, work, results):
+    """Issue 13's figures. (1) The writer's durable write rate with the log against a single
+    server on the same store, createEntity over HTTP with loadgen. (2) Steady-state lag: a
+    writer and a replica under a background write load, a probe writing one entity every 20 ms
+    and timing from the writer's acknowledgement to the replica answering with it. (3) Catch-up
+    from empty: the generated graph imported into a store that then starts a log (its
+    checkpoint), and a replica on an empty directory timed until /ready."""
+    server, pg_port, user, psql = start_postgres(work)
+    figures = {}
+    try:
+        # (1) write rate, one client and four, without then with the log
+        for label, log in (("single", None), ("writer", "rate")):
+            store = work / f"rate-{label}"
+            shutil.rmtree(store, ignore_errors=True)
+            extra = []
+            if log:
+                psql("postgres", f"CREATE DATABASE {log}")
+                extra = ["--role", "writer", "--log", f"postgres://{user}@127.0.0.1:{pg_port}/{log}"]
+            node, port, _ = start_node(args, store, work, f"rate-{label}", extra)
+            try:
+                for clients in (1, 4):
+                    figure = loadgen(args, "write", "--url", f"http://127.0.0.1:{port}/graphql", "--connections",
+                                     clients, "--seconds", args.write_seconds, "--prefix", f"rate-{label}-{clients}")
+                    figures[f"writes_{label}_{clients}"] = figure
+                    say(f"replication: writes, {label}, {clients} client(s): {figure}")
+            finally:
+                stop_server(node)
+        for clients in (1, 4):
+            ratio = figures[f"writes_writer_{clients}"]["rate"] / figures[f"writes_single_{clients}"]["rate"]
+            figures[f"write_ratio_{clients}"] = ratio
+            say(f"replication: with the log, {clients} client(s): {ratio:.0%} of the single server's write rate")
+
+        # (2) steady-state lag
+        psql("postgres", "CREATE DATABASE lag")
+        log = f"postgres://{user}@127.0.0.1:{pg_port}/lag"
+        writer, wport, _ = start_node(args, work / "lag-writer", work, "lag-writer", ["--role", "writer", "--log", log])
+        replica, rport, _ = start_node(args, work / "lag-replica", work, "lag-replica",
+                                       ["--role", "replica", "--log", log], wait_for="/ready")
+        try:
+            load = subprocess.Popen([args.loadgen, "write", "--url", f"http://127.0.0.1:{wport}/graphql",
+                                     "--connections", str(args.lag_load_connections), "--seconds",
+                                     str(args.lag_seconds + 2), "--prefix", "lag-load"],
+                                    stdout=subprocess.PIPE, text=True)
+            time.sleep(1)
+            session, lags, ends = requests.Session(), [], time.perf_counter() + args.lag_seconds
+            n = 0
+            while time.perf_counter() < ends:
+                n += 1
+                eid = f"probe-{n}"
+                answer = session.post(f"http://127.0.0.1:{wport}/graphql", json={
+                    "query": "mutation($id: ID!) { createEntity(input: {id: $id, kind: COMPANY, name: $id}) { id } }",
+                    "variables": {"id": eid}}).json()
+                acked = time.perf_counter()
+                if answer.get("data", {}).get("createEntity") is None:
+                    continue
+                while True:
+                    seen = session.post(f"http://127.0.0.1:{rport}/graphql",
+                                        json={"query": "query($id: ID!) { entity(id: $id) { id } }",
+                                              "variables": {"id": eid}}).json()
+                    if seen.get("data", {}).get("entity"):
+                        lags.append(time.perf_counter() - acked)
+                        break
+                    if time.perf_counter() - acked > 10:
+                        lags.append(float("inf"))
+                        break
+                time.sleep(0.02)
+            background = json.loads(load.communicate()[0].strip().splitlines()[-1])
+            figures["lag"] = {"probes": len(lags), "p50_ms": percentile(lags, 50) * 1e3,
+                              "p99_ms": percentile(lags, 99) * 1e3, "max_ms": max(lags) * 1e3,
+                              "background": background}
+            say(f"replication: lag from the writer's acknowledgement to the replica's answer, {len(lags)} probes under "
+                f"{background['rate']:.0f} background writes/s: p50 {figures['lag']['p50_ms']:.1f} ms, "
+                f"p99 {figures['lag']['p99_ms']:.1f} ms, max {figures['lag']['max_ms']:.1f} ms")
+        finally:
+            stop_server(replica)
+            stop_server(writer)
+
+        # (3) catch-up from empty, on the generated graph
+        entities, relations = int(1_000_000 * args.scale), int(5_000_000 * args.scale)
+        graph = work / "replication-graph.jsonl"
+        say(f"replication: generating {entities:,} entities and {relations:,} relations")
+        run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
+                   "--seed", str(args.seed), "--out", str(graph)])
+        store = work / "catchup-writer"
+        shutil.rmtree(store, ignore_errors=True)
+        seconds, _, _ = run_timed([args.bin, "import", str(graph), "--data-dir", str(store)])
+        say(f"replication: imported in {seconds:.1f} s")
+        psql("postgres", "CREATE DATABASE catchup")
+        log = f"postgres://{user}@127.0.0.1:{pg_port}/catchup"
+        writer, wport, started = start_node(args, store, work, "catchup-writer", ["--role", "writer", "--log", log])
+        try:
+            checkpoint_bytes = int(psql("catchup", "SELECT bytes FROM tiegraph_checkpoints"))
+            say(f"replication: the writer started the log in {started:.1f} s, its checkpoint {checkpoint_bytes / 1e6:.0f} MB")
+            for i in (1, 2):
+                empty = work / f"catchup-replica-{i}"
+                shutil.rmtree(empty, ignore_errors=True)
+                replica, rport, ready = start_node(args, empty, work, f"catchup-replica-{i}",
+                                                   ["--role", "replica", "--log", log], wait_for="/ready")
+                rss = rss_of(replica.pid)[0]
+                stop_server(replica)
+                figures[f"catchup_{i}"] = {"seconds": ready, "rss": rss}
+                say(f"replication: a replica on an empty directory ready after {ready:.1f} s (RSS {rss / MIB:.0f} MiB)")
+            figures["catchup"] = {"entities": entities, "relations": relations, "checkpoint_bytes": checkpoint_bytes,
+                                  "writer_start_seconds": started}
+        finally:
+            stop_server(writer)
+    finally:
+        server.terminate()
+        server.wait()
+    results["replication"] = figures
+
+
 # ---------------------------------------------------------------------------------------------
 # The data, read once from the generated file for Kuzu, NetworkX and the samples.
 
@@ -1000,6 +1164,10 @@ def main():
     parser.add_argument("--resolution-only", action="store_true",
                         help="only the resolution phase: a base graph, then entity records imported with no, unheld "
                              "and held identifiers; prints the figures and writes results.json")
+    parser.add_argument("--replication-only", action="store_true",
+                        help="only the replication phase (a PostgreSQL of its own): write rate with the log, lag, catch-up")
+    parser.add_argument("--lag-seconds", type=float, default=10.0, help="how long the lag probe runs")
+    parser.add_argument("--lag-load-connections", type=int, default=4, help="background writers during the lag probe")
     parser.add_argument("--resolution-base", type=int, default=200_000, help="entities of the resolution phase's base graph")
     parser.add_argument("--resolution-records", type=int, default=50_000, help="entity records of its second file")
     args = parser.parse_args()
@@ -1027,6 +1195,13 @@ def main():
     git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
     results["commit"] = git("rev-parse", "--short", "HEAD")
     results["dirty"] = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock"))
+    if args.replication_only:
+        replication_phase(args, work, results)
+        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+        say(f"wrote {out_dir / 'results.json'}")
+        if not args.keep and not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     if args.resolution_only:
         resolution_phase(args, work, results)
         (out_dir / "results.json").write_text(json.dumps(results, indent=2))

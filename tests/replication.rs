@@ -789,3 +789,55 @@ fn killing_the_writer_replicas_and_log_connections_loses_and_duplicates_nothing(
         );
     }
 }
+
+/// A data directory that joined a log takes no write except through the log: `import
+/// --data-dir` and `serve` without `--log` refuse it; the flags go together.
+#[test]
+fn a_directory_of_the_log_refuses_writes_that_bypass_it() {
+    let log = postgres().database("marked");
+    let dir = TempDir::new().unwrap();
+    start(Role::Writer, &log, dir.path()).unwrap().stop();
+    wait_unlocked(dir.path());
+    let file = dir.path().with_extension("jsonl");
+    std::fs::write(
+        &file,
+        "{\"type\":\"entity\",\"id\":\"bypass\",\"kind\":\"COMPANY\",\"name\":\"Bypass\"}\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiegraph"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let data = dir.path().to_str().unwrap();
+    let refused = run(&["import", "--data-dir", data, file.to_str().unwrap()]);
+    assert!(refused.contains("follows the change log"), "{refused}");
+    let refused = run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", data]);
+    assert!(refused.contains("follows the change log"), "{refused}");
+    let refused = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--role",
+        "writer",
+    ]);
+    assert!(refused.contains("--role needs --log"), "{refused}");
+    let refused = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--log",
+        &log,
+    ]);
+    assert!(refused.contains("--log needs --role"), "{refused}");
+    let _ = std::fs::remove_file(&file);
+    let service = Service::open(dir.path(), Limits::default()).unwrap();
+    assert!(service.entity("bypass").unwrap().is_none());
+}
