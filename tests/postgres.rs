@@ -205,6 +205,8 @@ fn start() -> Postgres {
         dir = dir.display(),
         parent = std::process::id(),
     );
+    // The watchdog outlives the suite on purpose (it stops PostgreSQL after it): not waited on.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .arg("-c")
         .arg(script)

@@ -30,6 +30,8 @@ mod live;
 mod hardening;
 // Finding entities, claims and sources by the words people type.
 mod finding;
+// Lists with filters, orders and counts, as other GraphQL APIs have them.
+mod lists;
 // One entity per real thing: resolution by identifier, mergeEntities and unmerge.
 mod resolution;
 // Hub-proof searches: frontiers, pages from one search, cursors across versions, admission.

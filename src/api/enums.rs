@@ -134,3 +134,39 @@ pub enum ExportScope {
     /// The entities and relations on the paths from `id` that follow `pattern`.
     Paths,
 }
+
+/// Which way a list runs.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest first: A to Z, fewest relations first, oldest first.
+    #[default]
+    Asc,
+    /// Largest first: Z to A, most relations first, newest first.
+    Desc,
+}
+
+/// What a list of entities is ordered by; ties are broken by id.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum EntityOrderField {
+    /// The id.
+    Id,
+    /// The name, ignoring case, accents and punctuation.
+    Name,
+    /// How many relations it is an end of.
+    Degree,
+    /// When it last changed.
+    UpdatedAt,
+}
+
+/// What a list of relations is ordered by; ties are broken by relation id.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum RelationOrderField {
+    /// The relation's id.
+    Id,
+    /// The name of the entity at the other end, ignoring case, accents and punctuation.
+    Name,
+    /// How many relations the entity at the other end is an end of.
+    Degree,
+    /// When the relation last changed (this order reads every listed relation from the store).
+    UpdatedAt,
+}

@@ -7,7 +7,10 @@ use async_graphql::{InputObject, MaybeUndefined, Result, ID};
 use crate::graph::{BudgetLimits, EntityKindSet, HopSpec, KindSet};
 use crate::model::{self, PartialDate};
 
-use super::enums::{Direction, EntityKind, RelationKind, Stance, Status};
+use super::enums::{
+    Direction, EntityKind, EntityOrderField, OrderDirection, RelationKind, RelationOrderField,
+    Stance, Standing, Status,
+};
 use super::error::bad_input;
 
 /// An identifier in another register.
@@ -367,4 +370,235 @@ pub fn as_of(input: Option<String>) -> Result<Option<PartialDate>> {
     input
         .map(|text| PartialDate::parse(&text, "asOf").map_err(|e| bad_input("asOf", e.to_string())))
         .transpose()
+}
+
+/// Which entities a list keeps. Every condition given must hold; an empty filter keeps all.
+#[derive(InputObject, Default)]
+pub struct EntityFilter {
+    /// Only entities of these kinds.
+    pub kinds: Option<Vec<EntityKind>>,
+    /// Only entities of this country (ISO 3166-1 alpha-2, any case).
+    pub country: Option<String>,
+    /// Only entities with an identifier in this register (`uei`, `ein`, `wikidata`), any case.
+    pub identifier_scheme: Option<String>,
+    /// Only entities with this identifier, written `scheme:value` (`uei:J7M9HPTGJ1S9`), any case.
+    pub identifier: Option<String>,
+    /// Only entities whose names, aliases or description hold these words, in any order,
+    /// ignoring case and accents (`customs border`, `cafe`). Without `orderBy`, the best
+    /// matches come first (see `Query.entities`).
+    pub text: Option<String>,
+    /// Only entities that last changed at or after this time: RFC 3339
+    /// (`2025-06-01T12:00:00Z`) or a date (`2025-06-01`, midnight UTC).
+    pub updated_since: Option<String>,
+    /// Only entities that last changed before this time, written as `updatedSince` is.
+    pub updated_before: Option<String>,
+}
+
+impl EntityFilter {
+    /// The query it asks for; `field` names the argument it came in, for errors.
+    pub fn query(self, field: &str) -> Result<crate::graph::EntityQuery> {
+        if self.identifier.as_deref().is_some_and(|i| !i.contains(':')) {
+            return Err(bad_input(
+                &format!("{field}.identifier"),
+                "an identifier is written `scheme:value`, e.g. `uei:J7M9HPTGJ1S9`",
+            ));
+        }
+        if self
+            .identifier_scheme
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(bad_input(
+                &format!("{field}.identifierScheme"),
+                "an identifier scheme is a register's name, such as `uei`",
+            ));
+        }
+        let since = instant(self.updated_since, &format!("{field}.updatedSince"))?;
+        let before = instant(self.updated_before, &format!("{field}.updatedBefore"))?;
+        let kinds: Vec<model::EntityKind> = self
+            .kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(
+            crate::graph::EntityQuery::new(&kinds, self.country, self.identifier)
+                .scheme(self.identifier_scheme.as_deref())
+                .updated(since, before)
+                .text(self.text.as_deref()),
+        )
+    }
+}
+
+/// A time written in RFC 3339 or as a date (midnight UTC).
+fn instant(text: Option<String>, field: &str) -> Result<Option<model::Timestamp>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let refused = || {
+        bad_input(
+            field,
+            format!(
+                "`{text}` is not a time: write RFC 3339 (`2025-06-01T12:00:00Z`) or a date (`2025-06-01`)"
+            ),
+        )
+    };
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let at = match time::OffsetDateTime::parse(text.trim(), rfc3339) {
+        Ok(at) => at,
+        Err(_) => {
+            let date = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]")
+                .map_err(|_| refused())?;
+            time::Date::parse(text.trim(), &date)
+                .map_err(|_| refused())?
+                .midnight()
+                .assume_utc()
+        }
+    };
+    let millis = at.unix_timestamp_nanos() / 1_000_000;
+    Ok(Some(model::Timestamp(
+        i64::try_from(millis).map_err(|_| refused())?,
+    )))
+}
+
+/// A span of time by partial dates; either end may be left open.
+#[derive(InputObject)]
+pub struct DateRange {
+    /// The first day: YYYY, YYYY-MM or YYYY-MM-DD (its earliest day).
+    pub from: Option<String>,
+    /// The last day: YYYY, YYYY-MM or YYYY-MM-DD (its latest day).
+    pub to: Option<String>,
+}
+
+/// Which relations a list keeps. Every condition given must hold; an empty filter keeps all
+/// but those whose every claim denies them (see `includeDenied` and `standings`).
+#[derive(InputObject, Default)]
+pub struct RelationFilter {
+    /// Only relations of these kinds.
+    pub kinds: Option<Vec<RelationKind>>,
+    /// Only relations with one of these statuses (a relation with no status has none).
+    pub statuses: Option<Vec<Status>>,
+    /// Only relations of these standings; listing DENIED keeps denied relations.
+    pub standings: Option<Vec<Standing>>,
+    /// Only relations that may have held at some time in this range (a relation with no
+    /// period may have held at any time).
+    pub held_between: Option<DateRange>,
+}
+
+impl RelationFilter {
+    /// The query it asks for, on top of `include_denied`; `field` names its argument.
+    pub fn query(self, include_denied: bool, field: &str) -> Result<crate::graph::RelationQuery> {
+        let kinds: Vec<model::RelationKind> = self
+            .kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let statuses: Vec<model::Status> = self
+            .statuses
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let standings: Vec<model::Standing> = self
+            .standings
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let during = match self.held_between {
+            None => None,
+            Some(range) => {
+                let date = |text: Option<String>, end: &str| {
+                    let field = format!("{field}.heldBetween.{end}");
+                    text.map(|t| {
+                        PartialDate::parse(&t, &field).map_err(|e| bad_input(&field, e.to_string()))
+                    })
+                    .transpose()
+                };
+                let period = model::Period {
+                    start: date(range.from, "from")?,
+                    end: date(range.to, "to")?,
+                };
+                let span = model::DaySpan::from(period);
+                if span.from > span.until {
+                    return Err(bad_input(
+                        &format!("{field}.heldBetween"),
+                        "the range ends before it starts",
+                    ));
+                }
+                Some(span)
+            }
+        };
+        let edges = crate::graph::EdgeFilter {
+            kinds: KindSet::of(&kinds),
+            include_denied,
+            as_of: None,
+        };
+        Ok(crate::graph::RelationQuery::new(edges)
+            .statuses(&statuses)
+            .standings(&standings)
+            .during(during))
+    }
+}
+
+/// The order of a list of entities.
+#[derive(InputObject)]
+pub struct EntityOrder {
+    /// What to order by.
+    pub field: EntityOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// The order of a list of relations.
+#[derive(InputObject)]
+pub struct RelationOrder {
+    /// What to order by.
+    pub field: RelationOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl From<EntityOrder> for crate::graph::Order {
+    fn from(order: EntityOrder) -> Self {
+        use crate::graph::OrderField;
+        crate::graph::Order {
+            field: match order.field {
+                EntityOrderField::Id => OrderField::Id,
+                EntityOrderField::Name => OrderField::Name,
+                EntityOrderField::Degree => OrderField::Degree,
+                EntityOrderField::UpdatedAt => OrderField::UpdatedAt,
+            },
+            descending: order.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+impl From<RelationOrder> for crate::graph::Order {
+    fn from(order: RelationOrder) -> Self {
+        use crate::graph::OrderField;
+        crate::graph::Order {
+            field: match order.field {
+                RelationOrderField::Id => OrderField::Id,
+                RelationOrderField::Name => OrderField::Name,
+                RelationOrderField::Degree => OrderField::Degree,
+                RelationOrderField::UpdatedAt => OrderField::UpdatedAt,
+            },
+            descending: order.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+/// Refuses a deprecated argument given beside the filter that replaces it.
+pub fn one_way(filter_given: bool, old: &[(&str, bool)], filter: &str) -> Result<()> {
+    match old.iter().find(|(_, given)| *given) {
+        Some((name, _)) if filter_given => Err(bad_input(
+            name,
+            format!("`{name}` is an older way to say what `{filter}` says: give `{filter}` alone"),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -9,7 +9,7 @@ use super::connection::{
 };
 use super::enums::{EntityKind, ExportFormat, ExportScope, RelationKind};
 use super::error::{bad_input, to_graphql};
-use super::inputs::{self, hop_specs, BudgetInput, HopInput};
+use super::inputs::{self, hop_specs, BudgetInput, EntityFilter, EntityOrder, HopInput};
 use super::types::{
     entity_connection, Claim, DuplicateCandidate, Entity, GraphStats, Node, Path, Reach, Relation,
     ShortestPaths, Source, Subgraph,
@@ -51,12 +51,14 @@ impl QueryRoot {
         })
     }
 
-    /// Entities, filtered by kind, country, identifier and text. Without `search` they come in
-    /// id order; with it, best match first: every word of the search must be found, in any
-    /// order, ignoring case and accents, in the id, name, aliases or description; a search
-    /// that is a whole name or alias comes first, then entities where every word is a whole
-    /// word, then the start of one, then inside one (`ICE` finds ICE before RAICES), and
-    /// matches in names before matches in descriptions.
+    /// Entities, filtered by kind, country, identifier, identifier scheme, last change and
+    /// text (`filter`), in the order `orderBy` asks for (by name, id, degree or last change,
+    /// either way). Without `orderBy` they come in id order, or, when `filter.text` is given,
+    /// best match first: every word of the text must be found, in any order, ignoring case
+    /// and accents, in the id, name, aliases or description; a text that is a whole name or
+    /// alias comes first, then entities where every word is a whole word, then the start of
+    /// one, then inside one (`ICE` finds ICE before RAICES), and matches in names before
+    /// matches in descriptions. `totalCount` counts every entity the filter keeps.
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
     )]
@@ -64,15 +66,29 @@ impl QueryRoot {
     async fn entities(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only entities of this kind.")] kind: Option<EntityKind>,
+        #[graphql(desc = "Which entities to list (all when absent).")] filter: Option<EntityFilter>,
         #[graphql(
-            desc = "Words to find, in any order, ignoring case and accents (`customs border`, `cafe`)."
+            desc = "The order: by id when absent, or by relevance when `filter.text` is given."
+        )]
+        order_by: Option<EntityOrder>,
+        #[graphql(
+            desc = "Only entities of this kind.",
+            deprecation = "Use `filter: {kinds: [...]}`."
+        )]
+        kind: Option<EntityKind>,
+        #[graphql(
+            desc = "Words to find, in any order, ignoring case and accents (`customs border`, `cafe`).",
+            deprecation = "Use `filter: {text: ...}`."
         )]
         search: Option<String>,
-        #[graphql(desc = "Only entities of this country (ISO 3166-1 alpha-2, any case).")]
+        #[graphql(
+            desc = "Only entities of this country (ISO 3166-1 alpha-2, any case).",
+            deprecation = "Use `filter: {country: ...}`."
+        )]
         country: Option<String>,
         #[graphql(
-            desc = "Only entities with this identifier, written `scheme:value` (`uei:J7M9HPTGJ1S9`), any case."
+            desc = "Only entities with this identifier, written `scheme:value` (`uei:J7M9HPTGJ1S9`), any case.",
+            deprecation = "Use `filter: {identifier: ...}`."
         )]
         identifier: Option<String>,
         #[graphql(desc = "Page size (default 20).")] first: Option<i32>,
@@ -82,19 +98,31 @@ impl QueryRoot {
     ) -> Result<EntityConnection> {
         let service = service(ctx);
         let first = page_size(first, service.limits().max_page)?;
-        if identifier.as_deref().is_some_and(|i| !i.contains(':')) {
-            return Err(bad_input(
-                "identifier",
-                "an identifier is written `scheme:value`, e.g. `uei:J7M9HPTGJ1S9`",
-            ));
-        }
-        let query = crate::graph::EntityQuery::new(kind.map(Into::into), country, identifier)
-            .text(search.as_deref());
+        inputs::one_way(
+            filter.is_some(),
+            &[
+                ("kind", kind.is_some()),
+                ("search", search.is_some()),
+                ("country", country.is_some()),
+                ("identifier", identifier.is_some()),
+            ],
+            "filter",
+        )?;
+        let filter = filter.unwrap_or_else(|| EntityFilter {
+            kinds: kind.map(|k| vec![k]),
+            country,
+            identifier,
+            text: search,
+            ..EntityFilter::default()
+        });
+        let query = filter.query("filter")?;
+        let order = order_by.map(Into::into);
         let count = ctx.look_ahead().field("totalCount").exists();
         let cursor = after.clone();
-        // A text search or a count reads every entity of the index: off the async runtime.
+        // A text search, an order or a count reads every entity of the index: off the async
+        // runtime.
         let page = blocking(ctx, move |s| {
-            s.entities(&query, cursor.as_deref(), first, count)
+            s.entities(&query, order, cursor.as_deref(), first, count)
         })
         .await?;
         Ok(entity_connection(page, after.is_some()))

@@ -3,11 +3,12 @@
 use async_graphql::{ComplexObject, Context, Interface, Object, Result, SimpleObject, ID};
 
 use crate::model;
-use crate::service::{self, PathView};
+use crate::service::{self, PathView, TiesQuery};
 
 use super::connection::{EntityConnection, RelationConnection};
 use super::enums::{Direction, EntityKind, RelationKind, Stance, Standing, Status};
 use super::error::{coded, to_graphql, ErrorCode};
+use super::inputs::{self, EntityFilter, EntityOrder, RelationFilter, RelationOrder};
 use super::{page_size, service};
 
 /// Anything with a global id: an entity, relation, source or claim. Ids are unique across types.
@@ -164,16 +165,29 @@ impl Entity {
         Ok(self.record(ctx)?.updated_at.to_rfc3339())
     }
 
-    /// Its relations in relation-id order, both those it starts and those it ends.
+    /// Its relations, both those it starts and those it ends, that `filter` keeps and whose
+    /// other end `other` keeps, in the order `orderBy` asks for (relation-id order when
+    /// absent). `totalCount` counts them all.
     #[graphql(
         complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn relations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only relations of these kinds (all when absent).")] kinds: Option<
-            Vec<RelationKind>,
+        #[graphql(desc = "Which relations to list (all but denied ones when absent).")]
+        filter: Option<RelationFilter>,
+        #[graphql(desc = "Only relations whose other end this filter keeps.")] other: Option<
+            EntityFilter,
         >,
+        #[graphql(desc = "The order (relation-id order when absent).")] order_by: Option<
+            RelationOrder,
+        >,
+        #[graphql(
+            desc = "Only relations of these kinds (all when absent).",
+            deprecation = "Use `filter: {kinds: [...]}`."
+        )]
+        kinds: Option<Vec<RelationKind>>,
         #[graphql(
             desc = "OUT: relations this entity is the `from` of; IN: the `to` of; ANY: both.",
             default_with = "Some(Direction::Any)"
@@ -190,35 +204,38 @@ impl Entity {
         >,
     ) -> Result<RelationConnection> {
         let service = service(ctx);
-        let first = page_size(first, service.limits().max_page)?;
-        let kinds: Vec<model::RelationKind> = kinds
-            .unwrap_or_default()
+        inputs::one_way(filter.is_some(), &[("kinds", kinds.is_some())], "filter")?;
+        let filter = filter.unwrap_or_else(|| RelationFilter {
+            kinds,
+            ..RelationFilter::default()
+        });
+        let ties = TiesQuery {
+            relations: filter.query(include_denied.unwrap_or(false), "filter")?,
+            others: other.unwrap_or_default().query("other")?,
+            direction: direction.unwrap_or(Direction::Any).into(),
+            order: order_by.map(Into::into).unwrap_or_default(),
+            after: after.clone(),
+            first: page_size(first, service.limits().max_page)?,
+        };
+        let id = self.id.clone();
+        // An order or a hub's many relations may read much: off the async runtime.
+        let page = super::blocking(ctx, move |s| s.relations_of(&id, &ties)).await?;
+        let items = page
+            .relations
             .into_iter()
-            .map(Into::into)
-            .collect();
-        let (relations, has_next, total) = service
-            .relations_of(
-                &self.id,
-                &kinds,
-                direction.unwrap_or(Direction::Any).into(),
-                include_denied.unwrap_or(false),
-                after.as_deref(),
-                first,
-            )
-            .map_err(to_graphql)?;
-        let items = relations
-            .into_iter()
-            .map(|r| (r.relation.id.clone(), Relation(r)))
+            .map(|(cursor, r)| (cursor, Relation(r)))
             .collect();
         Ok(RelationConnection::new(
             items,
             after.is_some(),
-            has_next,
-            i32::try_from(total).unwrap_or(i32::MAX),
+            page.has_next,
+            i32::try_from(page.total).unwrap_or(i32::MAX),
         ))
     }
 
-    /// The distinct entities one relation away, in id order.
+    /// The distinct entities one relation away that `filter` keeps, across relations that
+    /// `via` keeps, in the order `orderBy` asks for (id order when absent). `totalCount`
+    /// counts them all.
     #[graphql(
         complexity = "first.unwrap_or(super::DEFAULT_PAGE as i32).max(0) as usize * child_complexity + 1"
     )]
@@ -226,17 +243,29 @@ impl Entity {
     async fn neighbors(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only across relations of these kinds (all when absent).")] kinds: Option<
-            Vec<RelationKind>,
+        #[graphql(desc = "Which neighbours to list (all when absent).")] filter: Option<
+            EntityFilter,
         >,
+        #[graphql(
+            desc = "Only across relations this filter keeps (all but denied ones when absent)."
+        )]
+        via: Option<RelationFilter>,
+        #[graphql(desc = "The order (id order when absent).")] order_by: Option<EntityOrder>,
+        #[graphql(
+            desc = "Only across relations of these kinds (all when absent).",
+            deprecation = "Use `via: {kinds: [...]}`."
+        )]
+        kinds: Option<Vec<RelationKind>>,
         #[graphql(
             desc = "Which way relations are followed.",
             default_with = "Some(Direction::Any)"
         )]
         direction: Option<Direction>,
-        #[graphql(desc = "Only neighbours of these kinds (all when absent).")] entity_kinds: Option<
-            Vec<EntityKind>,
-        >,
+        #[graphql(
+            desc = "Only neighbours of these kinds (all when absent).",
+            deprecation = "Use `filter: {kinds: [...]}`."
+        )]
+        entity_kinds: Option<Vec<EntityKind>>,
         #[graphql(
             desc = "Also across relations whose every claim denies them.",
             default_with = "Some(false)"
@@ -248,28 +277,30 @@ impl Entity {
         >,
     ) -> Result<EntityConnection> {
         let service = service(ctx);
-        let first = page_size(first, service.limits().max_page)?;
-        let kinds: Vec<model::RelationKind> = kinds
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let entity_kinds: Vec<model::EntityKind> = entity_kinds
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let page = service
-            .neighbors(
-                &self.id,
-                &kinds,
-                direction.unwrap_or(Direction::Any).into(),
-                &entity_kinds,
-                include_denied.unwrap_or(false),
-                after.as_deref(),
-                first,
-            )
-            .map_err(to_graphql)?;
+        inputs::one_way(via.is_some(), &[("kinds", kinds.is_some())], "via")?;
+        inputs::one_way(
+            filter.is_some(),
+            &[("entityKinds", entity_kinds.is_some())],
+            "filter",
+        )?;
+        let via = via.unwrap_or_else(|| RelationFilter {
+            kinds,
+            ..RelationFilter::default()
+        });
+        let filter = filter.unwrap_or_else(|| EntityFilter {
+            kinds: entity_kinds,
+            ..EntityFilter::default()
+        });
+        let ties = TiesQuery {
+            relations: via.query(include_denied.unwrap_or(false), "via")?,
+            others: filter.query("filter")?,
+            direction: direction.unwrap_or(Direction::Any).into(),
+            order: order_by.map(Into::into).unwrap_or_default(),
+            after: after.clone(),
+            first: page_size(first, service.limits().max_page)?,
+        };
+        let id = self.id.clone();
+        let page = super::blocking(ctx, move |s| s.neighbors(&id, &ties)).await?;
         Ok(entity_connection(page, after.is_some()))
     }
 }

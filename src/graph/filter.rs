@@ -1,6 +1,8 @@
-use crate::model::{Direction, EntityKind, PartialDate, RelationKind};
+use petgraph::stable_graph::EdgeIndex;
 
-use super::EdgeData;
+use crate::model::{DaySpan, Direction, EntityKind, PartialDate, RelationKind, Standing, Status};
+
+use super::{EdgeData, GraphIndex};
 
 /// A set of relation kinds as a bitmask; empty means every kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -48,6 +50,59 @@ impl EdgeFilter {
         self.kinds.admits(edge.kind)
             && (self.include_denied || !edge.denied)
             && self.as_of.is_none_or(|day| edge.span.may_hold_on(&day))
+    }
+}
+
+/// Which of an entity's relations a list keeps: an [`EdgeFilter`], and the statuses,
+/// standings and a period the relations may have held in. Empty sets admit everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RelationQuery {
+    pub edges: EdgeFilter,
+    statuses: u16,
+    standings: u8,
+    during: Option<DaySpan>,
+}
+
+impl RelationQuery {
+    pub fn new(edges: EdgeFilter) -> Self {
+        RelationQuery {
+            edges,
+            ..RelationQuery::default()
+        }
+    }
+
+    /// Only relations with one of these statuses (a relation with none has none of them).
+    pub fn statuses(mut self, statuses: &[Status]) -> Self {
+        self.statuses = statuses.iter().fold(0, |bits, s| bits | 1 << (*s as u16));
+        self
+    }
+
+    /// Only relations of these standings. Asking for `DENIED` admits denied relations.
+    pub fn standings(mut self, standings: &[Standing]) -> Self {
+        self.standings = standings.iter().fold(0, |bits, s| bits | 1 << (*s as u8));
+        if standings.contains(&Standing::Denied) {
+            self.edges.include_denied = true;
+        }
+        self
+    }
+
+    /// Only relations that may have held at some time in `span`.
+    pub fn during(mut self, span: Option<DaySpan>) -> Self {
+        self.during = span;
+        self
+    }
+
+    pub fn admits(&self, index: &GraphIndex, edge: EdgeIndex) -> bool {
+        let data = index.edge_data(edge);
+        self.edges.admits(data)
+            && (self.statuses == 0
+                || data
+                    .status
+                    .is_some_and(|s| self.statuses & 1 << (s as u16) != 0))
+            && self
+                .during
+                .is_none_or(|span| data.span.from <= span.until && span.from <= data.span.until)
+            && (self.standings == 0 || self.standings & 1 << (index.standing(edge) as u8) != 0)
     }
 }
 

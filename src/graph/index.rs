@@ -7,6 +7,7 @@ use petgraph::visit::{EdgeRef, NodeIndexable};
 
 use crate::model::{
     Claim, DaySpan, Direction, Entity, EntityKind, Relation, RelationKind, Stance, Standing,
+    Status, Timestamp,
 };
 
 use super::adjacency::{Adjacency, Tie};
@@ -18,8 +19,18 @@ use super::search::EntityQuery;
 pub struct NodeData {
     pub id: Box<str>,
     pub kind: EntityKind,
+    /// When it was last written: lists may be ordered and filtered by it.
+    pub updated_at: Timestamp,
     /// What finds it: see `search.rs`.
     pub(super) search_text: Box<str>,
+}
+
+impl NodeData {
+    /// Its name as searches compare it (lower-case ASCII words): what lists order by name.
+    pub fn name_key(&self) -> &str {
+        // The search text's first field is the id, the second the name.
+        self.search_text.split('\n').nth(1).unwrap_or_default()
+    }
 }
 
 /// Entities that may be one real thing recorded twice ([`GraphIndex::duplicate_candidates`]).
@@ -44,6 +55,8 @@ pub struct EdgeData {
     pub(super) says: Says,
     /// When the relation held, as day numbers.
     pub span: DaySpan,
+    /// Where it stands in its life, when the sources say.
+    pub status: Option<Status>,
     /// The source slot (see [`Provenance`]) its first claim cites; most relations cite one
     /// source, so the others, if any, are kept apart.
     pub(super) source: u32,
@@ -388,6 +401,7 @@ impl GraphIndex {
         let data = NodeData {
             id: entity.id.as_str().into(),
             kind: entity.kind,
+            updated_at: entity.updated_at,
             search_text: super::search::search_text(entity),
         };
         let node = match self.entities.get(entity.id.as_str()) {
@@ -520,6 +534,7 @@ impl GraphIndex {
             denied: all_deny(claims),
             says,
             span: relation.period.into(),
+            status: relation.status,
             source: sources.first().copied().unwrap_or(NO_SOURCE),
         };
         let edge = match self.relations.find(&relation.id) {
@@ -718,6 +733,17 @@ impl GraphIndex {
         &self.graph[node]
     }
 
+    /// How many relations the entity is an end of (one from itself to itself counts twice).
+    pub fn degree(&self, node: NodeIndex) -> usize {
+        self.graph
+            .edges_directed(node, petgraph::Direction::Outgoing)
+            .count()
+            + self
+                .graph
+                .edges_directed(node, petgraph::Direction::Incoming)
+                .count()
+    }
+
     pub fn edge_data(&self, edge: EdgeIndex) -> &EdgeData {
         &self.graph[edge]
     }
@@ -888,11 +914,7 @@ impl GraphIndex {
         after: Option<&'a str>,
     ) -> Box<dyn Iterator<Item = (u8, &'a NodeData)> + 'a> {
         use std::ops::Bound;
-        let ranked = move |data: &'a NodeData| {
-            query
-                .rank(data.kind, &data.search_text)
-                .map(|rank| (rank, data))
-        };
+        let ranked = move |data: &'a NodeData| query.rank_of(data).map(|rank| (rank, data));
         // An identifier names few entities: the identifier table finds them without a scan
         // (the rank confirms each, as for any other filter).
         if let Some(key) = query.identifier() {

@@ -16,6 +16,7 @@ mod filter;
 mod fixture;
 mod identifiers;
 mod index;
+mod listing;
 mod neighborhood;
 mod order;
 mod paths;
@@ -26,11 +27,14 @@ mod snapshot;
 
 pub use budget::{Budget, BudgetLimits};
 pub use connected::{connected, paths_to, PathsTo, Reached};
-pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet};
+pub use filter::{EdgeFilter, EntityKindSet, HopSpec, KindSet, RelationQuery};
 pub use index::{DuplicateGroup, EdgeData, GraphIndex, Holder, NodeData, Step, Version};
+pub use listing::{Order, OrderField, Place, SortKey};
 pub use neighborhood::{neighborhood, Subgraph};
 pub use paths::{find_paths, After, Path, PathQuery};
 pub use pattern::MAX_POSITIONS;
+/// A relation's place in the index, as [`Node`] is an entity's.
+pub use petgraph::stable_graph::EdgeIndex as Edge;
 /// An entity's place in the index: a handle only the index gives out and understands, so that
 /// no other layer needs petgraph.
 pub use petgraph::stable_graph::NodeIndex as Node;

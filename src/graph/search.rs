@@ -9,7 +9,9 @@
 //! word's inside, so `ICE` finds ICE (its alias, whole) before RAICES. A query that is a whole
 //! name-like field ranks first of all.
 
-use crate::model::{identifier_key, search_words, Entity, EntityKind};
+use crate::model::{identifier_key, search_words, Entity, EntityKind, Timestamp};
+
+use super::{EntityKindSet, NodeData};
 
 const DESCRIPTION: char = '\u{1}';
 const COUNTRY: char = '\u{2}';
@@ -40,15 +42,20 @@ pub(super) fn search_text(entity: &Entity) -> Box<str> {
     text.into_boxed_str()
 }
 
-/// Which entities to find: all of them, or those of a kind, country, identifier and text.
-/// The filters and the text are normalised once, here, not for each entity scanned.
+/// Which entities to find: all of them, or those of some kinds, a country, an identifier or an
+/// identifier scheme, written within a time range, and holding a text. The filters and the
+/// text are normalised once, here, not for each entity scanned.
 #[derive(Debug, Clone, Default)]
 pub struct EntityQuery {
-    pub kind: Option<EntityKind>,
+    kinds: EntityKindSet,
     /// ISO 3166-1 alpha-2, upper case.
     country: Option<String>,
     /// `scheme:value`, as [`identifier_key`] writes it.
     identifier: Option<String>,
+    /// `scheme:`, as [`identifier_key`] writes the start of an identifier of the scheme.
+    scheme: Option<String>,
+    /// Last written at or after the first, and before the second.
+    updated: (Option<Timestamp>, Option<Timestamp>),
     /// The words to find, whole and one by one; `None` lists in id order.
     text: Option<(String, Vec<String>)>,
 }
@@ -62,23 +69,31 @@ impl EntityQuery {
     /// Ranks from here on are matches in the description only.
     pub const FIRST_DESCRIPTION_RANK: u8 = 4;
 
-    /// Entities of this kind, country and identifier (`scheme:value`; any case), any when
-    /// `None`.
-    pub fn new(
-        kind: Option<EntityKind>,
-        country: Option<String>,
-        identifier: Option<String>,
-    ) -> Self {
+    /// Entities of these kinds (any when empty), this country and this identifier
+    /// (`scheme:value`; any case), any when `None`.
+    pub fn new(kinds: &[EntityKind], country: Option<String>, identifier: Option<String>) -> Self {
         EntityQuery {
-            kind,
+            kinds: EntityKindSet::of(kinds),
             country: country.map(|c| c.trim().to_ascii_uppercase()),
             // Without a scheme it matches nothing: every identifier kept has one.
             identifier: identifier.map(|i| match i.split_once(':') {
                 Some((scheme, value)) => identifier_key(scheme, value),
                 None => i,
             }),
-            text: None,
+            ..EntityQuery::default()
         }
+    }
+
+    /// Only entities holding an identifier of this scheme (any case).
+    pub fn scheme(mut self, scheme: Option<&str>) -> Self {
+        self.scheme = scheme.map(|scheme| identifier_key(scheme, ""));
+        self
+    }
+
+    /// Only entities last written at or after `since` and before `before`.
+    pub fn updated(mut self, since: Option<Timestamp>, before: Option<Timestamp>) -> Self {
+        self.updated = (since, before);
+        self
     }
 
     /// Sets the text to find; text with no words in it finds by the other filters alone.
@@ -98,15 +113,36 @@ impl EntityQuery {
         self.text.is_some()
     }
 
-    /// Whether the query asks for nothing but, perhaps, a kind.
+    /// Whether the query asks for nothing but, perhaps, some kinds.
     pub fn is_plain(&self) -> bool {
-        self.text.is_none() && self.country.is_none() && self.identifier.is_none()
+        self.text.is_none()
+            && self.country.is_none()
+            && self.identifier.is_none()
+            && self.scheme.is_none()
+            && self.updated == (None, None)
+    }
+
+    /// Whether it finds every entity.
+    pub fn is_everything(&self) -> bool {
+        self.is_plain() && self.kinds == EntityKindSet::default()
+    }
+
+    /// `None` when the query does not find this entity of the index; else its rank (0 best;
+    /// always 0 without a text).
+    pub fn rank_of(&self, data: &NodeData) -> Option<u8> {
+        let (since, before) = self.updated;
+        if since.is_some_and(|t| data.updated_at < t)
+            || before.is_some_and(|t| data.updated_at >= t)
+        {
+            return None;
+        }
+        self.rank(data.kind, &data.search_text)
     }
 
     /// `None` when an entity of `kind` with this search text is not found; else its rank
     /// (0 best; always 0 without a text).
-    pub fn rank(&self, kind: EntityKind, text: &str) -> Option<u8> {
-        if self.kind.is_some_and(|k| k != kind) {
+    fn rank(&self, kind: EntityKind, text: &str) -> Option<u8> {
+        if !self.kinds.admits(kind) {
             return None;
         }
         let marked = |mark: char| text.split('\n').filter_map(move |f| f.strip_prefix(mark));
@@ -115,6 +151,9 @@ impl EntityQuery {
         }
         if let Some(identifier) = &self.identifier {
             marked(IDENTIFIER).find(|i| i == identifier)?;
+        }
+        if let Some(scheme) = &self.scheme {
+            marked(IDENTIFIER).find(|i| i.starts_with(scheme.as_str()))?;
         }
         let Some((phrase, words)) = &self.text else {
             return Some(0);
@@ -310,7 +349,7 @@ mod test {
         let cbp = entity("cbp", "U.S. Customs and Border Protection", &[], None);
         let text = search_text(&cbp);
         let query = |country: Option<&str>, identifier: Option<&str>| {
-            EntityQuery::new(None, country.map(Into::into), identifier.map(Into::into))
+            EntityQuery::new(&[], country.map(Into::into), identifier.map(Into::into))
         };
         assert_eq!(query(Some("us"), None).rank(cbp.kind, &text), Some(0));
         assert_eq!(query(Some("FR"), None).rank(cbp.kind, &text), None);
@@ -320,5 +359,30 @@ mod test {
         );
         assert_eq!(query(None, Some("uei:other")).rank(cbp.kind, &text), None);
         assert_eq!(query(None, Some("no scheme")).rank(cbp.kind, &text), None);
+        let scheme = |scheme: &str| query(None, None).scheme(Some(scheme)).rank(cbp.kind, &text);
+        assert_eq!(scheme(" UEI "), Some(0));
+        assert_eq!(scheme("ue"), None, "a scheme is matched whole");
+        assert_eq!(scheme("duns"), None);
+    }
+
+    #[test]
+    fn a_time_range_admits_its_start_and_not_its_end() {
+        let mut cbp = entity("cbp", "U.S. Customs and Border Protection", &[], None);
+        cbp.updated_at = Timestamp(1_000);
+        let data = NodeData {
+            id: "cbp".into(),
+            kind: cbp.kind,
+            updated_at: cbp.updated_at,
+            search_text: search_text(&cbp),
+        };
+        let within = |since: Option<i64>, before: Option<i64>| {
+            EntityQuery::default()
+                .updated(since.map(Timestamp), before.map(Timestamp))
+                .rank_of(&data)
+        };
+        assert_eq!(within(Some(1_000), Some(1_001)), Some(0));
+        assert_eq!(within(None, Some(1_000)), None);
+        assert_eq!(within(Some(1_001), None), None);
+        assert_eq!(data.name_key(), "u s customs and border protection");
     }
 }

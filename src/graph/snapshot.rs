@@ -5,18 +5,20 @@
 //! snapshot costs a rebuild, never a wrong index.
 //!
 //! ```text
-//! "TIEGRAPH-INDEX 5\n", tag length u8, tag, entity count u64, relation count u64, source count u64
+//! "TIEGRAPH-INDEX 6\n", tag length u8, tag, entity count u64, relation count u64, source count u64
 //! per source: id (u16 length + bytes)
-//! per entity: kind u8, id (u16 length + bytes), search text (u32 length + bytes)
+//! per entity: kind u8, last update i64 (ms since the epoch), id (u16 length + bytes),
+//!     search text (u32 length + bytes)
 //! per relation: id (u16 length + bytes), kind u8, what its claims say u8 (bits: 1 asserted,
-//!     2 denied, 4 asserted by an end, 8 asserted by an outside claimant),
+//!     2 denied, 4 asserted by an end, 8 asserted by an outside claimant), status u8 (0 none,
+//!     else 1 + its place in `Status::ALL`),
 //!     from u32, to u32 (entity positions above), the validity span (two u32 day numbers),
 //!     source count u16 + source positions u32, outside claimant count u16 + entity positions u32,
 //!     count u16 + entity positions u32 of the outside claimants who assert it
 //! CRC32 of every byte before it, u32
 //! ```
-//! All integers are little-endian. A snapshot of another format (format 3 kept a "denied" byte
-//! instead of the claims' bits, which the standing needs) is refused as stale, so the index is
+//! All integers are little-endian. A snapshot of another format (format 5 kept no last update
+//! and no status, which lists filter and order by) is refused as stale, so the index is
 //! rebuilt from the store.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -24,12 +26,12 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::NodeIndexable;
 
-use crate::model::{DaySpan, EntityKind, RelationKind};
+use crate::model::{DaySpan, EntityKind, RelationKind, Status, Timestamp};
 
 use super::index::{Says, NO_SOURCE};
 use super::{EdgeData, GraphIndex, NodeData};
 
-const MAGIC: &[u8] = b"TIEGRAPH-INDEX 5\n";
+const MAGIC: &[u8] = b"TIEGRAPH-INDEX 6\n";
 
 /// Why a snapshot was not used.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,10 @@ impl<R: Read> Fields<R> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
+    fn i64(&mut self) -> Result<i64, SnapshotError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
     fn string<const N: usize>(&mut self) -> Result<String, SnapshotError> {
         let mut length = [0u8; 8];
         length[..N].copy_from_slice(&self.array::<N>()?);
@@ -174,6 +180,7 @@ impl GraphIndex {
             position[node.index()] = i as u32;
             let data = &self.graph[node];
             out.write_all(&[data.kind as u8])?;
+            out.write_all(&data.updated_at.0.to_le_bytes())?;
             write_str::<2>(&mut out, &data.id)?;
             write_str::<4>(&mut out, &data.search_text)?;
         }
@@ -196,7 +203,8 @@ impl GraphIndex {
             };
             let data = &self.graph[edge];
             write_str::<2>(&mut out, self.relation_id(edge))?;
-            out.write_all(&[data.kind as u8, data.says.bits()])?;
+            let status = data.status.map_or(0, |s| s as u8 + 1);
+            out.write_all(&[data.kind as u8, data.says.bits(), status])?;
             out.write_all(&position[from.index()].to_le_bytes())?;
             out.write_all(&position[to.index()].to_le_bytes())?;
             out.write_all(&data.span.from.to_le_bytes())?;
@@ -268,8 +276,8 @@ impl GraphIndex {
     }
 
     fn read_fields(fields: &mut Fields<impl Read>) -> Result<GraphIndex, SnapshotError> {
-        let entities = fields.count(7)?;
-        let relations = fields.count(26)?;
+        let entities = fields.count(15)?;
+        let relations = fields.count(27)?;
         let sources = fields.count(2)?;
         let mut index = GraphIndex::with_capacity(entities, relations);
         let mut source_slots: Vec<u32> = Vec::with_capacity(sources);
@@ -292,11 +300,13 @@ impl GraphIndex {
             let kind = *EntityKind::ALL
                 .get(fields.u8()? as usize)
                 .ok_or_else(|| damaged("unknown entity kind"))?;
+            let updated_at = Timestamp(fields.i64()?);
             let id = fields.string::<2>()?;
             let text = fields.string::<4>()?;
             let node = index.graph.add_node(NodeData {
                 id: id.as_str().into(),
                 kind,
+                updated_at,
                 search_text: text.into_boxed_str(),
             });
             if index.entities.insert(id.into_boxed_str(), node).is_some() {
@@ -320,6 +330,14 @@ impl GraphIndex {
                 .ok_or_else(|| damaged("unknown relation kind"))?;
             let says =
                 Says::from_bits(fields.u8()?).ok_or_else(|| damaged("unknown claim bits"))?;
+            let status = match fields.u8()? {
+                0 => None,
+                n => Some(
+                    *Status::ALL
+                        .get(usize::from(n) - 1)
+                        .ok_or_else(|| damaged("unknown relation status"))?,
+                ),
+            };
             let from = node_at(fields.u32()?)?;
             let to = node_at(fields.u32()?)?;
             let span = DaySpan {
@@ -358,6 +376,7 @@ impl GraphIndex {
                     denied: says.denied_by_every_claim(),
                     says,
                     span,
+                    status,
                     source: sources.first().copied().unwrap_or(NO_SOURCE),
                 },
             );

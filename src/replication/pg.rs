@@ -721,9 +721,7 @@ fn write_checkpoint(
             })))
         }
     };
-    if let Err(error) = chunks.send() {
-        return Err(error);
-    }
+    chunks.send()?;
     let bytes = chunks.bytes;
     tx.execute(
         "UPDATE tiegraph_checkpoints SET records = $2, bytes = $3, complete = true WHERE sequence = $1",

@@ -30,7 +30,7 @@ pub use error::ServiceError;
 pub use load::{ImportItem, ImportSummary, LoadPhase};
 pub use reads::{
     ConnectedPage, ConnectedRequest, EntityPage, Hop, NodeRecord, PathPage, PathRequest, PathView,
-    Reach, ShortestRequest, SubgraphView, TextPage, Topology,
+    Reach, RelationPage, ShortestRequest, SubgraphView, TextPage, TiesQuery, Topology,
 };
 pub use replication::{ChangeLog, CheckpointSummary, LogBatch, LogError, ReplicationStatus, Role};
 pub use searches::{SearchLimits, SearchStats};

@@ -2,8 +2,8 @@
 //! (topology) and the store (details).
 
 use crate::graph::{
-    self, Budget, BudgetLimits, EdgeFilter, EntityQuery, GraphIndex, HopSpec, KindSet, PathQuery,
-    ShortestQuery,
+    self, Budget, BudgetLimits, EdgeFilter, EntityQuery, GraphIndex, HopSpec, KindSet, Order,
+    OrderField, PathQuery, Place, RelationQuery, ShortestQuery, SortKey,
 };
 use crate::model::{
     derive_standing, search_words, slugify, Claim, Direction, Entity, EntityKind, PartialDate,
@@ -12,6 +12,37 @@ use crate::model::{
 
 use super::{Result, Service, ServiceError};
 use crate::store::{claim_sequence, relation_of_claim};
+
+/// What a list of an entity's ties asks for: which relations, which entities at their other
+/// end, which way, in what order, and which page.
+#[derive(Debug, Clone, Default)]
+pub struct TiesQuery {
+    pub relations: RelationQuery,
+    pub others: EntityQuery,
+    pub direction: Direction,
+    pub order: Order,
+    pub after: Option<String>,
+    pub first: usize,
+}
+
+impl TiesQuery {
+    fn admits(&self, index: &GraphIndex, edge: graph::Edge, other: graph::Node) -> bool {
+        self.relations.admits(index, edge) && self.others.rank_of(index.node_data(other)).is_some()
+    }
+}
+
+/// The refusal of a cursor that no page of this list and order gave out.
+fn not_a_cursor(cursor: &str) -> ServiceError {
+    ServiceError::BadQuery(format!(
+        "`{cursor}` is not a cursor of this list in this order: pass a cursor it returned"
+    ))
+}
+
+fn place_of(order: Order, after: Option<&str>) -> Result<Option<Place>> {
+    after
+        .map(|cursor| order.place(cursor).ok_or_else(|| not_a_cursor(cursor)))
+        .transpose()
+}
 
 /// Any record, looked up by an id that may name any type.
 #[derive(Debug, Clone)]
@@ -30,6 +61,16 @@ pub struct EntityPage {
     pub has_next: bool,
     /// Entities in all, across every page, when it was asked for.
     pub total: Option<usize>,
+}
+
+/// A page of an entity's relations.
+#[derive(Debug, Clone, Default)]
+pub struct RelationPage {
+    /// Each relation with the cursor that marks its place.
+    pub relations: Vec<(String, RelationWithClaims)>,
+    pub has_next: bool,
+    /// Relations in all, across every page.
+    pub total: usize,
 }
 
 /// A page of a text search over the store's records.
@@ -288,28 +329,26 @@ impl Service {
     pub fn entities(
         &self,
         query: &EntityQuery,
+        order: Option<Order>,
         after: Option<&str>,
         first: usize,
         count: bool,
     ) -> Result<EntityPage> {
-        // Anything but a plain listing may read every entity (a third of a second at a
+        let by_id = order.is_none_or(|o| o == Order::default());
+        // Anything but a plain listing by id may read every entity (a third of a second at a
         // million): it takes a turn among the searches.
-        let _turn = match query.is_plain() && query.kind.is_none() {
+        let _turn = match query.is_everything() && by_id {
             true => None,
             false => Some(self.searches.turn()?),
         };
         let index = self.read_index();
-        let (cursors, total) = if query.is_ranked() {
+        let (cursors, total) = if order.is_none() && query.is_ranked() {
             let after = after
                 .map(|cursor| {
                     cursor
                         .split_once(':')
                         .and_then(|(rank, id)| Some((rank.parse::<u8>().ok()?, id)))
-                        .ok_or_else(|| {
-                            ServiceError::BadQuery(format!(
-                                "`{cursor}` is not a cursor of this search: pass a cursor this search returned"
-                            ))
-                        })
+                        .ok_or_else(|| not_a_cursor(cursor))
                 })
                 .transpose()?;
             let found = index.ranked_entities(query);
@@ -320,17 +359,35 @@ impl Service {
                 .map(|(rank, id)| (format!("{rank}:{id}"), id.to_string()))
                 .collect();
             (page, Some(found.len()))
-        } else {
+        } else if by_id {
             let page = index
                 .find_entities(query, after)
                 .take(first + 1)
                 .map(|(_, data)| (data.id.to_string(), data.id.to_string()))
                 .collect();
-            let total = count.then(|| match query.kind {
-                None if query.is_plain() => index.entity_count(),
-                _ => index.find_entities(query, None).count(),
+            let total = count.then(|| match query.is_everything() {
+                true => index.entity_count(),
+                false => index.find_entities(query, None).count(),
             });
             (page, total)
+        } else {
+            let order = order.unwrap_or_default();
+            let place = place_of(order, after)?;
+            let mut total = 0;
+            let found = index
+                .find_entities(query, None)
+                .filter_map(|(_, data)| index.node(&data.id))
+                .inspect(|_| total += 1)
+                .map(|node| {
+                    let id = &*index.node_data(node).id;
+                    (index.entity_key(node, order.field), id, id)
+                });
+            let page = order
+                .page(found, place.as_ref(), first + 1)
+                .into_iter()
+                .map(|(cursor, id)| (cursor, id.to_owned()))
+                .collect();
+            (page, Some(total))
         };
         drop(index);
         self.entity_page(cursors, first, total.filter(|_| count))
@@ -360,89 +417,109 @@ impl Service {
         })
     }
 
-    /// The relations of an entity, in relation-id order after the cursor `after`; with whether
-    /// there are more, and how many the filters admit in all.
-    pub fn relations_of(
-        &self,
-        entity: &str,
-        kinds: &[RelationKind],
-        direction: Direction,
-        include_denied: bool,
-        after: Option<&str>,
-        first: usize,
-    ) -> Result<(Vec<RelationWithClaims>, bool, usize)> {
-        let filter = EdgeFilter {
-            kinds: KindSet::of(kinds),
-            include_denied,
-            as_of: None,
-        };
-        let mut ids: Vec<String> = {
+    /// A page of an entity's relations that `ties` admits, each with its cursor; with whether
+    /// there are more, and how many there are in all.
+    pub fn relations_of(&self, entity: &str, ties: &TiesQuery) -> Result<RelationPage> {
+        let place = place_of(ties.order, ties.after.as_deref())?;
+        let take = ties.first + 1;
+        let (page, total) = {
             let index = self.read_index();
             let Some(node) = index.node(entity) else {
-                return Ok((Vec::new(), false, 0));
+                return Ok(RelationPage::default());
             };
-            index
-                .steps(node, direction)
-                .filter(|s| filter.admits(index.edge_data(s.edge)))
-                .map(|s| index.relation_id(s.edge).to_owned())
-                .collect()
+            let mut found: Vec<(&str, graph::Node)> = index
+                .steps(node, ties.direction)
+                .filter(|s| ties.admits(&index, s.edge, s.to))
+                .map(|s| (index.relation_id(s.edge), s.to))
+                .collect();
+            // A relation from the entity to itself is two steps.
+            found.sort_unstable_by_key(|&(id, _)| id);
+            found.dedup_by_key(|&mut (id, _)| id);
+            let total = found.len();
+            let page: Vec<(String, String)> = match ties.order.field {
+                // Last updates are in the store: read below, outside the index's lock.
+                OrderField::UpdatedAt => found
+                    .into_iter()
+                    .map(|(id, _)| (String::new(), id.to_owned()))
+                    .collect(),
+                field => ties
+                    .order
+                    .page(
+                        found
+                            .into_iter()
+                            .map(|(id, other)| (index.entity_key(other, field), id, id)),
+                        place.as_ref(),
+                        take,
+                    )
+                    .into_iter()
+                    .map(|(cursor, id)| (cursor, id.to_owned()))
+                    .collect(),
+            };
+            (page, total)
         };
-        ids.sort_unstable();
-        ids.dedup();
-        let total = ids.len();
-        ids.retain(|id| after.is_none_or(|a| id.as_str() > a));
-        let has_next = ids.len() > first;
-        ids.truncate(first);
-        let mut relations = Vec::with_capacity(ids.len());
-        for id in ids {
+        let mut relations = Vec::with_capacity(page.len());
+        for (cursor, id) in page {
+            // Deleted since the index was read: left out rather than failing the page.
             if let Some(relation) = self.committed().relation(&id)? {
-                relations.push(relation);
+                relations.push((cursor, relation));
             }
         }
-        Ok((relations, has_next, total))
+        if ties.order.field == OrderField::UpdatedAt {
+            let ids: Vec<String> = relations
+                .iter()
+                .map(|(_, r)| r.relation.id.clone())
+                .collect();
+            let keyed = relations
+                .into_iter()
+                .zip(&ids)
+                .map(|((_, r), id)| (SortKey::Number(r.relation.updated_at.0), id.as_str(), r));
+            relations = ties.order.page(keyed, place.as_ref(), take);
+        }
+        let has_next = relations.len() > ties.first;
+        relations.truncate(ties.first);
+        Ok(RelationPage {
+            relations,
+            has_next,
+            total,
+        })
     }
 
-    /// The distinct entities one admitted relation away, in id order after `after`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn neighbors(
-        &self,
-        entity: &str,
-        kinds: &[RelationKind],
-        direction: Direction,
-        entity_kinds: &[EntityKind],
-        include_denied: bool,
-        after: Option<&str>,
-        first: usize,
-    ) -> Result<EntityPage> {
-        let filter = EdgeFilter {
-            kinds: KindSet::of(kinds),
-            include_denied,
-            as_of: None,
-        };
-        let wanted = graph::EntityKindSet::of(entity_kinds);
-        let mut ids: Vec<String> = {
+    /// A page of the distinct entities one relation away that `ties` admits (the relation
+    /// and the entity at its other end), each with its cursor.
+    pub fn neighbors(&self, entity: &str, ties: &TiesQuery) -> Result<EntityPage> {
+        let place = place_of(ties.order, ties.after.as_deref())?;
+        let (page, total) = {
             let index = self.read_index();
             let Some(node) = index.node(entity) else {
-                return Ok(EntityPage::default());
+                return Ok(EntityPage {
+                    total: Some(0),
+                    ..EntityPage::default()
+                });
             };
-            index
-                .steps(node, direction)
-                .filter(|s| filter.admits(index.edge_data(s.edge)))
-                .map(|s| index.node_data(s.to))
-                .filter(|n| wanted.admits(n.kind))
-                .map(|n| n.id.to_string())
-                .collect()
+            let mut found: Vec<graph::Node> = index
+                .steps(node, ties.direction)
+                .filter(|s| ties.admits(&index, s.edge, s.to))
+                .map(|s| s.to)
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            let total = found.len();
+            let page: Vec<(String, String)> = ties
+                .order
+                .page(
+                    found.into_iter().map(|other| {
+                        let id = &*index.node_data(other).id;
+                        (index.entity_key(other, ties.order.field), id, id)
+                    }),
+                    place.as_ref(),
+                    ties.first + 1,
+                )
+                .into_iter()
+                .map(|(cursor, id)| (cursor, id.to_owned()))
+                .collect();
+            (page, total)
         };
-        ids.sort_unstable();
-        ids.dedup();
-        let total = ids.len();
-        let page = ids
-            .into_iter()
-            .filter(|id| after.is_none_or(|a| id.as_str() > a))
-            .take(first + 1)
-            .map(|id| (id.clone(), id))
-            .collect();
-        self.entity_page(page, first, Some(total))
+        self.entity_page(page, ties.first, Some(total))
     }
 
     /// Claims whose quote or claimant holds every word of `text` (in any order, ignoring case

@@ -350,7 +350,7 @@ impl Service {
         check_part(&head, sequence, 0)?;
         if head.last {
             let committed = self.store.commit(&head.ops)?;
-            self.applied_locally(committed, sequence)?;
+            same_sequence(committed, sequence)?;
             self.publish(head, true);
             return Ok(());
         }
@@ -359,13 +359,11 @@ impl Service {
             let _readers = self.hold_readers();
             let mut load = self.store.begin_load()?;
             load.write(&head.ops)?;
-            let mut expected = 1;
             let mut ended = false;
-            for part in first {
+            for (expected, part) in (1..).zip(first) {
                 let part = part?;
                 check_part(&part, sequence, expected)?;
                 load.write(&part.ops)?;
-                expected += 1;
                 if part.last {
                     ended = true;
                     break;
@@ -377,7 +375,7 @@ impl Service {
                 )));
             }
             let committed = load.finish()?;
-            self.applied_locally(committed, sequence)?;
+            same_sequence(committed, sequence)?;
         }
         for part in parts()? {
             let part = part?;
@@ -389,16 +387,17 @@ impl Service {
         }
         Ok(())
     }
+}
 
-    fn applied_locally(&self, committed: u64, sequence: u64) -> Result<()> {
-        if committed != sequence {
-            return Err(ServiceError::LogUnavailable(format!(
-                "commit {sequence} from the log became commit {committed} in the store"
-            )));
-        }
-        self.replication.applied(committed);
-        Ok(())
+/// A commit counts as applied only once the index holds it too (`publish` of its last part):
+/// a reader waiting for it must find it in every answer.
+fn same_sequence(committed: u64, sequence: u64) -> Result<()> {
+    if committed != sequence {
+        return Err(ServiceError::LogUnavailable(format!(
+            "commit {sequence} from the log became commit {committed} in the store"
+        )));
     }
+    Ok(())
 }
 
 fn check_part(part: &ChangeRecord, sequence: u64, number: u32) -> Result<()> {
