@@ -66,10 +66,10 @@
     'source { id title url publisher published }';
 
   const Q_SUGGEST = `query Suggest($text: String!) {
-    entities(search: $text, first: ${PAGE.suggestions}) { edges { node { id name kind } } }
+    entities(filter: {text: $text}, first: ${PAGE.suggestions}) { edges { node { id name kind } } }
   }`;
   const Q_RESOLVE = `query Resolve($text: String!) {
-    entities(search: $text, first: 50) { edges { node { id name kind aliases } } }
+    entities(filter: {text: $text}, first: 50) { edges { node { id name kind aliases } } }
   }`;
   // Built once the page knows whether the server counts search results (`totalCount`).
   let Q_SEARCH = null;
@@ -421,7 +421,7 @@
   // ---------------------------------------------------------------- entity fields
 
   // Name suggestions for a field that names an entity: as the user types, the server's
-  // `entities(search)` is asked for at most PAGE.suggestions matches, listed by name; picking
+  // `entities(filter: {text})` is asked for at most PAGE.suggestions matches, listed by name; picking
   // one (click, or arrows and Enter) puts its name in the field and remembers its id.
   function attachSuggestions(input) {
     const list = el('ul', 'suggestions');
@@ -576,8 +576,8 @@
     } catch (e) {
       state.entityTotals = false; // introspection may be off: count without it
     }
-    Q_SEARCH = `query Search($search: String, $kind: EntityKind, $first: Int!, $after: String) {
-      entities(search: $search, kind: $kind, first: $first, after: $after) {
+    Q_SEARCH = `query Search($filter: EntityFilter, $first: Int!, $after: String) {
+      entities(filter: $filter, first: $first, after: $after) {
         ${state.entityTotals ? 'totalCount' : ''} pageInfo { hasNextPage endCursor }
         edges { node { ${ENTITY_FIELDS} aliases } }
       }
@@ -598,7 +598,8 @@
     let d;
     try {
       d = await withStatus('Searching', () => gql(Q_SEARCH, {
-        search: text || null, kind, first: PAGE.search, after: more ? searchState.endCursor : null,
+        filter: { text: text || null, kinds: kind ? [kind] : null },
+        first: PAGE.search, after: more ? searchState.endCursor : null,
       }));
     } catch (e) {
       Object.assign(searchState, { shown: [], hasNextPage: false });
