@@ -446,8 +446,8 @@ def replication_phase(args, work, results):
                         break
                 time.sleep(0.02)
             background = json.loads(load.communicate()[0].strip().splitlines()[-1])
-            figures["lag"] = {"probes": len(lags), "p50_ms": percentile(lags, 50) * 1e3,
-                              "p99_ms": percentile(lags, 99) * 1e3, "max_ms": max(lags) * 1e3,
+            figures["lag"] = {"probes": len(lags), "p50_ms": percentile(lags, .5) * 1e3,
+                              "p99_ms": percentile(lags, .99) * 1e3, "max_ms": max(lags) * 1e3,
                               "background": background}
             say(f"replication: lag from the writer's acknowledgement to the replica's answer, {len(lags)} probes under "
                 f"{background['rate']:.0f} background writes/s: p50 {figures['lag']['p50_ms']:.1f} ms, "

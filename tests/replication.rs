@@ -199,6 +199,56 @@ fn a_checkpoint_drops_the_log_it_covers_and_new_replicas_start_from_it() {
     writer.stop();
 }
 
+#[test]
+fn a_replica_starts_from_the_index_of_the_checkpoint_and_a_damaged_one_is_refused() {
+    let pg = postgres();
+    let log = pg.database("damaged");
+    let writer_dir = TempDir::new().unwrap();
+    let writer = start(Role::Writer, &log, writer_dir.path()).unwrap();
+    let w = writer.service();
+    for i in 0..10 {
+        w.create_entity(company(&format!("g-{i}"))).unwrap();
+    }
+    w.checkpoint().unwrap();
+    assert!(
+        !writer_dir.path().join("checkpoint.partial").exists(),
+        "the copy sent is removed"
+    );
+    let holder = TempDir::new().unwrap();
+    let replica_dir = holder.path().join("replica");
+    let replica = start(Role::Replica, &log, &replica_dir).unwrap();
+    caught_up(w, replica.service());
+    same_graph(w, replica.service());
+    replica.stop();
+    assert!(
+        replica_dir.join("index.snapshot").exists(),
+        "the index came with the checkpoint"
+    );
+
+    // One byte of the checkpoint changed in the log: refused, and nothing is left behind.
+    let db = database_of(&log);
+    pg.psql(
+        &db,
+        "UPDATE tiegraph_checkpoint_chunks SET data = set_byte(data, 200, get_byte(data, 200) # 1) WHERE chunk = 0",
+    );
+    let damaged_dir = holder.path().join("damaged");
+    match start(Role::Replica, &log, &damaged_dir) {
+        Err(error) => assert!(error.to_string().contains("checksum"), "{error}"),
+        Ok(_) => panic!("a replica started from a damaged checkpoint"),
+    }
+    let left: Vec<_> = std::fs::read_dir(holder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("damaged"))
+        .collect();
+    assert!(
+        left.is_empty()
+            || (left == ["damaged"] && std::fs::read_dir(&damaged_dir).unwrap().next().is_none()),
+        "left behind: {left:?}"
+    );
+    writer.stop();
+}
+
 /// Starts a node on a directory another node just let go of (sled frees its lock a moment
 /// after the last handle is dropped).
 fn start_again(role: Role, log: &str, dir: &Path) -> Node {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::service::{restore_backup, Service, ServiceError};
+use crate::service::{unpack_checkpoint, Service, ServiceError};
 
 use super::pg::{Cluster, Reader};
 use super::ReplicationError;
@@ -69,10 +69,11 @@ pub fn prepare(
     reader: &mut Reader,
     open: &dyn Fn(&Path) -> Result<Service, ServiceError>,
 ) -> Result<Service, ReplicationError> {
-    if holds_nothing(dir) {
-        restore_checkpoint(dir, reader)?;
-    }
-    let service = open(dir)?;
+    let restored = match holds_nothing(dir) {
+        true => Some(restore_checkpoint(dir, reader)?),
+        false => None,
+    };
+    let service = opened_as_restored(dir, open, restored)?;
     let id = service.store_id();
     if id != cluster.store_id {
         return Err(ReplicationError::Local(format!(
@@ -105,9 +106,25 @@ pub fn prepare(
     std::fs::rename(dir, &behind).map_err(|e| {
         ReplicationError::Local(format!("cannot move {} aside: {e}", dir.display()))
     })?;
-    restore_checkpoint(dir, reader)?;
+    let restored = restore_checkpoint(dir, reader)?;
     let _ = std::fs::remove_dir_all(&behind);
-    Ok(open(dir)?)
+    opened_as_restored(dir, open, Some(restored))
+}
+
+/// Opens `dir`; one just started from the checkpoint at `restored` must open at that commit.
+fn opened_as_restored(
+    dir: &Path,
+    open: &dyn Fn(&Path) -> Result<Service, ServiceError>,
+    restored: Option<u64>,
+) -> Result<Service, ReplicationError> {
+    let service = open(dir)?;
+    match restored {
+        Some(sequence) if service.sequence()? != sequence => Err(ReplicationError::Local(format!(
+            "the checkpoint of commit {sequence} opened as a store at commit {}: it is refused",
+            service.sequence()?
+        ))),
+        _ => Ok(service),
+    }
 }
 
 /// `dir` with a suffix, beside it.
@@ -117,9 +134,10 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// Downloads the latest checkpoint beside `dir` and restores it into `dir` (which holds
-/// nothing): the backup's checksums are checked whole before anything is written.
-fn restore_checkpoint(dir: &Path, reader: &mut Reader) -> Result<(), ReplicationError> {
+/// Downloads the latest checkpoint beside `dir` and unpacks it into `dir` (which holds
+/// nothing): every file's checksum is checked before the directory takes its place. Returns the
+/// checkpoint's commit.
+fn restore_checkpoint(dir: &Path, reader: &mut Reader) -> Result<u64, ReplicationError> {
     let Some(checkpoint) = reader.latest_checkpoint()? else {
         return Err(ReplicationError::Log(
             "the log has no checkpoint to start from yet: start the writer first".into(),
@@ -132,8 +150,10 @@ fn restore_checkpoint(dir: &Path, reader: &mut Reader) -> Result<(), Replication
         bytes = checkpoint.bytes,
         "starting from the log's checkpoint"
     );
-    let written = std::fs::File::create(&file)
-        .map_err(|e| ReplicationError::Local(format!("cannot create {}: {e}", file.display())));
+    let local = |what: &str, e: std::io::Error| {
+        ReplicationError::Local(format!("cannot {what} {}: {e}", file.display()))
+    };
+    let written = std::fs::File::create(&file).map_err(|e| local("create", e));
     let result = written.and_then(|out| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
         let total = checkpoint.bytes.max(1);
@@ -146,24 +166,25 @@ fn restore_checkpoint(dir: &Path, reader: &mut Reader) -> Result<(), Replication
             }
         };
         let read = reader.read_checkpoint(checkpoint.sequence, &mut out, &progress)?;
-        std::io::Write::flush(&mut out).map_err(|e| {
-            ReplicationError::Local(format!("cannot write {}: {e}", file.display()))
-        })?;
+        std::io::Write::flush(&mut out).map_err(|e| local("write", e))?;
         if read != checkpoint.bytes {
             return Err(ReplicationError::Log(format!(
                 "the checkpoint at commit {} holds {read} bytes where {} were written",
                 checkpoint.sequence, checkpoint.bytes
             )));
         }
-        let records = restore_backup(dir, &file).map_err(|e| {
+        // The directory exists, empty, when it was given: it is made again whole.
+        let _ = std::fs::remove_dir(dir);
+        let input = std::fs::File::open(&file).map_err(|e| local("read", e))?;
+        let files = unpack_checkpoint(input, dir).map_err(|e| {
             ReplicationError::Local(format!("cannot start from the checkpoint: {e}"))
         })?;
         tracing::info!(
-            records,
+            files,
             sequence = checkpoint.sequence,
-            "restored the checkpoint"
+            "unpacked the checkpoint"
         );
-        Ok(())
+        Ok(checkpoint.sequence)
     });
     let _ = std::fs::remove_file(&file);
     result

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use crate::service::{
     ChangeLog, ChangeRecord, CheckpointSummary, LogBatch, LogError, Result as ServiceResult,
@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS tiegraph_checkpoint_chunks (
     data bytea NOT NULL,
     PRIMARY KEY (sequence, chunk)
 );
+-- Chunks are sent as they are: compressing them would cost more than it saves.
+ALTER TABLE tiegraph_checkpoint_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE OR REPLACE FUNCTION tiegraph_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('tiegraph_log', NEW.sequence::text);
@@ -427,6 +429,16 @@ pub struct Appender {
 struct Connection {
     client: Client,
     pid: i32,
+    /// The appends, prepared once per connection: an append is then one round trip.
+    append_first: Statement,
+    append_part: Statement,
+}
+
+/// Which append a statement of a batch is.
+#[derive(Clone, Copy)]
+enum Append {
+    First,
+    Part,
 }
 
 impl Appender {
@@ -443,11 +455,19 @@ impl Appender {
             .location
             .connect()
             .map_err(|e| LogError::Refused(e.to_string()))?;
+        let refused = |e: postgres::Error| LogError::Refused(e.to_string());
         let pid: i32 = client
             .query_one("SELECT pg_backend_pid()", &[])
-            .map_err(|e| LogError::Refused(e.to_string()))?
+            .map_err(refused)?
             .get(0);
-        Ok(Connection { client, pid })
+        let append_first = client.prepare(APPEND_FIRST).map_err(refused)?;
+        let append_part = client.prepare(APPEND_PART).map_err(refused)?;
+        Ok(Connection {
+            client,
+            pid,
+            append_first,
+            append_part,
+        })
     }
 
     /// Makes sure no append of a failed connection can still land: its server process is
@@ -542,11 +562,20 @@ impl Batch<'_> {
 
     fn run(
         &mut self,
-        statement: &str,
+        append: Append,
         params: &[&(dyn postgres::types::ToSql + Sync)],
         committing: bool,
     ) -> Result<u64, LogError> {
-        let result = self.client().execute(statement, params);
+        let result = match self.connection.as_mut() {
+            Some(connection) => {
+                let statement = match append {
+                    Append::First => &connection.append_first,
+                    Append::Part => &connection.append_part,
+                };
+                connection.client.execute(statement, params)
+            }
+            None => unreachable!("a batch is made with a connection"),
+        };
         result.map_err(|e| {
             let error = classify(e, committing);
             if !matches!(error, LogError::Refused(_))
@@ -573,7 +602,7 @@ impl Batch<'_> {
         })?;
         self.in_transaction = true;
         let sequence = i64_of(self.sequence);
-        let moved = self.run(APPEND_FIRST, &[&sequence, &last, &first], false)?;
+        let moved = self.run(Append::First, &[&sequence, &last, &first], false)?;
         if moved != 1 {
             self.rollback();
             return Err(fenced(self.sequence));
@@ -603,7 +632,7 @@ impl LogBatch for Batch<'_> {
             let sequence = i64_of(self.sequence);
             let number = self.parts as i32;
             let inserted = self.run(
-                APPEND_PART,
+                Append::Part,
                 &[&sequence, &number, &part.last, &bytes],
                 false,
             );
@@ -621,7 +650,7 @@ impl LogBatch for Batch<'_> {
             // One part: the statement is its own transaction.
             Some((last, first)) => {
                 let sequence = i64_of(self.sequence);
-                match self.run(APPEND_FIRST, &[&sequence, &last, &first], true)? {
+                match self.run(Append::First, &[&sequence, &last, &first], true)? {
                     1 => Ok(()),
                     _ => Err(fenced(self.sequence)),
                 }

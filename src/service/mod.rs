@@ -46,6 +46,12 @@ pub fn restore_backup(dir: &Path, backup: &Path) -> Result<u64, BackupError> {
     Store::restore(dir, backup)
 }
 
+/// Unpacks a checkpoint's files (a store's files and its index snapshot, as a writer's
+/// checkpoint wrote them) into `dir`, which must not exist; returns how many files.
+pub fn unpack_checkpoint(input: impl std::io::Read, dir: &Path) -> Result<u64, BackupError> {
+    crate::store::unpack_files(input, dir)
+}
+
 /// Reads a backup through without restoring it: whether it is whole, and its record count.
 pub fn verify_backup(backup: &Path) -> Result<u64, BackupError> {
     Store::verify_backup(backup)
@@ -214,7 +220,11 @@ impl Service {
     /// holds the writer lock, so the two agree. Written to a temporary file and renamed: a
     /// crash leaves the old snapshot or the new one, never half of one.
     fn save_snapshot(&self) -> Result<()> {
-        let path = &self.snapshot;
+        self.write_snapshot(&self.snapshot)
+    }
+
+    /// [`save_snapshot`](Self::save_snapshot) to `path`.
+    fn write_snapshot(&self, path: &Path) -> Result<()> {
         let tag = snapshot_tag(&self.store)?;
         let partial = path.with_extension("partial");
         let written = std::fs::File::create(&partial).and_then(|file| {

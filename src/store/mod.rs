@@ -18,12 +18,14 @@
 
 mod backup;
 mod codec;
+mod files;
 mod keys;
 mod load;
 mod snapshot;
 mod upgrade;
 
 pub use backup::BackupError;
+pub use files::{unpack_files, write_files};
 pub use keys::{claim_id, claim_sequence, relation_of_claim};
 pub use load::Load;
 pub use snapshot::Snapshot;
