@@ -319,9 +319,11 @@ impl Service {
         let _ = std::fs::remove_dir_all(&staging);
         let copied = (|| {
             let _writer = self.lock_writer();
+            let started = std::time::Instant::now();
             self.store.copy_files_to(&staging)?;
             self.write_snapshot(&staging.join(super::SNAPSHOT_FILE))?;
             let records = self.entity_count() + self.relation_count();
+            tracing::info!(writes_held = ?started.elapsed(), "checkpoint: the store's files copied");
             Ok::<_, ServiceError>((self.store.sequence()?, records as u64))
         })();
         let written = copied.and_then(|(sequence, records)| {
