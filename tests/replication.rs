@@ -277,10 +277,10 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The crash between the log and the store: the log holds a commit the writer's store does
-/// not. Made here by a second writer on a copy of the store, which appends one more commit;
-/// the first writer, started again on the original, applies it from the log before it takes
-/// writes.
+/// The crash between the log and the store, or one that took the commits the store had not
+/// flushed yet: the log holds commits the writer's store does not. Made here by a second
+/// writer on a copy of the store, which appends three more; the first writer, started again
+/// on the original, applies them from the log before it takes writes.
 #[test]
 fn a_writer_whose_store_is_behind_the_log_applies_the_log_at_start() {
     let log = postgres().database("behind");
@@ -293,7 +293,9 @@ fn a_writer_whose_store_is_behind_the_log_applies_the_log_at_start() {
     wait_unlocked(dir.path());
     copy_dir(dir.path(), copy.path());
     let other = start_again(Role::Writer, &log, copy.path());
-    other.service().create_entity(company("two")).unwrap();
+    for id in ["two", "two-b", "two-c"] {
+        other.service().create_entity(company(id)).unwrap();
+    }
     let expected = records(other.service());
     other.stop();
 
@@ -301,10 +303,10 @@ fn a_writer_whose_store_is_behind_the_log_applies_the_log_at_start() {
     let w = writer.service();
     assert_eq!(
         w.sequence().unwrap(),
-        at + 1,
-        "the commit the store lacked was applied"
+        at + 3,
+        "the commits the store lacked were applied"
     );
-    assert!(w.entity("two").unwrap().is_some());
+    assert!(w.entity("two-c").unwrap().is_some());
     assert_eq!(records(w), expected);
     // And it takes writes after it.
     w.create_entity(company("three")).unwrap();

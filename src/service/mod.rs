@@ -264,7 +264,10 @@ impl Service {
 
     /// Commits `ops` (already validated by the caller, who holds the writer lock): into the
     /// change log first when this is a writer, then the store, then feeds them to the index,
-    /// then announces them. The order every small write follows.
+    /// then announces them. The order every small write follows. With a log, the log is what
+    /// makes the commit durable (the store's files follow within sled's flush interval, and
+    /// a store a crash left behind applies the log again at start), so the store does not
+    /// wait for its disk; alone, it does.
     fn commit(&self, ops: Vec<Op>, events: Vec<Change>) -> Result<u64> {
         let record = ChangeRecord {
             sequence: self.store.sequence()? + 1,
@@ -282,7 +285,11 @@ impl Service {
                 return Err(self.append_failed(record.sequence, error));
             }
         }
-        let sequence = match self.store.commit(&record.ops) {
+        let committed = match self.log() {
+            Some(_) => self.store.commit_unflushed(&record.ops),
+            None => self.store.commit(&record.ops),
+        };
+        let sequence = match committed {
             Ok(sequence) => sequence,
             Err(error) => {
                 let error = ServiceError::from(error);

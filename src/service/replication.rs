@@ -366,7 +366,8 @@ impl Service {
         };
         check_part(&head, sequence, 0)?;
         if head.last {
-            let committed = self.store.commit(&head.ops)?;
+            // The log holds it: a replica a crash left behind reads it again.
+            let committed = self.store.commit_unflushed(&head.ops)?;
             same_sequence(committed, sequence)?;
             self.publish(head, true);
             return Ok(());

@@ -301,6 +301,16 @@ impl Store {
     /// Applies every op of `ops` in one transaction, moves the sequence, then flushes to disk.
     /// Returns the new sequence.
     pub fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+        let sequence = self.commit_unflushed(ops)?;
+        self.db.flush()?;
+        Ok(sequence)
+    }
+
+    /// [`commit`](Self::commit) without waiting for the disk, for a store whose commits are
+    /// durable elsewhere first (a change log that gives them back after a crash). Each
+    /// transaction is atomic; a crash loses only the latest ones, never part of one, until
+    /// sled's background flush (every 500 ms) or the next [`flush`](Self::flush).
+    pub fn commit_unflushed(&self, ops: &[Op]) -> Result<u64, StoreError> {
         self.freezes.keep_ops(self, ops)?;
         let result: Result<u64, TransactionError<()>> = (
             &self.entities,
@@ -356,7 +366,6 @@ impl Store {
             // Our closure never aborts; sled retries conflicts itself.
             Err(TransactionError::Abort(())) => self.sequence()?,
         };
-        self.db.flush()?;
         Ok(sequence)
     }
 
