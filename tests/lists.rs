@@ -295,6 +295,13 @@ async fn entity_filters_keep_what_they_say_and_bad_ones_are_refused() {
                 answer["errors"][0]["extensions"]["field"], field,
                 "{answer}"
             );
+        } else {
+            // The refusal names the cursor, not some other argument.
+            let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.starts_with("`degree:3:salesforce` is not a cursor of this list"),
+                "{answer}"
+            );
         }
     }
     let both = server

@@ -152,7 +152,8 @@ pub enum EntityOrderField {
     Id,
     /// The name, ignoring case, accents and punctuation.
     Name,
-    /// How many relations it is an end of.
+    /// How many relations it is an end of, denied ones included (what `relations` counts
+    /// with every standing listed).
     Degree,
     /// When it last changed.
     UpdatedAt,
@@ -165,7 +166,7 @@ pub enum RelationOrderField {
     Id,
     /// The name of the entity at the other end, ignoring case, accents and punctuation.
     Name,
-    /// How many relations the entity at the other end is an end of.
+    /// How many relations the entity at the other end is an end of, denied ones included.
     Degree,
     /// When the relation last changed (this order reads every listed relation from the store).
     UpdatedAt,

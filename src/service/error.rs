@@ -42,7 +42,9 @@ pub enum ServiceError {
     /// record whose identifiers name two entities, an unmerge after the merged records changed.
     #[error("{message}")]
     Conflict { message: String },
-    #[error("invalid pattern: {0}")]
+    /// A query's arguments that cannot be answered as asked (a pattern, a cursor, a bound);
+    /// the message names which.
+    #[error("{0}")]
     BadQuery(String),
     #[error("{}{message}", place(file.as_deref(), *line))]
     BadRecord {

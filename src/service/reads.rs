@@ -666,7 +666,7 @@ impl Service {
         for (i, hop) in hops.iter().enumerate() {
             if hop.min_repeat > hop.max_repeat {
                 return Err(ServiceError::BadQuery(format!(
-                    "hop {i}: minRepeat {} is greater than maxRepeat {}",
+                    "pattern hop {i}: minRepeat {} is greater than maxRepeat {}",
                     hop.min_repeat, hop.max_repeat
                 )));
             }
