@@ -188,7 +188,9 @@ fn start() -> Postgres {
     );
     let port = free_port();
     // The watchdog: runs the server, and stops it (and removes its files) once the test
-    // binary that started it is gone, however it ended.
+    // binary that started it is gone, however it ended. The signal goes to the postmaster
+    // itself (its pid file's first line): `runuser`, the watchdog's child as root, ignores
+    // SIGINT rather than pass it on, which left servers running after the suite.
     let postgres = bin.join("postgres");
     let run = if root {
         format!("runuser -u nobody -- {}", postgres.display())
@@ -199,7 +201,7 @@ fn start() -> Postgres {
         "{run} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=200 > {dir}/server.log 2>&1 &\n\
          pg=$!\n\
          while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 1; done\n\
-         kill -INT $pg 2>/dev/null; wait $pg 2>/dev/null\n\
+         kill -INT \"$(head -n 1 {data}/postmaster.pid 2>/dev/null)\" 2>/dev/null; wait $pg 2>/dev/null\n\
          rm -rf {dir}\n",
         data = data.display(),
         dir = dir.display(),
