@@ -327,6 +327,74 @@ def resolution_phase(args, work, results):
         say(f"resolution [{label}] takes {ratio:.2f}x the import without identifiers")
 
 
+def deletes_phase(args, work, results):
+    """Issue 14's deleteEntity: what a cascading delete costs, and what a write waiting behind it
+    sees. A generated graph (`--delete-entities`, five relations each) is imported and served;
+    entities drawn uniformly (hubs are not left out) and the biggest hub are deleted with
+    cascade over HTTP one after another, each timed to its answer, while one client writes
+    createEntity throughout (its latencies are the wait every other write has behind them)."""
+    entities, relations = args.delete_entities, args.delete_entities * 5
+    graph_file, store = work / "deletes.jsonl", work / "deletes-store"
+    say(f"deletes: generating {entities:,} entities and {relations:,} relations")
+    run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
+               "--seed", str(args.seed), "--out", str(graph_file)])
+    shutil.rmtree(store, ignore_errors=True)
+    run_timed([args.bin, "import", str(graph_file), "--data-dir", str(store)])
+    ids, degree = [], {}
+    with open(graph_file) as lines:
+        for line in lines:
+            if m := ENTITY_LINE.match(line):
+                ids.append(m.group(1))
+            elif m := RELATION_LINE.match(line):
+                for end in m.group(3, 4):
+                    degree[end] = degree.get(end, 0) + 1
+    rng = random.Random(args.seed)
+    hub = max(ids, key=lambda e: degree.get(e, 0))
+    sample = rng.sample([e for e in ids if e != hub], min(args.samples, len(ids) - 1))
+    node, port, _ = start_node(args, store, work, "deletes", [])
+    url = f"http://127.0.0.1:{port}/graphql"
+    mutation = "mutation($id: ID!) { deleteEntity(id: $id, cascade: true) { deletedIds } }"
+    session = requests.Session()
+    timed = []
+    try:
+        command = [args.loadgen, "write", "--url", url, "--connections", 1, "--seconds", args.delete_write_seconds,
+                   "--prefix", "deletes"]
+        writer = subprocess.Popen([str(a) for a in command], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        for entity in [*sample, hub]:
+            started = time.perf_counter()
+            answer = session.post(url, json={"query": mutation, "variables": {"id": entity}}, timeout=120).json()
+            seconds = time.perf_counter() - started
+            if answer.get("errors"):
+                loud(f"deleteEntity({entity}) failed: {answer['errors']}")
+                continue
+            removed = len(answer["data"]["deleteEntity"]["deletedIds"])
+            timed.append({"id": entity, "degree": degree.get(entity, 0), "removed": removed, "seconds": seconds})
+        background, _ = writer.communicate(timeout=args.delete_write_seconds + 60)
+    finally:
+        stop_server(node)
+    drawn = [t for t in timed if t["id"] != hub]
+    ms = [t["seconds"] * 1000 for t in drawn]
+    figure = {"entities": entities, "relations": relations, "samples": len(drawn),
+              "p50_ms": percentile(ms, 0.5), "p99_ms": percentile(ms, 0.99), "max_ms": max(ms, default=float("nan")),
+              "removed_mean": sum(t["removed"] for t in drawn) / max(len(drawn), 1),
+              "hub": next((t for t in timed if t["id"] == hub), None),
+              "writes_meanwhile": json.loads(background.strip().splitlines()[-1]) if background.strip() else None,
+              "deletes": timed}
+    results["deletes"] = figure
+    say(f"deletes: deleteEntity(cascade) of {len(drawn)} entities drawn uniformly from {entities:,} "
+        f"({relations:,} relations): p50 {figure['p50_ms']:.1f} ms, p99 {figure['p99_ms']:.1f} ms, "
+        f"max {figure['max_ms']:.1f} ms, {figure['removed_mean']:.1f} records removed on average")
+    if figure["hub"]:
+        h = figure["hub"]
+        say(f"deletes: the biggest hub ({h['id']}, {h['degree']:,} relations): {h['seconds'] * 1000:.1f} ms, "
+            f"{h['removed']:,} records removed")
+    if figure["writes_meanwhile"]:
+        w = figure["writes_meanwhile"]
+        say(f"deletes: createEntity meanwhile (one client): {w['rate']:.0f}/s, p50 {w['p50_us'] / 1000:.1f} ms, "
+            f"p99 {w['p99_us'] / 1000:.1f} ms")
+
+
 def start_postgres(work):
     """A PostgreSQL of Debian's packages in `work`, owned by `nobody` when run as root (as the
     test suite starts it); returns (process, connection string for a database of its own)."""
@@ -1168,6 +1236,13 @@ def main():
                         help="only the replication phase (a PostgreSQL of its own): write rate with the log, lag, catch-up")
     parser.add_argument("--lag-seconds", type=float, default=10.0, help="how long the lag probe runs")
     parser.add_argument("--lag-load-connections", type=int, default=4, help="background writers during the lag probe")
+    parser.add_argument("--deletes-only", action="store_true",
+                        help="only the deletes phase: deleteEntity(cascade) over HTTP on a generated graph, "
+                             "with a client writing meanwhile")
+    parser.add_argument("--delete-entities", type=int, default=200_000,
+                        help="entities of the deletes phase's graph (five relations each)")
+    parser.add_argument("--delete-write-seconds", type=float, default=10.0,
+                        help="how long the deletes phase's background writer runs (the deletes run inside it)")
     parser.add_argument("--resolution-base", type=int, default=200_000, help="entities of the resolution phase's base graph")
     parser.add_argument("--resolution-records", type=int, default=50_000, help="entity records of its second file")
     args = parser.parse_args()
@@ -1195,27 +1270,16 @@ def main():
     git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
     results["commit"] = git("rev-parse", "--short", "HEAD")
     results["dirty"] = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock"))
-    if args.replication_only:
-        replication_phase(args, work, results)
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-        say(f"wrote {out_dir / 'results.json'}")
-        if not args.keep and not args.work:
-            shutil.rmtree(work, ignore_errors=True)
-        return
-    if args.resolution_only:
-        resolution_phase(args, work, results)
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-        say(f"wrote {out_dir / 'results.json'}")
-        if not args.keep and not args.work:
-            shutil.rmtree(work, ignore_errors=True)
-        return
-    if args.usaspending_only:
-        usaspending_phase(args, work, results)
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-        say(f"wrote {out_dir / 'results.json'}")
-        if not args.keep and not args.work:
-            shutil.rmtree(work, ignore_errors=True)
-        return
+    only = [(args.replication_only, replication_phase), (args.resolution_only, resolution_phase),
+            (args.usaspending_only, usaspending_phase), (args.deletes_only, deletes_phase)]
+    for chosen, phase in only:
+        if chosen:
+            phase(args, work, results)
+            (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+            say(f"wrote {out_dir / 'results.json'}")
+            if not args.keep and not args.work:
+                shutil.rmtree(work, ignore_errors=True)
+            return
 
     graph_file = work / "graph.jsonl"
     say(f"generating {entities:,} entities and {relations:,} relations")

@@ -87,7 +87,7 @@ fn entity(id: &str, kind: EntityKind) -> Entity {
     }
 }
 
-fn add_entity(index: &mut GraphIndex, id: &str) {
+pub(super) fn add_entity(index: &mut GraphIndex, id: &str) {
     let kind = ENTITIES
         .iter()
         .find(|(e, _)| *e == id)
@@ -95,7 +95,7 @@ fn add_entity(index: &mut GraphIndex, id: &str) {
     index.upsert_entity(&entity(id, kind));
 }
 
-fn add_relation(
+pub(super) fn add_relation(
     index: &mut GraphIndex,
     (id, kind, from, to, denied): (&str, RelationKind, &str, &str, bool),
 ) {
@@ -161,9 +161,10 @@ fn in_id_order() -> GraphIndex {
     index
 }
 
-/// Everything backwards, with a temporary entity whose slots are reused, a relation deleted and
-/// added again, and an entity (so its relations) deleted and added again in another order:
-/// like live mutations. With `compact_first`, the compact adjacency is built before the
+/// Everything backwards, with a temporary entity whose slots are reused (some of its relations
+/// removed together out of their list's order, as a cascading delete does, before it goes),
+/// relations deleted and added again, and an entity (so its relations) deleted and added again
+/// in another order: like live mutations. With `compact_first`, the compact adjacency is built before the
 /// deletions, so searches read it for some entities and the graph for the changed ones.
 fn backwards_with_deletions(compact_first: bool) -> GraphIndex {
     let mut index = GraphIndex::new();
@@ -173,15 +174,30 @@ fn backwards_with_deletions(compact_first: bool) -> GraphIndex {
     }
     add_relation(&mut index, ("tmp-1", RelationKind::Owns, "tmp", "s", false));
     add_relation(&mut index, ("tmp-2", RelationKind::Owns, "t", "tmp", false));
+    let spokes: Vec<String> = (3..20).map(|i| format!("tmp-{i}")).collect();
+    for (i, id) in spokes.iter().enumerate() {
+        let other = ENTITIES[i % ENTITIES.len()].0;
+        let (from, to) = if i % 2 == 0 {
+            ("tmp", other)
+        } else {
+            (other, "tmp")
+        };
+        add_relation(
+            &mut index,
+            (id, RelationKind::AssociatedWith, from, to, false),
+        );
+    }
     for r in RELATIONS.iter().rev() {
         add_relation(&mut index, *r);
     }
     if compact_first {
         index.rebuild_adjacency();
     }
+    index.remove_relations(spokes.iter().step_by(2).map(String::as_str));
     index.remove_entity("tmp");
-    index.remove_relation("r05");
+    index.remove_relations(["r07", "r05"]);
     add_relation(&mut index, relation("r05"));
+    add_relation(&mut index, relation("r07"));
     index.remove_entity("m2");
     add_entity(&mut index, "m2");
     for id in ["r14", "r09", "r03"] {

@@ -67,19 +67,37 @@ impl ChangeRecord {
 
 /// Applies ops to an index: the one place the index learns of a write.
 pub(super) fn apply_ops(index: &mut GraphIndex, ops: &[Op]) {
-    for op in ops {
-        match op {
-            Op::PutEntity(entity) => index.upsert_entity(entity),
-            Op::DeleteEntity(id) => index.remove_entity(id),
-            Op::PutSource(source) => index.upsert_source(&source.id),
-            Op::DeleteSource(id) => index.remove_source(id),
-            Op::PutRelation { record, .. } => {
-                // The service checked the ends, sources and claimants before committing.
-                index.upsert_relation(&record.relation, &record.claims);
+    // Deletions of relations that follow one another go in one call: removed together, a
+    // hub's relations cost what they touch (see `GraphIndex::remove_relations`).
+    for run in ops.chunk_by(|a, b| deleted_relation(a).is_some() && deleted_relation(b).is_some()) {
+        match run {
+            [Op::DeleteRelation(_), ..] => {
+                index.remove_relations(run.iter().filter_map(deleted_relation))
             }
-            Op::DeleteRelation(id) => index.remove_relation(id),
-            // Merges are the store's memory of how ids resolve; the index holds none.
-            Op::PutMerge(_) | Op::DeleteMerge(_) => {}
+            _ => run.iter().for_each(|op| apply_op(index, op)),
         }
+    }
+}
+
+fn deleted_relation(op: &Op) -> Option<&str> {
+    match op {
+        Op::DeleteRelation(id) => Some(id),
+        _ => None,
+    }
+}
+
+fn apply_op(index: &mut GraphIndex, op: &Op) {
+    match op {
+        Op::PutEntity(entity) => index.upsert_entity(entity),
+        Op::DeleteEntity(id) => index.remove_entity(id),
+        Op::PutSource(source) => index.upsert_source(&source.id),
+        Op::DeleteSource(id) => index.remove_source(id),
+        Op::PutRelation { record, .. } => {
+            // The service checked the ends, sources and claimants before committing.
+            index.upsert_relation(&record.relation, &record.claims);
+        }
+        Op::DeleteRelation(id) => index.remove_relation(id),
+        // Merges are the store's memory of how ids resolve; the index holds none.
+        Op::PutMerge(_) | Op::DeleteMerge(_) => {}
     }
 }
