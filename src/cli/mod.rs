@@ -472,16 +472,21 @@ fn init_logging() {
     let quiet = tracing_subscriber::filter::filter_fn(|metadata| {
         *metadata.level() != tracing::Level::TRACE
             || !http::QUIET_LOG_TARGETS.iter().any(|target| {
-                metadata.target() == *target
-                    || metadata.target().starts_with(&format!("{target}::"))
+                metadata.target().strip_prefix(target).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with("::")
+                })
             })
     });
+    // The level filter goes outside: its level is the one the subscriber reports as its
+    // most verbose, and the `log` records of sled (a trace record for nearly every page it
+    // reads) are then turned away at that level, before any filter runs. With the
+    // predicate outside, every one of them went through both filters.
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_filter(filter)
-                .with_filter(quiet),
+                .with_filter(quiet)
+                .with_filter(filter),
         )
         .init();
 }
