@@ -472,9 +472,10 @@ fn init_logging() {
     let quiet = tracing_subscriber::filter::filter_fn(|metadata| {
         *metadata.level() != tracing::Level::TRACE
             || !http::QUIET_LOG_TARGETS.iter().any(|target| {
-                metadata.target().strip_prefix(target).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with("::")
-                })
+                metadata
+                    .target()
+                    .strip_prefix(target)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
             })
     });
     // The level filter goes outside: its level is the one the subscriber reports as its
