@@ -67,6 +67,24 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Copies exactly `size` bytes from `from` to `to`; returns their CRC32. A source that ends
+/// sooner fails with `UnexpectedEof`.
+fn copy_summed(from: &mut impl Read, to: &mut impl Write, size: u64) -> io::Result<u32> {
+    let mut crc = crc32fast::Hasher::new();
+    let mut left = size;
+    let mut buffer = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        from.read_exact(&mut buffer[..want])?;
+        crc.update(&buffer[..want]);
+        to.write_all(&buffer[..want])?;
+        left -= want as u64;
+    }
+    Ok(crc.finalize())
+}
+
 /// Writes every file under `dir` into `out`; returns the bytes written.
 pub fn write_files(dir: &Path, out: &mut dyn Write) -> io::Result<u64> {
     let mut out = Counted { out, bytes: 0 };
@@ -82,19 +100,8 @@ pub fn write_files(dir: &Path, out: &mut dyn Write) -> io::Result<u64> {
         let mut file = File::open(dir.join(name))?;
         let size = file.metadata()?.len();
         out.write_all(&size.to_le_bytes())?;
-        let mut crc = crc32fast::Hasher::new();
-        let mut left = size;
-        let mut buffer = vec![0u8; 1 << 20];
-        while left > 0 {
-            let want = buffer
-                .len()
-                .min(usize::try_from(left).unwrap_or(usize::MAX));
-            file.read_exact(&mut buffer[..want])?;
-            crc.update(&buffer[..want]);
-            out.write_all(&buffer[..want])?;
-            left -= want as u64;
-        }
-        out.write_all(&crc.finalize().to_le_bytes())?;
+        let crc = copy_summed(&mut file, &mut out, size)?;
+        out.write_all(&crc.to_le_bytes())?;
     }
     out.write_all(&0u16.to_le_bytes())?;
     let count = u32::try_from(names.len()).map_err(|_| io::Error::other("too many files"))?;
@@ -178,21 +185,10 @@ fn unpack_into(mut input: impl Read, dir: &Path) -> Result<u64, BackupError> {
             fs::create_dir_all(parent)?;
         }
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-        let mut crc = crc32fast::Hasher::new();
-        let mut left = size;
-        let mut buffer = vec![0u8; 1 << 20];
-        while left > 0 {
-            let want = buffer
-                .len()
-                .min(usize::try_from(left).unwrap_or(usize::MAX));
-            input.read_exact(&mut buffer[..want]).map_err(cut)?;
-            crc.update(&buffer[..want]);
-            out.write_all(&buffer[..want])?;
-            left -= want as u64;
-        }
+        let crc = copy_summed(&mut input, &mut out, size).map_err(cut)?;
         let mut expected = [0u8; 4];
         input.read_exact(&mut expected).map_err(cut)?;
-        if crc.finalize() != u32::from_le_bytes(expected) {
+        if crc != u32::from_le_bytes(expected) {
             return Err(malformed(&format!(
                 "{name} fails its checksum: it is damaged"
             )));
