@@ -280,6 +280,15 @@ def write_resolution_file(path, count, identifiers, offset):
                       f'"claims":[{{"source":"resolution-bench","quote":"bench {e}"}}]}}\n')
 
 
+def generated_store(args, entities, relations, graph_file, store):
+    """`tiegraph generate` into `graph_file`, then `tiegraph import` into a fresh `store`;
+    returns the import's (seconds, peak RSS, output)."""
+    run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
+               "--seed", str(args.seed), "--out", str(graph_file)])
+    shutil.rmtree(store, ignore_errors=True)
+    return run_timed([args.bin, "import", str(graph_file), "--data-dir", str(store)])
+
+
 def resolution_phase(args, work, results):
     """What resolving entity records by identifier costs an import: a base graph imported once,
     then the same second file of entity records and ties imported into copies of it three ways,
@@ -289,10 +298,7 @@ def resolution_phase(args, work, results):
     entities, relations = args.resolution_base, args.resolution_base * 5
     base_file, base = work / "resolution-base.jsonl", work / "resolution-base-store"
     say(f"resolution: generating a base graph of {entities:,} entities and {relations:,} relations")
-    run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
-               "--seed", str(args.seed), "--out", str(base_file)])
-    shutil.rmtree(base, ignore_errors=True)
-    run_timed([args.bin, "import", str(base_file), "--data-dir", str(base)])
+    generated_store(args, entities, relations, base_file, base)
     # Which base companies hold `uei:U<e>` is seeded: "held" looks them up in the base file, and
     # the other two files get as many records, so the three are the same size.
     held = [int(m.group(1)) for m in re.finditer(r'"value":"U(\d{11})"', base_file.read_text())]
@@ -336,10 +342,7 @@ def deletes_phase(args, work, results):
     entities, relations = args.delete_entities, args.delete_entities * 5
     graph_file, store = work / "deletes.jsonl", work / "deletes-store"
     say(f"deletes: generating {entities:,} entities and {relations:,} relations")
-    run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
-               "--seed", str(args.seed), "--out", str(graph_file)])
-    shutil.rmtree(store, ignore_errors=True)
-    run_timed([args.bin, "import", str(graph_file), "--data-dir", str(store)])
+    generated_store(args, entities, relations, graph_file, store)
     ids, degree = [], {}
     with open(graph_file) as lines:
         for line in lines:
@@ -528,11 +531,8 @@ def replication_phase(args, work, results):
         entities, relations = int(1_000_000 * args.scale), int(5_000_000 * args.scale)
         graph = work / "replication-graph.jsonl"
         say(f"replication: generating {entities:,} entities and {relations:,} relations")
-        run_timed([args.bin, "generate", "--entities", str(entities), "--relations", str(relations),
-                   "--seed", str(args.seed), "--out", str(graph)])
         store = work / "catchup-writer"
-        shutil.rmtree(store, ignore_errors=True)
-        seconds, _, _ = run_timed([args.bin, "import", str(graph), "--data-dir", str(store)])
+        seconds, _, _ = generated_store(args, entities, relations, graph, store)
         say(f"replication: imported in {seconds:.1f} s")
         psql("postgres", "CREATE DATABASE catchup")
         log = f"postgres://{user}@127.0.0.1:{pg_port}/catchup"
